@@ -1,0 +1,123 @@
+//! A typed client for the MongoDB Atlas Administration API's access-tracking and streams
+//! audit-log operations.
+//!
+//! The operations and their types are generated from `spec/atlas.yaml` by
+//! `cargo xtask codegen`; the [`runtime`] that sends each request with the right media types
+//! and checks its parameters first is written by hand.
+//!
+//! | method | official operation | what it does |
+//! |---|---|---|
+//! | [`Client::get_access_history_cluster`] | `getGroupDbAccessHistoryCluster` | access history of a cluster |
+//! | [`Client::get_access_history_process`] | `getGroupDbAccessHistoryProcess` | access history of one process, by hostname |
+//! | [`Client::download_audit_logs`] | `downloadGroupStreamAuditLogs` | gzip audit log of a stream workspace |
+//! | [`Client::list_access_logs_by_cluster_name`] | `listAccessLogsByClusterName` | legacy v1.0 access history |
+//!
+//! # Access history of a cluster
+//!
+//! Times are epoch **milliseconds**; `start` and `end` go together.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = atlas_client::Client::builder().build()?;
+//! let page = client
+//!     .get_access_history_cluster()
+//!     .group_id("32b6e34b3d91647abb20e7b8")
+//!     .cluster_name("Cluster0")
+//!     .auth_result(false)
+//!     .start(1_700_000_000_000_i64)
+//!     .end(1_700_086_400_000_i64)
+//!     .n_logs(500)
+//!     .send()
+//!     .await?;
+//! for entry in &page.access_logs {
+//!     println!("{:?} {:?} {:?}", entry.timestamp, entry.username, entry.failure_reason);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Access history of one process
+//!
+//! ```no_run
+//! # async fn run(client: atlas_client::Client) -> Result<(), atlas_client::Error<atlas_client::types::ApiError>> {
+//! let page = client
+//!     .get_access_history_process()
+//!     .group_id("32b6e34b3d91647abb20e7b8")
+//!     .hostname("cluster0-shard-00-00.abcde.mongodb.net:27017")
+//!     .ip_address("203.0.113.7")
+//!     .send()
+//!     .await?;
+//! println!("{} attempts", page.access_logs.len());
+//! # Ok(()) }
+//! ```
+//!
+//! # Audit log of a stream processing workspace
+//!
+//! Times are epoch **seconds** here. The body is a gzip file, read chunk by chunk.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//!
+//! # async fn run(client: atlas_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let response = client
+//!     .download_audit_logs()
+//!     .group_id("32b6e34b3d91647abb20e7b8")
+//!     .tenant_name("workspace0")
+//!     .start_date(1_700_000_000_i64)
+//!     .end_date(1_700_086_400_i64)
+//!     .send()
+//!     .await?;
+//! let mut gzip = Vec::new();
+//! let mut body = response.into_inner();
+//! while let Some(chunk) = body.try_next().await? {
+//!     gzip.extend_from_slice(&chunk);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Legacy v1.0 access history
+//!
+//! ```no_run
+//! # async fn run(client: atlas_client::Client) -> Result<(), atlas_client::Error<atlas_client::types::ApiError>> {
+//! #[allow(deprecated)]
+//! let page = client
+//!     .list_access_logs_by_cluster_name()
+//!     .group_id("32b6e34b3d91647abb20e7b8")
+//!     .cluster_name("Cluster0")
+//!     .send()
+//!     .await?;
+//! for entry in &page.access_logs {
+//!     println!("{:?} {:?}", entry.cluster_name, entry.username);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! Every operation returns [`Error`]`<`[`types::ApiError`]`>`. Atlas's documented error
+//! statuses arrive as [`Error::ErrorResponse`] with the decoded body; a parameter that
+//! breaks its rule fails as [`Error::InvalidRequest`] before anything is sent:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let client = atlas_client::Client::builder().build().unwrap();
+//! let err = client
+//!     .get_access_history_cluster()
+//!     .group_id("not-a-project-id")
+//!     .cluster_name("Cluster0")
+//!     .send()
+//!     .await
+//!     .unwrap_err();
+//! assert!(err.to_string().contains("parameter `groupId` must match the pattern"));
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod client;
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+mod generated;
+mod hooks;
+pub mod runtime;
+mod validate;
+
+pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types};

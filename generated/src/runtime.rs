@@ -1,0 +1,125 @@
+//! The hand-written runtime every generated operation runs through.
+//!
+//! `cargo xtask codegen` records, for each operation of the spec, the media types to send
+//! and the rules its parameters must follow, in a static table of [`Operation`]s. Before a
+//! request leaves, the client's `pre` hook calls [`Runtime::prepare`], which
+//! - sends exactly the operation's versioned `Accept` media type (and `Content-Type` for a
+//!   body), never `application/json` or `*/*` for a v2 operation;
+//! - drops the `api-version` header the generator adds, which Atlas does not use;
+//! - sends `User-Agent: atlas-client/<version>`;
+//! - checks every parameter rule, so that bad input fails before any request with an error
+//!   naming the parameter and the rule.
+//!
+//! The types are public so that clients generated from other specs with the same xtask can
+//! share this runtime.
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
+
+use crate::validate;
+
+/// What the runtime knows of one operation, recorded from the spec.
+#[derive(Debug)]
+pub struct Operation {
+    /// The generated method's name, which progenitor passes to the hooks.
+    pub id: &'static str,
+    /// The official `operationId`, such as `getGroupDbAccessHistoryCluster`.
+    pub operation_id: &'static str,
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// Path template, such as `/api/atlas/v2/groups/{groupId}/...`.
+    pub path: &'static str,
+    /// The one media type sent as `Accept`.
+    pub accept: &'static str,
+    /// The media type sent as `Content-Type` with a request body.
+    pub content_type: Option<&'static str>,
+    /// Parameters that carry rules.
+    pub params: &'static [Param],
+}
+
+/// Where a parameter travels in the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A path segment.
+    Path,
+    /// A query-string pair.
+    Query,
+    /// A request header.
+    Header,
+}
+
+/// An inclusive numeric bound, in the parameter's own type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    /// Bound of an `integer` parameter.
+    Integer(i64),
+    /// Bound of a `number` parameter.
+    Number(f64),
+}
+
+/// The rules of one parameter, checked before a request is sent.
+#[derive(Debug)]
+pub struct Param {
+    /// The parameter's name on the wire, such as `nLogs`.
+    pub name: &'static str,
+    /// Where it travels.
+    pub location: Location,
+    /// ECMAScript regular expression the whole value must match.
+    pub pattern: Option<&'static str>,
+    /// Smallest allowed value.
+    pub minimum: Option<Bound>,
+    /// Largest allowed value.
+    pub maximum: Option<Bound>,
+    /// Fewest characters allowed.
+    pub min_length: Option<usize>,
+    /// Most characters allowed.
+    pub max_length: Option<usize>,
+    /// Parameters that must be present whenever this one is (`x-requires`).
+    pub requires: &'static [&'static str],
+    /// A parameter this one must not exceed when both are present (`x-not-after`).
+    pub not_after: Option<&'static str>,
+}
+
+/// Per-client state the hooks use: progenitor's "inner" value of the generated `Client`.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    user_agent: HeaderValue,
+}
+
+/// The `User-Agent` this crate sends: `atlas-client/<version>`.
+pub const USER_AGENT_VALUE: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self { user_agent: HeaderValue::from_static(USER_AGENT_VALUE) }
+    }
+}
+
+impl Runtime {
+    /// Readies a built request for the wire: media types, headers and parameter rules.
+    /// `table` is the operation table of the generated client that built the request.
+    ///
+    /// Returns an error message, naming the parameter and the rule, when the request must
+    /// not be sent.
+    pub fn prepare(
+        &self,
+        request: &mut reqwest::Request,
+        operation_id: &str,
+        table: &'static [Operation],
+    ) -> Result<&'static Operation, String> {
+        let operation = table.iter().find(|op| op.id == operation_id).ok_or_else(|| {
+            format!("operation `{operation_id}` is missing from the operation table; run `cargo xtask codegen`")
+        })?;
+        validate::check(operation, request)?;
+
+        let headers = request.headers_mut();
+        headers.remove(HeaderName::from_static("api-version"));
+        headers.insert(ACCEPT, HeaderValue::from_static(operation.accept));
+        if let Some(content_type) = operation.content_type {
+            if headers.contains_key(CONTENT_TYPE) {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+        }
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        Ok(operation)
+    }
+}

@@ -1,0 +1,75 @@
+//! Emits the operation table: the media types and parameter rules the runtime applies to
+//! each request, recorded from the spec by the normalisation pass.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::normalize::{Bound, Location, Operation, ParamRule};
+
+/// The table as Rust items, with `runtime` the path of the module that defines
+/// `Operation`, `Param`, `Location` and `Bound`.
+pub fn tokens(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
+    let entries = operations.iter().map(|op| {
+        let Operation { id, operation_id, method, path, accept, content_type, params } = op;
+        let content_type = option(content_type.as_ref().map(|c| quote!(#c)));
+        let params = params.iter().map(|p| param(p, runtime));
+        quote! {
+            #runtime::Operation {
+                id: #id,
+                operation_id: #operation_id,
+                method: #method,
+                path: #path,
+                accept: #accept,
+                content_type: #content_type,
+                params: &[#(#params),*],
+            }
+        }
+    });
+    quote! {
+        /// What the runtime needs to know of each operation: the media types to send and the
+        /// parameter rules to check before a request leaves. Recorded from the spec.
+        pub(crate) static OPERATIONS: &[#runtime::Operation] = &[#(#entries),*];
+    }
+}
+
+fn param(p: &ParamRule, runtime: &TokenStream) -> TokenStream {
+    let ParamRule { name, location, pattern, minimum, maximum, min_length, max_length, requires, not_after } = p;
+    let location = match location {
+        Location::Path => quote!(#runtime::Location::Path),
+        Location::Query => quote!(#runtime::Location::Query),
+        Location::Header => quote!(#runtime::Location::Header),
+    };
+    let pattern = option(pattern.as_ref().map(|p| quote!(#p)));
+    let minimum = option(minimum.map(|b| bound(b, runtime)));
+    let maximum = option(maximum.map(|b| bound(b, runtime)));
+    let min_length = option(min_length.map(|n| quote!(#n)));
+    let max_length = option(max_length.map(|n| quote!(#n)));
+    let not_after = option(not_after.as_ref().map(|n| quote!(#n)));
+    quote! {
+        #runtime::Param {
+            name: #name,
+            location: #location,
+            pattern: #pattern,
+            minimum: #minimum,
+            maximum: #maximum,
+            min_length: #min_length,
+            max_length: #max_length,
+            requires: &[#(#requires),*],
+            not_after: #not_after,
+        }
+    }
+}
+
+fn bound(b: Bound, runtime: &TokenStream) -> TokenStream {
+    match b {
+        Bound::Integer(i) => quote!(#runtime::Bound::Integer(#i)),
+        Bound::Number(n) => quote!(#runtime::Bound::Number(#n)),
+    }
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(v) => quote!(Some(#v)),
+        None => quote!(None),
+    }
+}
