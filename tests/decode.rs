@@ -39,7 +39,13 @@ fn realistic_page() -> serde_json::Value {
 #[tokio::test]
 async fn cluster_page_decodes_with_charset_parameter_and_null_failure_reason() {
     let (_server, client) = mock_answering(atlas_json(200, realistic_page())).await;
-    let page = client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("Cluster0").send().await.unwrap();
+    let page = client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     insta::assert_debug_snapshot!(page.into_inner());
 }
@@ -62,8 +68,15 @@ async fn process_page_decodes() {
 
 #[tokio::test]
 async fn empty_page_is_an_empty_list() {
-    let (_server, client) = mock_answering(atlas_json(200, serde_json::json!({ "accessLogs": [] }))).await;
-    let page = client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("Cluster0").send().await.unwrap();
+    let (_server, client) =
+        mock_answering(atlas_json(200, serde_json::json!({ "accessLogs": [] }))).await;
+    let page = client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
     assert!(page.access_logs.is_empty());
 }
 
@@ -80,8 +93,13 @@ async fn a_body_without_access_logs_fails_instead_of_reading_as_empty() {
         .send()
         .await
         .unwrap_err();
-    let Error::InvalidResponsePayload(body, cause) = &err else { panic!("unexpected {err:?}") };
-    assert!(cause.to_string().contains("missing field `accessLogs`"), "{cause}");
+    let Error::InvalidResponsePayload(body, cause) = &err else {
+        panic!("unexpected {err:?}")
+    };
+    assert!(
+        cause.to_string().contains("missing field `accessLogs`"),
+        "{cause}"
+    );
     assert!(body.starts_with(b"{\"content\""), "the body is kept");
 }
 
@@ -102,22 +120,43 @@ async fn legacy_v1_answer_with_old_timestamp_format_decodes() {
             "username": "app"
         }]
     });
-    let answer = ResponseTemplate::new(200).set_body_raw(body.to_string().into_bytes(), "application/json");
+    let answer =
+        ResponseTemplate::new(200).set_body_raw(body.to_string().into_bytes(), "application/json");
     let (_server, client) = mock_answering(answer).await;
-    let page = client.list_access_logs_by_cluster_name().group_id(GROUP_ID).cluster_name("Cluster0").send().await.unwrap();
+    let page = client
+        .list_access_logs_by_cluster_name()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
     insta::assert_debug_snapshot!(page.into_inner());
 }
 
 #[tokio::test]
 async fn audit_log_arrives_as_a_stream_of_chunks_with_its_filename() {
     // Incompressible bytes, so the body spans many reads.
-    let file: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let file: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let answer = ResponseTemplate::new(200)
-        .insert_header("Content-Disposition", "attachment; filename=\"workspace0_1700000000_1700086400_audit.log.gz\"")
+        .insert_header(
+            "Content-Disposition",
+            "attachment; filename=\"workspace0_1700000000_1700086400_audit.log.gz\"",
+        )
         .set_body_raw(file.clone(), "application/vnd.atlas.2023-02-01+gzip");
     let (_server, client) = mock_answering(answer).await;
-    let response = client.download_audit_logs().group_id(GROUP_ID).tenant_name("workspace0").send().await.unwrap();
-    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_string();
+    let response = client
+        .download_audit_logs()
+        .group_id(GROUP_ID)
+        .tenant_name("workspace0")
+        .send()
+        .await
+        .unwrap();
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(disposition.contains("workspace0_1700000000_1700086400_audit.log.gz"));
     let mut stream = response.into_inner();
     let (mut chunks, mut received) = (0, Vec::new());
@@ -125,7 +164,10 @@ async fn audit_log_arrives_as_a_stream_of_chunks_with_its_filename() {
         chunks += 1;
         received.extend_from_slice(&chunk);
     }
-    assert!(chunks > 1, "a 3 MB body arrives in more than one chunk, got {chunks}");
+    assert!(
+        chunks > 1,
+        "a 3 MB body arrives in more than one chunk, got {chunks}"
+    );
     assert_eq!(received, file);
 }
 
@@ -134,26 +176,78 @@ async fn audit_log_arrives_as_a_stream_of_chunks_with_its_filename() {
 async fn every_declared_error_status_decodes_into_api_error() {
     let cases: &[(u16, &str, &str)] = &[
         (400, "INVALID_PARAMETER", "Invalid parameter nLogs."),
-        (401, "NOT_ORG_GROUP_CREATOR", "Current user is not authorized to perform this action."),
-        (403, "IP_ADDRESS_NOT_ON_ACCESS_LIST", "IP address 198.51.100.9 is not allowed to access this resource."),
-        (404, "CLUSTER_NOT_FOUND", "No cluster named Cluster9 exists in group 32b6e34b3d91647abb20e7b8."),
-        (409, "STREAM_TENANT_HAS_STREAM_PROCESSORS", "The workspace still has running stream processors."),
-        (429, "RATE_LIMITED_TOKEN_BUCKET", "Resource /api/atlas/v2/groups is limited."),
+        (
+            401,
+            "NOT_ORG_GROUP_CREATOR",
+            "Current user is not authorized to perform this action.",
+        ),
+        (
+            403,
+            "IP_ADDRESS_NOT_ON_ACCESS_LIST",
+            "IP address 198.51.100.9 is not allowed to access this resource.",
+        ),
+        (
+            404,
+            "CLUSTER_NOT_FOUND",
+            "No cluster named Cluster9 exists in group 32b6e34b3d91647abb20e7b8.",
+        ),
+        (
+            409,
+            "STREAM_TENANT_HAS_STREAM_PROCESSORS",
+            "The workspace still has running stream processors.",
+        ),
+        (
+            429,
+            "RATE_LIMITED_TOKEN_BUCKET",
+            "Resource /api/atlas/v2/groups is limited.",
+        ),
         (500, "UNEXPECTED_ERROR", "Unexpected error."),
     ];
     let mut decoded = Vec::new();
     for &(status, code, detail) in cases {
         let (_server, client) = mock_answering(api_error(status, code, detail)).await;
-        let cluster = client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("Cluster9").send().await;
-        let process = client.get_access_history_process().group_id(GROUP_ID).hostname("h:27017").send().await;
-        let audit = client.download_audit_logs().group_id(GROUP_ID).tenant_name("w").send().await;
+        let cluster = client
+            .get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster9")
+            .send()
+            .await;
+        let process = client
+            .get_access_history_process()
+            .group_id(GROUP_ID)
+            .hostname("h:27017")
+            .send()
+            .await;
+        let audit = client
+            .download_audit_logs()
+            .group_id(GROUP_ID)
+            .tenant_name("w")
+            .send()
+            .await;
         #[allow(deprecated)]
-        let legacy = client.list_access_logs_by_cluster_name().group_id(GROUP_ID).cluster_name("Cluster9").send().await;
+        let legacy = client
+            .list_access_logs_by_cluster_name()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster9")
+            .send()
+            .await;
         let results = [
-            ("getAccessHistoryCluster", api_error_of(cluster.map(drop).unwrap_err())),
-            ("getAccessHistoryProcess", api_error_of(process.map(drop).unwrap_err())),
-            ("downloadAuditLogs", api_error_of(audit.map(drop).unwrap_err())),
-            ("listAccessLogsByClusterName", api_error_of(legacy.map(drop).unwrap_err())),
+            (
+                "getAccessHistoryCluster",
+                api_error_of(cluster.map(drop).unwrap_err()),
+            ),
+            (
+                "getAccessHistoryProcess",
+                api_error_of(process.map(drop).unwrap_err()),
+            ),
+            (
+                "downloadAuditLogs",
+                api_error_of(audit.map(drop).unwrap_err()),
+            ),
+            (
+                "listAccessLogsByClusterName",
+                api_error_of(legacy.map(drop).unwrap_err()),
+            ),
         ];
         for (operation, outcome) in results {
             // Atlas documents no 400 for the hostname variant and 409 only for the download.
@@ -166,7 +260,10 @@ async fn every_declared_error_status_decodes_into_api_error() {
             match outcome {
                 Ok(api) => {
                     assert!(declared, "{operation} {status} should be undeclared");
-                    assert_eq!((api.error, api.error_code.as_str()), (i32::from(status), code));
+                    assert_eq!(
+                        (api.error, api.error_code.as_str()),
+                        (i32::from(status), code)
+                    );
                     if operation == "getAccessHistoryCluster" || status == 409 {
                         decoded.push(api);
                     }
@@ -184,7 +281,9 @@ async fn every_declared_error_status_decodes_into_api_error() {
 fn api_error_of(err: Error<ApiError>) -> Result<ApiError, String> {
     match err {
         Error::ErrorResponse(value) => Ok(value.into_inner()),
-        Error::UnexpectedResponse(response) => Err(format!("unexpected {}", response.status().as_u16())),
+        Error::UnexpectedResponse(response) => {
+            Err(format!("unexpected {}", response.status().as_u16()))
+        }
         other => panic!("neither a typed error nor an unexpected response: {other:?}"),
     }
 }
@@ -199,9 +298,16 @@ async fn bad_request_detail_and_mixed_parameters_decode() {
         "parameters": ["nLogs", 30000, null, true],
         "reason": "Bad Request"
     });
-    let answer = ResponseTemplate::new(400).set_body_raw(body.to_string().into_bytes(), "application/json");
+    let answer =
+        ResponseTemplate::new(400).set_body_raw(body.to_string().into_bytes(), "application/json");
     let (_server, client) = mock_answering(answer).await;
-    let err = client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("c").send().await.unwrap_err();
+    let err = client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap_err();
     insta::assert_debug_snapshot!(api_error_of(err).unwrap());
 }
 
@@ -212,10 +318,19 @@ async fn json_error_labelled_gzip_still_decodes() {
         "detail": "Invalid time range.", "error": 400, "errorCode": "INVALID_DATE_RANGE",
         "parameters": [], "reason": "Bad Request"
     });
-    let answer = ResponseTemplate::new(400)
-        .set_body_raw(body.to_string().into_bytes(), "application/vnd.atlas.2023-02-01+gzip");
+    let answer = ResponseTemplate::new(400).set_body_raw(
+        body.to_string().into_bytes(),
+        "application/vnd.atlas.2023-02-01+gzip",
+    );
     let (_server, client) = mock_answering(answer).await;
-    let err = client.download_audit_logs().group_id(GROUP_ID).tenant_name("w").send().await.map(drop).unwrap_err();
+    let err = client
+        .download_audit_logs()
+        .group_id(GROUP_ID)
+        .tenant_name("w")
+        .send()
+        .await
+        .map(drop)
+        .unwrap_err();
     let api = api_error_of(err).unwrap();
     assert_eq!(api.error_code, "INVALID_DATE_RANGE");
     assert_eq!(api.detail.as_deref(), Some("Invalid time range."));
@@ -227,21 +342,40 @@ async fn undeclared_status_keeps_status_and_body() {
         .insert_header("Retry-After", "7")
         .set_body_raw(b"upstream unavailable".to_vec(), "text/plain");
     let (_server, client) = mock_answering(answer).await;
-    let err = client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("c").send().await.unwrap_err();
+    let err = client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert!(err.is_retryable());
-    let Error::UnexpectedResponse(response) = err else { panic!("expected an unexpected response") };
+    let Error::UnexpectedResponse(response) = err else {
+        panic!("expected an unexpected response")
+    };
     assert_eq!(response.headers()["retry-after"], "7");
     assert_eq!(response.text().await.unwrap(), "upstream unavailable");
 }
 
 #[tokio::test]
 async fn malformed_json_keeps_the_body() {
-    let answer = ResponseTemplate::new(200).set_body_raw(b"{\"accessLogs\": [".to_vec(), "application/vnd.atlas.2023-01-01+json");
+    let answer = ResponseTemplate::new(200).set_body_raw(
+        b"{\"accessLogs\": [".to_vec(),
+        "application/vnd.atlas.2023-01-01+json",
+    );
     let (_server, client) = mock_answering(answer).await;
-    let err = client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("c").send().await.unwrap_err();
+    let err = client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    let Error::InvalidResponsePayload(body, _) = err else { panic!("expected a payload error") };
+    let Error::InvalidResponsePayload(body, _) = err else {
+        panic!("expected a payload error")
+    };
     assert_eq!(&body[..], b"{\"accessLogs\": [");
     assert!(message.contains("EOF"), "{message}");
 }

@@ -9,11 +9,17 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = Result<T, Error<ApiError>>>,
 {
-    let (server, client) = mock_answering(atlas_json(200, serde_json::json!({ "accessLogs": [] }))).await;
+    let (server, client) =
+        mock_answering(atlas_json(200, serde_json::json!({ "accessLogs": [] }))).await;
     let err = call(client).await.map(drop).unwrap_err();
     let requests = server.received_requests().await.unwrap();
-    assert!(requests.is_empty(), "bad input reached the server: {requests:?}");
-    let Error::InvalidRequest(message) = err else { panic!("expected an invalid request, got {err:?}") };
+    assert!(
+        requests.is_empty(),
+        "bad input reached the server: {requests:?}"
+    );
+    let Error::InvalidRequest(message) = err else {
+        panic!("expected an invalid request, got {err:?}")
+    };
     message
 }
 
@@ -30,31 +36,71 @@ async fn every_rule_names_the_parameter_and_the_rule() {
         };
     }
     case!("groupId with upper case", |c: Client| async move {
-        c.get_access_history_cluster().group_id("32B6E34B3D91647ABB20E7B8").cluster_name("Cluster0").send().await
+        c.get_access_history_cluster()
+            .group_id("32B6E34B3D91647ABB20E7B8")
+            .cluster_name("Cluster0")
+            .send()
+            .await
     });
     case!("groupId too short", |c: Client| async move {
-        c.get_access_history_process().group_id("32b6e34b").hostname("h").send().await
+        c.get_access_history_process()
+            .group_id("32b6e34b")
+            .hostname("h")
+            .send()
+            .await
     });
     case!("groupId on the download", |c: Client| async move {
-        c.download_audit_logs().group_id("my-project").tenant_name("w").send().await
+        c.download_audit_logs()
+            .group_id("my-project")
+            .tenant_name("w")
+            .send()
+            .await
     });
     case!("clusterName starting with a dash", |c: Client| async move {
-        c.get_access_history_cluster().group_id(GROUP_ID).cluster_name("-prod").send().await
+        c.get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("-prod")
+            .send()
+            .await
     });
     case!("clusterName with a space", |c: Client| async move {
-        c.get_access_history_cluster().group_id(GROUP_ID).cluster_name("my cluster").send().await
+        c.get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("my cluster")
+            .send()
+            .await
     });
     case!("nLogs above 20000", |c: Client| async move {
-        c.get_access_history_cluster().group_id(GROUP_ID).cluster_name("Cluster0").n_logs(20_001).send().await
+        c.get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster0")
+            .n_logs(20_001)
+            .send()
+            .await
     });
     case!("nLogs negative", |c: Client| async move {
-        c.get_access_history_process().group_id(GROUP_ID).hostname("h").n_logs(-1).send().await
+        c.get_access_history_process()
+            .group_id(GROUP_ID)
+            .hostname("h")
+            .n_logs(-1)
+            .send()
+            .await
     });
     case!("start without end", |c: Client| async move {
-        c.get_access_history_cluster().group_id(GROUP_ID).cluster_name("Cluster0").start(JAN_2024_MS).send().await
+        c.get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster0")
+            .start(JAN_2024_MS)
+            .send()
+            .await
     });
     case!("end without start", |c: Client| async move {
-        c.get_access_history_process().group_id(GROUP_ID).hostname("h").end(FEB_2024_MS).send().await
+        c.get_access_history_process()
+            .group_id(GROUP_ID)
+            .hostname("h")
+            .end(FEB_2024_MS)
+            .send()
+            .await
     });
     case!("start after end", |c: Client| async move {
         c.get_access_history_cluster()
@@ -65,15 +111,18 @@ async fn every_rule_names_the_parameter_and_the_rule() {
             .send()
             .await
     });
-    case!("start before 2008-01-01 (seconds given where milliseconds are due)", |c: Client| async move {
-        c.get_access_history_cluster()
-            .group_id(GROUP_ID)
-            .cluster_name("Cluster0")
-            .start(1_704_067_200)
-            .end(FEB_2024_MS)
-            .send()
-            .await
-    });
+    case!(
+        "start before 2008-01-01 (seconds given where milliseconds are due)",
+        |c: Client| async move {
+            c.get_access_history_cluster()
+                .group_id(GROUP_ID)
+                .cluster_name("Cluster0")
+                .start(1_704_067_200)
+                .end(FEB_2024_MS)
+                .send()
+                .await
+        }
+    );
     case!("legacy v1.0 start after end", |c: Client| async move {
         #[allow(deprecated)]
         c.list_access_logs_by_cluster_name()
@@ -84,24 +133,31 @@ async fn every_rule_names_the_parameter_and_the_rule() {
             .send()
             .await
     });
-    case!("audit-log startDate after endDate", |c: Client| async move {
-        c.download_audit_logs()
-            .group_id(GROUP_ID)
-            .tenant_name("w")
-            .start_date(1_706_745_600_i64)
-            .end_date(1_704_067_200_i64)
+    case!(
+        "audit-log startDate after endDate",
+        |c: Client| async move {
+            c.download_audit_logs()
+                .group_id(GROUP_ID)
+                .tenant_name("w")
+                .start_date(1_706_745_600_i64)
+                .end_date(1_704_067_200_i64)
+                .send()
+                .await
+        }
+    );
+    case!("missing required groupId", |c: Client| async move {
+        c.get_access_history_cluster()
+            .cluster_name("Cluster0")
             .send()
             .await
-    });
-    case!("missing required groupId", |c: Client| async move {
-        c.get_access_history_cluster().cluster_name("Cluster0").send().await
     });
     insta::assert_snapshot!(report);
 }
 
 #[tokio::test]
 async fn boundary_values_are_accepted() {
-    let (server, client) = mock_answering(atlas_json(200, serde_json::json!({ "accessLogs": [] }))).await;
+    let (server, client) =
+        mock_answering(atlas_json(200, serde_json::json!({ "accessLogs": [] }))).await;
     let first_allowed = 1_199_145_600_000_i64;
     client
         .get_access_history_cluster()
@@ -113,6 +169,13 @@ async fn boundary_values_are_accepted() {
         .send()
         .await
         .unwrap();
-    client.get_access_history_process().group_id(GROUP_ID).hostname("h").n_logs(0).send().await.unwrap();
+    client
+        .get_access_history_process()
+        .group_id(GROUP_ID)
+        .hostname("h")
+        .n_logs(0)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }

@@ -16,8 +16,14 @@ pub const ATLAS_JSON: &str = "application/vnd.atlas.2023-01-01+json;charset=utf-
 /// A mock server answering every request with `response`, and a client pointed at it.
 pub async fn mock_answering(response: ResponseTemplate) -> (MockServer, Client) {
     let server = MockServer::start().await;
-    Mock::given(any()).respond_with(response).mount(&server).await;
-    let client = Client::builder().base_url(server.uri()).build().expect("client builds");
+    Mock::given(any())
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .build()
+        .expect("client builds");
     (server, client)
 }
 
@@ -54,7 +60,12 @@ fn reason_phrase(status: u16) -> &'static str {
 /// The one request the server received.
 pub async fn only_request(server: &MockServer) -> Request {
     let mut requests = server.received_requests().await.expect("recording is on");
-    assert_eq!(requests.len(), 1, "expected exactly one request, got {}", requests.len());
+    assert_eq!(
+        requests.len(),
+        1,
+        "expected exactly one request, got {}",
+        requests.len()
+    );
     requests.remove(0)
 }
 
@@ -69,7 +80,12 @@ pub fn render(request: &Request) -> String {
     let mut headers: Vec<(String, String)> = request
         .headers
         .iter()
-        .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or("<binary>").to_string()))
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                value.to_str().unwrap_or("<binary>").to_string(),
+            )
+        })
         .collect();
     headers.sort();
     for (name, value) in headers {

@@ -11,7 +11,13 @@ fn empty_list() -> ResponseTemplate {
 #[tokio::test]
 async fn cluster_without_optional_parameters() {
     let (server, client) = mock_answering(empty_list()).await;
-    client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("Cluster0").send().await.unwrap();
+    client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
     insta::assert_snapshot!(render(&only_request(&server).await));
 }
 
@@ -54,7 +60,13 @@ async fn process_with_port_in_hostname_and_failed_attempts_only() {
 #[tokio::test]
 async fn process_without_optional_parameters() {
     let (server, client) = mock_answering(empty_list()).await;
-    client.get_access_history_process().group_id(GROUP_ID).hostname("10.0.0.12").send().await.unwrap();
+    client
+        .get_access_history_process()
+        .group_id(GROUP_ID)
+        .hostname("10.0.0.12")
+        .send()
+        .await
+        .unwrap();
     insta::assert_snapshot!(render(&only_request(&server).await));
 }
 
@@ -78,7 +90,13 @@ async fn audit_logs_with_every_parameter() {
 #[tokio::test]
 async fn audit_logs_without_optional_parameters() {
     let (server, client) = mock_answering(gzip_answer()).await;
-    client.download_audit_logs().group_id(GROUP_ID).tenant_name("workspace0").send().await.unwrap();
+    client
+        .download_audit_logs()
+        .group_id(GROUP_ID)
+        .tenant_name("workspace0")
+        .send()
+        .await
+        .unwrap();
     insta::assert_snapshot!(render(&only_request(&server).await));
 }
 
@@ -108,12 +126,21 @@ async fn legacy_v1_with_every_parameter() {
 #[tokio::test]
 async fn base_url_with_path_prefix_and_trailing_slash() {
     let server = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::any()).respond_with(empty_list()).mount(&server).await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(empty_list())
+        .mount(&server)
+        .await;
     let client = atlas_client::Client::builder()
         .base_url(format!("{}/proxy/atlas/", server.uri()))
         .build()
         .unwrap();
-    client.get_access_history_cluster().group_id(GROUP_ID).cluster_name("Cluster0").send().await.unwrap();
+    client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
     let request = only_request(&server).await;
     assert_eq!(
         request.url.path(),
@@ -123,6 +150,9 @@ async fn base_url_with_path_prefix_and_trailing_slash() {
 
 fn gzip_answer() -> ResponseTemplate {
     // The smallest valid gzip file: what Atlas sends when there is nothing to report.
-    const EMPTY_GZIP: [u8; 20] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    ResponseTemplate::new(200).set_body_raw(EMPTY_GZIP.to_vec(), "application/vnd.atlas.2023-02-01+gzip")
+    const EMPTY_GZIP: [u8; 20] = [
+        0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    ResponseTemplate::new(200)
+        .set_body_raw(EMPTY_GZIP.to_vec(), "application/vnd.atlas.2023-02-01+gzip")
 }

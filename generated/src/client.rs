@@ -20,6 +20,7 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 ///
 /// ```
 /// use std::time::Duration;
+/// use atlas_client::ClientInfo;
 ///
 /// let client = atlas_client::Client::builder()
 ///     .base_url("https://cloud.mongodbgov.com")
@@ -85,8 +86,12 @@ impl ClientBuilder {
 /// The base URL without a trailing slash, after checking it is an absolute http(s) URL with
 /// no query or fragment.
 fn parse_base_url(raw: &str) -> Result<String, BuildError> {
-    let invalid = |rule: &str| BuildError::BaseUrl { url: raw.to_string(), rule: rule.to_string() };
-    let url = reqwest::Url::parse(raw).map_err(|e| invalid(&format!("it is not an absolute URL ({e})")))?;
+    let invalid = |rule: &str| BuildError::BaseUrl {
+        url: raw.to_string(),
+        rule: rule.to_string(),
+    };
+    let url = reqwest::Url::parse(raw)
+        .map_err(|e| invalid(&format!("it is not an absolute URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("its scheme must be http or https"));
     }

@@ -1196,7 +1196,7 @@ fully expanded IPv6 addresses.
 - `start`: Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
 and must not be later than it.
 
-```ignore
+```text
 let response = client.get_access_history_cluster()
     .group_id(group_id)
     .cluster_name(cluster_name)
@@ -1240,7 +1240,7 @@ fully expanded IPv6 addresses.
 - `start`: Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
 and must not be later than it.
 
-```ignore
+```text
 let response = client.get_access_history_process()
     .group_id(group_id)
     .hostname(hostname)
@@ -1278,7 +1278,7 @@ callers that cannot read response codes.
 - `start_date`: Beginning of the audit-log window, in **seconds** since the Unix epoch. Must not be
 later than `endDate`.
 
-```ignore
+```text
 let response = client.download_audit_logs()
     .group_id(group_id)
     .tenant_name(tenant_name)
@@ -1317,7 +1317,7 @@ fully expanded IPv6 addresses.
 - `start`: Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
 and must not be later than it.
 
-```ignore
+```text
 let response = client.list_access_logs_by_cluster_name()
     .group_id(group_id)
     .cluster_name(cluster_name)

@@ -8,7 +8,11 @@ use crate::generated::OPERATIONS;
 use crate::runtime::Runtime;
 
 impl ClientHooks<Runtime> for Client {
-    async fn pre<E>(&self, request: &mut reqwest::Request, info: &OperationInfo) -> Result<(), Error<E>> {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
         self.inner
             .prepare(request, info.operation_id, OPERATIONS)
             .map(drop)

@@ -114,10 +114,15 @@
 
 mod client;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
+#[rustfmt::skip]
 mod generated;
 mod hooks;
 pub mod runtime;
 mod validate;
 
-pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
-pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types};
+pub use client::{
+    BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
+};
+pub use generated::{
+    ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,
+};

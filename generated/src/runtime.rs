@@ -90,7 +90,9 @@ pub const USER_AGENT_VALUE: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CA
 
 impl Default for Runtime {
     fn default() -> Self {
-        Self { user_agent: HeaderValue::from_static(USER_AGENT_VALUE) }
+        Self {
+            user_agent: HeaderValue::from_static(USER_AGENT_VALUE),
+        }
     }
 }
 
@@ -114,10 +116,10 @@ impl Runtime {
         let headers = request.headers_mut();
         headers.remove(HeaderName::from_static("api-version"));
         headers.insert(ACCEPT, HeaderValue::from_static(operation.accept));
-        if let Some(content_type) = operation.content_type {
-            if headers.contains_key(CONTENT_TYPE) {
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-            }
+        if let Some(content_type) = operation.content_type
+            && headers.contains_key(CONTENT_TYPE)
+        {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         headers.insert(USER_AGENT, self.user_agent.clone());
         Ok(operation)

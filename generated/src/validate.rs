@@ -29,15 +29,14 @@ pub(crate) fn check(operation: &Operation, request: &reqwest::Request) -> Result
                 ));
             }
         }
-        if let Some(other) = param.not_after {
-            if let Some(limit) = values.find(other) {
-                if compare(&value, &limit).is_some_and(|o| o.is_gt()) {
-                    return Err(format!(
-                        "parameter `{}` ({value}) must not be after `{other}` ({limit})",
-                        param.name
-                    ));
-                }
-            }
+        if let Some(other) = param.not_after
+            && let Some(limit) = values.find(other)
+            && compare(&value, &limit).is_some_and(|o| o.is_gt())
+        {
+            return Err(format!(
+                "parameter `{}` ({value}) must not be after `{other}` ({limit})",
+                param.name
+            ));
         }
     }
     Ok(())
@@ -47,28 +46,41 @@ fn check_value(param: &Param, value: &str) -> Result<(), String> {
     let name = param.name;
     if let Some(pattern) = param.pattern {
         // JSON Schema patterns are searched for, not implicitly anchored.
-        let regex = regress::Regex::new(pattern)
-            .map_err(|e| format!("parameter `{name}`: its pattern {pattern} does not compile: {e}"))?;
+        let regex = regress::Regex::new(pattern).map_err(|e| {
+            format!("parameter `{name}`: its pattern {pattern} does not compile: {e}")
+        })?;
         if regex.find(value).is_none() {
-            return Err(format!("parameter `{name}` must match the pattern {pattern}; got {value:?}"));
+            return Err(format!(
+                "parameter `{name}` must match the pattern {pattern}; got {value:?}"
+            ));
         }
     }
     let chars = value.chars().count();
     if let Some(min) = param.min_length.filter(|min| chars < *min) {
-        return Err(format!("parameter `{name}` must be at least {min} characters long; got {value:?}"));
+        return Err(format!(
+            "parameter `{name}` must be at least {min} characters long; got {value:?}"
+        ));
     }
     if let Some(max) = param.max_length.filter(|max| chars > *max) {
-        return Err(format!("parameter `{name}` must be at most {max} characters long; got {value:?}"));
+        return Err(format!(
+            "parameter `{name}` must be at most {max} characters long; got {value:?}"
+        ));
     }
-    if let Some(min) = param.minimum {
-        if against(value, min)?.is_lt() {
-            return Err(format!("parameter `{name}` must be at least {}; got {value}", show(min)));
-        }
+    if let Some(min) = param.minimum
+        && against(value, min)?.is_lt()
+    {
+        return Err(format!(
+            "parameter `{name}` must be at least {}; got {value}",
+            show(min)
+        ));
     }
-    if let Some(max) = param.maximum {
-        if against(value, max)?.is_gt() {
-            return Err(format!("parameter `{name}` must be at most {}; got {value}", show(max)));
-        }
+    if let Some(max) = param.maximum
+        && against(value, max)?.is_gt()
+    {
+        return Err(format!(
+            "parameter `{name}` must be at most {}; got {value}",
+            show(max)
+        ));
     }
     Ok(())
 }
@@ -91,11 +103,15 @@ fn against(value: &str, bound: Bound) -> Result<Ordering, String> {
 }
 
 fn parse_i64(value: &str) -> Result<i64, String> {
-    value.parse().map_err(|_| format!("{value:?} is not an integer"))
+    value
+        .parse()
+        .map_err(|_| format!("{value:?} is not an integer"))
 }
 
 fn parse_f64(value: &str) -> Result<f64, String> {
-    value.parse().map_err(|_| format!("{value:?} is not a number"))
+    value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number"))
 }
 
 /// Orders two parameter values numerically when both are numbers.
@@ -129,13 +145,25 @@ impl<'r> Values<'r> {
             })
             .collect();
         let query = request.url().query_pairs().collect();
-        Self { path, query, request }
+        Self {
+            path,
+            query,
+            request,
+        }
     }
 
     fn get(&self, name: &str, location: Location) -> Option<Cow<'r, str>> {
         match location {
-            Location::Path => self.path.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()),
-            Location::Query => self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
+            Location::Path => self
+                .path
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone()),
+            Location::Query => self
+                .query
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone()),
             Location::Header => self
                 .request
                 .headers()

@@ -39,7 +39,12 @@ fn codegen_write() -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         let changed = codegen::write(&root, target)?;
         let verb = if changed { "wrote" } else { "unchanged" };
-        eprintln!("{verb} {} from {} in {:.2?}", target.output, target.spec, started.elapsed());
+        eprintln!(
+            "{verb} {} from {} in {:.2?}",
+            target.output,
+            target.spec,
+            started.elapsed()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -49,10 +54,15 @@ fn codegen_check() -> anyhow::Result<ExitCode> {
     let mut stale = false;
     for target in TARGETS {
         match codegen::check(&root, target)? {
-            Freshness::UpToDate => eprintln!("{} is up to date with {}", target.output, target.spec),
+            Freshness::UpToDate => {
+                eprintln!("{} is up to date with {}", target.output, target.spec)
+            }
             Freshness::Stale { diff } => {
                 stale = true;
-                eprintln!("{} is stale: it differs from what {} produces:\n", target.output, target.spec);
+                eprintln!(
+                    "{} is stale: it differs from what {} produces:\n",
+                    target.output, target.spec
+                );
                 let lines: Vec<&str> = diff.lines().collect();
                 for line in lines.iter().take(200) {
                     eprintln!("{line}");

@@ -148,7 +148,9 @@ pub fn normalize(mut spec: OpenAPI) -> Result<Normalized> {
     Ok(Normalized { spec, operations })
 }
 
-pub(crate) fn operation_slots(item: &mut PathItem) -> [(&'static str, &mut Option<SpecOperation>); 8] {
+pub(crate) fn operation_slots(
+    item: &mut PathItem,
+) -> [(&'static str, &mut Option<SpecOperation>); 8] {
     [
         ("get", &mut item.get),
         ("put", &mut item.put),
@@ -165,7 +167,9 @@ pub(crate) fn operation_slots(item: &mut PathItem) -> [(&'static str, &mut Optio
 /// `components/schemas` under the parameter's name, so every operation shares one type.
 fn hoist_parameter_schemas(components: &mut Components) -> Result<()> {
     for (key, param) in components.parameters.iter_mut() {
-        let ReferenceOr::Item(param) = param else { continue };
+        let ReferenceOr::Item(param) = param else {
+            continue;
+        };
         let data = parameter_data_mut(param);
         let ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) = &data.format else {
             continue;
@@ -184,8 +188,9 @@ fn hoist_parameter_schemas(components: &mut Components) -> Result<()> {
                 components.schemas.insert(name.clone(), schema);
             }
         }
-        data.format =
-            ParameterSchemaOrContent::Schema(ReferenceOr::ref_(&format!("#/components/schemas/{name}")));
+        data.format = ParameterSchemaOrContent::Schema(ReferenceOr::ref_(&format!(
+            "#/components/schemas/{name}"
+        )));
     }
     Ok(())
 }
@@ -222,7 +227,9 @@ fn normalize_operation(
         .map(|p| resolve_parameter(p, components).map(|p| p.parameter_data_ref().name.clone()))
         .collect::<Result<_>>()?;
     for shared in shared_params.iter().rev() {
-        let name = &resolve_parameter(shared, components)?.parameter_data_ref().name;
+        let name = &resolve_parameter(shared, components)?
+            .parameter_data_ref()
+            .name;
         if !own.contains(name) {
             op.parameters.insert(0, shared.clone());
         }
@@ -241,7 +248,10 @@ fn normalize_operation(
     for rule in &params {
         for other in rule.requires.iter().chain(&rule.not_after) {
             if !names.contains(other) {
-                bail!("parameter `{}` refers to `{other}`, which the operation does not have", rule.name);
+                bail!(
+                    "parameter `{}` refers to `{other}`, which the operation does not have",
+                    rule.name
+                );
             }
         }
     }
@@ -269,7 +279,13 @@ pub fn sanitize_snake(id: &str) -> String {
     let cleaned: String = id
         .replace('\'', "")
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let out = cleaned.to_snake_case();
     match out.chars().next() {
@@ -309,7 +325,10 @@ fn resolve_parameter<'a>(
     }
 }
 
-fn resolve_schema<'a>(schema: &'a ReferenceOr<Schema>, components: &'a Components) -> Result<&'a Schema> {
+fn resolve_schema<'a>(
+    schema: &'a ReferenceOr<Schema>,
+    components: &'a Components,
+) -> Result<&'a Schema> {
     let mut current = schema;
     for _ in 0..16 {
         match current {
@@ -336,35 +355,56 @@ fn normalize_parameter(
 ) -> Result<Option<ParamRule>> {
     let resolved = resolve_parameter(param, components)?;
     let location = match resolved {
-        Parameter::Path { style: openapiv3::PathStyle::Simple, .. } => Location::Path,
-        Parameter::Query { style: QueryStyle::Form, .. } => Location::Query,
+        Parameter::Path {
+            style: openapiv3::PathStyle::Simple,
+            ..
+        } => Location::Path,
+        Parameter::Query {
+            style: QueryStyle::Form,
+            ..
+        } => Location::Query,
         Parameter::Header { .. } => Location::Header,
-        Parameter::Path { parameter_data, style } => bail!(
-            "path parameter `{}` uses style {style:?}; only `simple` is supported",
-            parameter_data.name
+        Parameter::Path {
+            parameter_data,
+            style,
+        } => bail!(
+            "path parameter `{}` uses style `{}`; only `simple` is supported",
+            parameter_data.name,
+            spec_name(style)
         ),
-        Parameter::Query { parameter_data, style, .. } => bail!(
-            "query parameter `{}` uses style {style:?}; only `form` is supported",
-            parameter_data.name
+        Parameter::Query {
+            parameter_data,
+            style,
+            ..
+        } => bail!(
+            "query parameter `{}` uses style `{}`; only `form` is supported",
+            parameter_data.name,
+            spec_name(style)
         ),
         Parameter::Cookie { parameter_data, .. } => {
-            bail!("cookie parameter `{}`: cookie parameters are not supported", parameter_data.name)
+            bail!(
+                "cookie parameter `{}`: cookie parameters are not supported",
+                parameter_data.name
+            )
         }
     };
     let data = resolved.parameter_data_ref();
-    if let Parameter::Query { parameter_data, .. } = resolved {
-        if parameter_data.explode == Some(false) {
-            bail!(
-                "query parameter `{}` sets `explode: false`, which the generated client would \
+    if let Parameter::Query { parameter_data, .. } = resolved
+        && parameter_data.explode == Some(false)
+    {
+        bail!(
+            "query parameter `{}` sets `explode: false`, which the generated client would \
                  silently ignore",
-                parameter_data.name
-            );
-        }
+            parameter_data.name
+        );
     }
     let schema = match &data.format {
         ParameterSchemaOrContent::Schema(schema) => resolve_schema(schema, components)?,
         ParameterSchemaOrContent::Content(_) => {
-            bail!("parameter `{}` uses `content`; give it a `schema` instead", data.name)
+            bail!(
+                "parameter `{}` uses `content`; give it a `schema` instead",
+                data.name
+            )
         }
     };
     let mut rule = ParamRule {
@@ -379,7 +419,10 @@ fn normalize_parameter(
         not_after: match data.extensions.get("x-not-after") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => bail!("parameter `{}`: x-not-after must name one parameter, found {other}", data.name),
+            Some(other) => bail!(
+                "parameter `{}`: x-not-after must name one parameter, found {other}",
+                data.name
+            ),
         },
     };
     match &schema.schema_kind {
@@ -395,14 +438,20 @@ fn normalize_parameter(
         }
         SchemaKind::Type(Type::Integer(i)) => {
             if i.exclusive_minimum || i.exclusive_maximum {
-                bail!("parameter `{}`: exclusive bounds are not supported; use inclusive ones", data.name);
+                bail!(
+                    "parameter `{}`: exclusive bounds are not supported; use inclusive ones",
+                    data.name
+                );
             }
             rule.minimum = i.minimum.map(Bound::Integer);
             rule.maximum = i.maximum.map(Bound::Integer);
         }
         SchemaKind::Type(Type::Number(n)) => {
             if n.exclusive_minimum || n.exclusive_maximum {
-                bail!("parameter `{}`: exclusive bounds are not supported; use inclusive ones", data.name);
+                bail!(
+                    "parameter `{}`: exclusive bounds are not supported; use inclusive ones",
+                    data.name
+                );
             }
             rule.minimum = n.minimum.map(Bound::Number);
             rule.maximum = n.maximum.map(Bound::Number);
@@ -415,6 +464,14 @@ fn normalize_parameter(
     Ok((!rule.is_empty()).then_some(rule))
 }
 
+/// A style as the spec spells it (`deepObject`, `matrix`, ...).
+fn spec_name(style: &impl serde::Serialize) -> String {
+    match serde_json::to_value(style) {
+        Ok(Value::String(s)) => s,
+        _ => "unknown".to_string(),
+    }
+}
+
 fn string_list(value: Option<&Value>, param: &str, ext: &str) -> Result<Vec<String>> {
     match value {
         None => Ok(Vec::new()),
@@ -423,7 +480,9 @@ fn string_list(value: Option<&Value>, param: &str, ext: &str) -> Result<Vec<Stri
             .iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s.clone()),
-                other => bail!("parameter `{param}`: {ext} must list parameter names, found {other}"),
+                other => {
+                    bail!("parameter `{param}`: {ext} must list parameter names, found {other}")
+                }
             })
             .collect(),
         Some(other) => bail!("parameter `{param}`: {ext} must list parameter names, found {other}"),
@@ -443,8 +502,12 @@ fn strip_parameter_constraints(components: &mut Components) {
 /// the runtime enforces the constraints with messages that name the rule. Enumerations
 /// stay typed.
 fn strip_schema_constraints(data: &mut ParameterData, components: &Components) {
-    let ParameterSchemaOrContent::Schema(schema) = &mut data.format else { return };
-    let Ok(resolved) = resolve_schema(schema, components) else { return };
+    let ParameterSchemaOrContent::Schema(schema) = &mut data.format else {
+        return;
+    };
+    let Ok(resolved) = resolve_schema(schema, components) else {
+        return;
+    };
     let mut bare = resolved.clone();
     let constrained = match &mut bare.schema_kind {
         SchemaKind::Type(Type::String(s)) if s.enumeration.is_empty() => {
@@ -477,7 +540,7 @@ fn strip_schema_constraints(data: &mut ParameterData, components: &Components) {
 /// The kind of body a response or request carries, as progenitor sees it.
 #[derive(Debug, PartialEq)]
 enum BodyKind {
-    Json(ReferenceOr<Schema>),
+    Json(Box<ReferenceOr<Schema>>),
     Binary,
     Empty,
 }
@@ -495,11 +558,16 @@ fn is_json(media: &str) -> bool {
 }
 
 /// Picks one media type out of several: the newest Atlas version, then the first listed.
-fn pick_media<'a>(content: &'a IndexMap<String, MediaType>, version: Option<&str>) -> Option<(&'a String, &'a MediaType)> {
-    if let Some(version) = version {
-        if let Some(found) = content.iter().find(|(m, _)| media_version(m) == Some(version)) {
-            return Some(found);
-        }
+fn pick_media<'a>(
+    content: &'a IndexMap<String, MediaType>,
+    version: Option<&str>,
+) -> Option<(&'a String, &'a MediaType)> {
+    if let Some(version) = version
+        && let Some(found) = content
+            .iter()
+            .find(|(m, _)| media_version(m) == Some(version))
+    {
+        return Some(found);
     }
     content
         .iter()
@@ -510,7 +578,10 @@ fn pick_media<'a>(content: &'a IndexMap<String, MediaType>, version: Option<&str
 
 /// Rewrites one response or request content map to the single media type progenitor
 /// understands, returning the media type actually chosen and the body kind.
-fn rewrite_content(content: &mut IndexMap<String, MediaType>, version: Option<&str>) -> Option<(String, BodyKind)> {
+fn rewrite_content(
+    content: &mut IndexMap<String, MediaType>,
+    version: Option<&str>,
+) -> Option<(String, BodyKind)> {
     let (media, chosen) = pick_media(content, version)?;
     let media = media.clone();
     let mut chosen = chosen.clone();
@@ -519,7 +590,7 @@ fn rewrite_content(content: &mut IndexMap<String, MediaType>, version: Option<&s
     let kind = match &chosen.schema {
         None => BodyKind::Empty,
         Some(schema) if is_json(&media) => {
-            let kind = BodyKind::Json(schema.clone());
+            let kind = BodyKind::Json(Box::new(schema.clone()));
             content.insert("application/json".to_string(), chosen);
             kind
         }
@@ -537,7 +608,10 @@ fn binary_schema() -> Schema {
         .expect("a literal schema deserialises")
 }
 
-fn resolve_response<'a>(response: &'a mut ReferenceOr<Response>, components: &Components) -> Result<&'a mut Response> {
+fn resolve_response<'a>(
+    response: &'a mut ReferenceOr<Response>,
+    components: &Components,
+) -> Result<&'a mut Response> {
     if let ReferenceOr::Reference { reference } = response {
         let name = reference
             .strip_prefix("#/components/responses/")
@@ -572,7 +646,11 @@ fn status_label(status: &StatusCode) -> String {
 }
 
 /// Normalises the success responses; returns the `Accept` media type and its Atlas version.
-fn normalize_success(op: &mut SpecOperation, components: &Components, path: &str) -> Result<(String, Option<String>)> {
+fn normalize_success(
+    op: &mut SpecOperation,
+    components: &Components,
+    path: &str,
+) -> Result<(String, Option<String>)> {
     // The version the operation speaks: the newest one any success response offers.
     let mut version: Option<String> = None;
     for (status, response) in op.responses.responses.iter_mut() {
@@ -581,10 +659,10 @@ fn normalize_success(op: &mut SpecOperation, components: &Components, path: &str
         }
         let response = resolve_response(response, components)?;
         for media in response.content.keys() {
-            if let Some(v) = media_version(media) {
-                if version.as_deref().is_none_or(|current| v > current) {
-                    version = Some(v.to_string());
-                }
+            if let Some(v) = media_version(media)
+                && version.as_deref().is_none_or(|current| v > current)
+            {
+                version = Some(v.to_string());
             }
         }
     }
@@ -611,14 +689,14 @@ fn normalize_success(op: &mut SpecOperation, components: &Components, path: &str
             None => kinds.push((status_label(status), BodyKind::Empty)),
         }
     }
-    if let Some(((first_status, first), rest)) = kinds.split_first() {
-        if let Some((status, _)) = rest.iter().find(|(_, kind)| kind != first) {
-            bail!(
-                "success responses {first_status} and {status} carry different kinds of body \
+    if let Some(((first_status, first), rest)) = kinds.split_first()
+        && let Some((status, _)) = rest.iter().find(|(_, kind)| kind != first)
+    {
+        bail!(
+            "success responses {first_status} and {status} carry different kinds of body \
                  (typed JSON, binary or none); the generated client can return only one kind \
                  per operation, so declare one success response"
-            );
-        }
+        );
     }
     let accept = match accept {
         Some(a) => a,
@@ -646,7 +724,9 @@ fn normalize_request_body(
         };
         *body = ReferenceOr::Item(resolved.clone());
     }
-    let ReferenceOr::Item(body) = body else { unreachable!("resolved above") };
+    let ReferenceOr::Item(body) = body else {
+        unreachable!("resolved above")
+    };
     let kinds: Vec<bool> = body.content.keys().map(|m| is_json(m)).collect();
     if kinds.windows(2).any(|w| w[0] != w[1]) {
         bail!(
@@ -683,13 +763,17 @@ fn normalize_errors(op: &mut SpecOperation, components: &Components) -> Result<(
     }
     if let Some(default) = &mut op.responses.default {
         let response = resolve_response(default, components)?;
-        if let Some((_, kind)) = rewrite_content(&mut response.content, None) {
-            if kind != BodyKind::Empty && kinds.iter().any(|(_, k)| *k != kind) {
-                bail!("the default response and the error responses carry different bodies");
-            }
+        if let Some((_, kind)) = rewrite_content(&mut response.content, None)
+            && kind != BodyKind::Empty
+            && kinds.iter().any(|(_, k)| *k != kind)
+        {
+            bail!("the default response and the error responses carry different bodies");
         }
     }
-    let typed: Vec<&(StatusCode, BodyKind)> = kinds.iter().filter(|(_, k)| *k != BodyKind::Empty).collect();
+    let typed: Vec<&(StatusCode, BodyKind)> = kinds
+        .iter()
+        .filter(|(_, k)| *k != BodyKind::Empty)
+        .collect();
     if let Some((first_status, first)) = typed.first() {
         if let Some((status, _)) = typed.iter().find(|(_, k)| k != first) {
             bail!(

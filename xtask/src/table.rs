@@ -10,7 +10,15 @@ use crate::normalize::{Bound, Location, Operation, ParamRule};
 /// `Operation`, `Param`, `Location` and `Bound`.
 pub fn tokens(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
     let entries = operations.iter().map(|op| {
-        let Operation { id, operation_id, method, path, accept, content_type, params } = op;
+        let Operation {
+            id,
+            operation_id,
+            method,
+            path,
+            accept,
+            content_type,
+            params,
+        } = op;
         let content_type = option(content_type.as_ref().map(|c| quote!(#c)));
         let params = params.iter().map(|p| param(p, runtime));
         quote! {
@@ -33,7 +41,17 @@ pub fn tokens(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
 }
 
 fn param(p: &ParamRule, runtime: &TokenStream) -> TokenStream {
-    let ParamRule { name, location, pattern, minimum, maximum, min_length, max_length, requires, not_after } = p;
+    let ParamRule {
+        name,
+        location,
+        pattern,
+        minimum,
+        maximum,
+        min_length,
+        max_length,
+        requires,
+        not_after,
+    } = p;
     let location = match location {
         Location::Path => quote!(#runtime::Location::Path),
         Location::Query => quote!(#runtime::Location::Query),
