@@ -1,0 +1,390 @@
+//! The deterministic data set: one project, its clusters and their hosts, stream
+//! workspaces, and access-log entries, all derived from a seed.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+/// Milliseconds in one day.
+pub const DAY_MS: i64 = 86_400_000;
+/// Milliseconds in one hour.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct DataConfig {
+    /// Everything derives from this.
+    pub seed: u64,
+    /// How many access-log entries, spread over the seven days before `now_ms`.
+    pub entries: usize,
+    /// The present, in epoch milliseconds.
+    pub now_ms: i64,
+    /// When non-zero, this many entries share one single millisecond (beyond what one
+    /// request can return when over 20,000).
+    pub same_ms_burst: usize,
+}
+
+/// A fixed present, so that a seed alone pins the data: 2026-11-01T12:00:00Z.
+pub const DEFAULT_NOW_MS: i64 = 1_793_534_400_000;
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            entries: 50_000,
+            now_ms: DEFAULT_NOW_MS,
+            same_ms_burst: 0,
+        }
+    }
+}
+
+/// A cluster and the `host:port` of each of its processes.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// Its name, such as `Cluster0`.
+    pub name: String,
+    /// Its processes, such as `cluster0-shard-00-00.ab1cd.mongodb.net:27017`.
+    pub hosts: Vec<String>,
+}
+
+/// A stream processing workspace and its stream processors.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// The workspace's name.
+    pub name: String,
+    /// Its stream processors.
+    pub processors: Vec<String>,
+}
+
+/// One authentication attempt. Strings are indices into the data set's tables, so that
+/// millions of entries stay small.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// When, in epoch milliseconds.
+    pub ts_ms: i64,
+    /// Index into [`DataSet::hosts`].
+    pub host: u16,
+    /// Index into [`USERS`].
+    pub user: u8,
+    /// Index into [`DataSet::ips`].
+    pub ip: u16,
+    /// Index into [`FAILURES`], or `None` for a success.
+    pub failure: Option<u8>,
+    /// Connection number, for the log line.
+    pub conn: u32,
+    /// Client port, for the log line.
+    pub port: u16,
+}
+
+/// A user, the database it authenticates against and its mechanism.
+pub struct User {
+    /// The name presented.
+    pub name: &'static str,
+    /// `admin` or `$external`.
+    pub source: &'static str,
+    /// The authentication mechanism.
+    pub mechanism: &'static str,
+}
+
+/// The users that appear in the logs.
+pub const USERS: &[User] = &[
+    User {
+        name: "app",
+        source: "admin",
+        mechanism: "SCRAM-SHA-256",
+    },
+    User {
+        name: "reporting",
+        source: "admin",
+        mechanism: "SCRAM-SHA-256",
+    },
+    User {
+        name: "etl-loader",
+        source: "admin",
+        mechanism: "SCRAM-SHA-1",
+    },
+    User {
+        name: "analytics-svc",
+        source: "admin",
+        mechanism: "SCRAM-SHA-256",
+    },
+    User {
+        name: "backup-agent",
+        source: "admin",
+        mechanism: "SCRAM-SHA-256",
+    },
+    User {
+        name: "CN=etl,OU=data,O=Example Corp",
+        source: "$external",
+        mechanism: "MONGODB-X509",
+    },
+    User {
+        name: "alice@example.com",
+        source: "$external",
+        mechanism: "PLAIN",
+    },
+    User {
+        name: "arn:aws:iam::123456789012:role/orders-api",
+        source: "$external",
+        mechanism: "MONGODB-AWS",
+    },
+];
+
+/// Why an attempt failed, as MongoDB words it (`{user}` stands for the user name).
+pub const FAILURES: &[&str] = &[
+    "UserNotFound: Could not find user \"{user}\" for db \"admin\"",
+    "AuthenticationFailed: SCRAM authentication failed, storedKey mismatch",
+    "AuthenticationFailed: Unable to verify the certificate chain",
+    "AuthenticationFailed: LDAP bind failed: Invalid credentials",
+    "AuthenticationFailed: The security token included in the request is expired",
+];
+
+/// The whole generated world.
+#[derive(Clone, Debug)]
+pub struct DataSet {
+    /// The configuration it came from.
+    pub config: DataConfig,
+    /// The project, as 24 lowercase hex digits.
+    pub group_id: String,
+    /// The clusters of the project.
+    pub clusters: Vec<Cluster>,
+    /// Every host of every cluster, in cluster order.
+    pub hosts: Vec<String>,
+    /// Client addresses: IPv4, and IPv6 as Java prints it.
+    pub ips: Vec<String>,
+    /// Stream processing workspaces.
+    pub tenants: Vec<Tenant>,
+    /// Access-log entries, newest first.
+    pub entries: Vec<Entry>,
+}
+
+impl DataSet {
+    /// Generates the data set of a configuration; the same configuration gives the same
+    /// data, byte for byte.
+    pub fn generate(config: &DataConfig) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let group_id: String = (0..24)
+            .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+            .collect();
+        let domain: String = (0..5)
+            .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
+            .collect();
+        let clusters: Vec<Cluster> = ["Cluster0", "analytics-prod", "orders-eu-1"]
+            .iter()
+            .map(|name| Cluster {
+                name: name.to_string(),
+                hosts: (0..3)
+                    .map(|i| {
+                        format!(
+                            "{}-shard-00-0{i}.{domain}.mongodb.net:27017",
+                            name.to_ascii_lowercase()
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        let hosts: Vec<String> = clusters.iter().flat_map(|c| c.hosts.clone()).collect();
+        let mut ips: Vec<String> = (0..48)
+            .map(|_| match rng.random_range(0..4) {
+                0 => format!("203.0.113.{}", rng.random_range(1..255)),
+                1 => format!("198.51.100.{}", rng.random_range(1..255)),
+                2 => format!(
+                    "10.{}.{}.{}",
+                    rng.random_range(0..8),
+                    rng.random_range(0..255),
+                    rng.random_range(1..255)
+                ),
+                _ => format!(
+                    "2001:db8:0:{:x}:0:0:0:{:x}",
+                    rng.random_range(0..16),
+                    rng.random_range(1..0xffff)
+                ),
+            })
+            .collect();
+        ips.sort();
+        ips.dedup();
+        let tenants = vec![
+            Tenant {
+                name: "workspace0".into(),
+                processors: vec!["orders-enricher".into(), "fraud-scorer".into()],
+            },
+            Tenant {
+                name: "workspace-eu".into(),
+                processors: vec!["clickstream-rollup".into()],
+            },
+        ];
+
+        let mut times = entry_times(&mut rng, config);
+        times.sort_unstable_by(|a, b| b.cmp(a));
+        let entries = times
+            .into_iter()
+            .map(|ts_ms| {
+                let user = rng.random_range(0..USERS.len()) as u8;
+                let failed = rng.random_bool(0.2);
+                Entry {
+                    ts_ms,
+                    host: rng.random_range(0..hosts.len()) as u16,
+                    user,
+                    ip: rng.random_range(0..ips.len()) as u16,
+                    failure: failed.then(|| rng.random_range(0..FAILURES.len()) as u8),
+                    conn: rng.random_range(1..60_000),
+                    port: rng.random_range(32_768..61_000),
+                }
+            })
+            .collect();
+        Self {
+            config: config.clone(),
+            group_id,
+            clusters,
+            hosts,
+            ips,
+            tenants,
+            entries,
+        }
+    }
+
+    /// The hosts of a cluster, by name.
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+
+    /// The index of a host, given with or without its port.
+    pub fn host_index(&self, hostname: &str) -> Option<u16> {
+        self.hosts
+            .iter()
+            .position(|h| h == hostname || h.strip_suffix(":27017") == Some(hostname))
+            .map(|i| i as u16)
+    }
+
+    /// The cluster a host belongs to.
+    pub fn cluster_of(&self, host: u16) -> &Cluster {
+        let name = &self.hosts[host as usize];
+        self.clusters
+            .iter()
+            .find(|c| c.hosts.contains(name))
+            .expect("every host has a cluster")
+    }
+
+    /// A stream processing workspace, by name.
+    pub fn tenant(&self, name: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.name == name)
+    }
+
+    /// An entry in the API's shape; `with_cluster_name` adds the v1.0 `clusterName`.
+    pub fn entry_json(&self, entry: &Entry, with_cluster_name: bool) -> Value {
+        let user = &USERS[entry.user as usize];
+        let ip = &self.ips[entry.ip as usize];
+        let failure = entry
+            .failure
+            .map(|f| FAILURES[f as usize].replace("{user}", user.name));
+        let mut value = json!({
+            "authResult": failure.is_none(),
+            "authSource": user.source,
+            "failureReason": failure,
+            "groupId": self.group_id,
+            "hostname": self.hosts[entry.host as usize],
+            "ipAddress": ip,
+            "logLine": self.log_line(entry, failure.as_deref()),
+            "timestamp": java_date(entry.ts_ms),
+            "username": user.name,
+        });
+        if with_cluster_name {
+            value["clusterName"] = json!(self.cluster_of(entry.host).name);
+        }
+        value
+    }
+
+    /// MongoDB's structured JSON log line for an attempt, keys in the server's order.
+    fn log_line(&self, entry: &Entry, failure: Option<&str>) -> String {
+        let user = &USERS[entry.user as usize];
+        let ip = &self.ips[entry.ip as usize];
+        let remote = if ip.contains(':') {
+            format!("[{ip}]:{}", entry.port)
+        } else {
+            format!("{ip}:{}", entry.port)
+        };
+        let (id, msg) = if failure.is_some() {
+            (20249, "Authentication failed")
+        } else {
+            (20250, "Authentication succeeded")
+        };
+        let quote = |s: &str| Value::from(s).to_string();
+        let error = failure
+            .map(|reason| format!(",\"error\":{}", quote(reason)))
+            .unwrap_or_default();
+        format!(
+            "{{\"t\":{{\"$date\":\"{}\"}},\"s\":\"I\",\"c\":\"ACCESS\",\"id\":{id},\"ctx\":\"conn{}\",\"msg\":\"{msg}\",\
+             \"attr\":{{\"mechanism\":\"{}\",\"speculative\":{},\"principalName\":{},\"authenticationDatabase\":\"{}\",\
+             \"remote\":\"{remote}\",\"extraInfo\":{{}}{error}}}}}",
+            iso_millis(entry.ts_ms),
+            entry.conn,
+            user.mechanism,
+            entry.conn.is_multiple_of(3),
+            quote(user.name),
+            user.source,
+        )
+    }
+
+    /// Every entry as NDJSON, newest first: the ground truth of `fake-atlas dump`.
+    pub fn write_ndjson(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let mut line = String::new();
+        for entry in &self.entries {
+            line.clear();
+            write!(line, "{}", self.entry_json(entry, false)).expect("writing to a String");
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// The entry times: a uniform background over seven days, a burst hour holding more than
+/// 20,000 entries when the count allows, runs of entries sharing one millisecond, and the
+/// optional single-millisecond burst.
+fn entry_times(rng: &mut ChaCha8Rng, config: &DataConfig) -> Vec<i64> {
+    let n = config.entries;
+    let start = config.now_ms - 7 * DAY_MS;
+    let single = config.same_ms_burst.min(n);
+    let burst = if n - single >= 45_000 {
+        ((n - single) * 45 / 100).max(20_001)
+    } else {
+        (n - single) * 45 / 100
+    };
+    let burst_start = config.now_ms - 3 * DAY_MS - 5 * HOUR_MS;
+    let mut times = Vec::with_capacity(n);
+    let single_ms = config.now_ms - 2 * DAY_MS + 123;
+    times.extend(std::iter::repeat_n(single_ms, single));
+    for _ in 0..burst {
+        times.push(burst_start + rng.random_range(0..HOUR_MS));
+    }
+    while times.len() < n {
+        let t = start + rng.random_range(0..7 * DAY_MS);
+        // About one entry in twenty-five starts a run sharing its millisecond.
+        let run = if rng.random_bool(0.04) {
+            rng.random_range(2..6)
+        } else {
+            1
+        };
+        for _ in 0..run.min(n - times.len()) {
+            times.push(t);
+        }
+    }
+    times
+}
+
+/// `Wed Apr 26 02:38:56 GMT 2023`, as Java's `Date.toString()` prints it in GMT.
+pub fn java_date(ts_ms: i64) -> String {
+    utc(ts_ms).format("%a %b %d %H:%M:%S GMT %Y").to_string()
+}
+
+/// `2023-04-26T02:38:56.123+00:00`, MongoDB's log time.
+pub fn iso_millis(ts_ms: i64) -> String {
+    utc(ts_ms).format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+}
+
+fn utc(ts_ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ts_ms).unwrap_or_default()
+}

@@ -1,0 +1,211 @@
+//! `fake-atlas`: serve a fake Atlas on loopback, or dump its data set.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use fake_atlas::{Config, DataConfig, DataSet, FakeAtlas, Faults, RateLimit};
+
+/// A loopback stand-in for the MongoDB Atlas Admin API's access-tracking and streams
+/// audit-log operations, with Atlas's authentication, versioning, rate limits and errors.
+///
+/// Prints `listening on http://ADDR` as its first line, then serves until killed.
+#[derive(Parser)]
+#[command(name = "fake-atlas", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every access-log entry of the data set as NDJSON, newest first (the ground
+    /// truth to compare exports against). Takes the same data flags as serving.
+    Dump,
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// Seed every generated value derives from.
+    #[arg(long, default_value_t = 1, global = true)]
+    seed: u64,
+    /// Number of access-log entries over the seven days before --now.
+    #[arg(long, default_value_t = 50_000, global = true)]
+    entries: usize,
+    /// The present: RFC 3339 or epoch milliseconds [default: 2026-11-01T12:00:00Z].
+    #[arg(long, value_parser = parse_now, global = true)]
+    now: Option<i64>,
+    /// Put this many entries in one single millisecond.
+    #[arg(long, default_value_t = 0, global = true)]
+    same_ms_burst: usize,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Allow listening on an address other than loopback.
+    #[arg(long)]
+    allow_non_loopback: bool,
+    /// API key, public part (HTTP Digest user).
+    #[arg(long, default_value = fake_atlas::DEMO_PUBLIC_KEY)]
+    public_key: String,
+    /// API key, private part (HTTP Digest password).
+    #[arg(long, default_value = fake_atlas::DEMO_PRIVATE_KEY)]
+    private_key: String,
+    /// Service account client id.
+    #[arg(long, default_value = fake_atlas::DEMO_CLIENT_ID)]
+    client_id: String,
+    /// Service account client secret.
+    #[arg(long, default_value = fake_atlas::DEMO_CLIENT_SECRET)]
+    client_secret: String,
+    /// Seconds a Digest nonce stays valid before answers get `stale=true`.
+    #[arg(long, default_value_t = 300)]
+    nonce_lifetime: u64,
+    /// Seconds a service-account token lives.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime: u64,
+    /// Rate-limit bucket capacity per project and endpoint set.
+    #[arg(long, default_value_t = 1200)]
+    rate_capacity: u32,
+    /// Tokens added to a bucket each refill period.
+    #[arg(long, default_value_t = 500)]
+    rate_refill: u32,
+    /// Refill period in seconds.
+    #[arg(long, default_value_t = 60)]
+    rate_period: u64,
+    /// Uncompressed audit-log bytes per workspace over the default 30-day window.
+    #[arg(long, default_value_t = 4 << 20)]
+    audit_log_bytes: u64,
+    /// gzip level of audit logs (0 = stored, fastest; 9 = smallest).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+    audit_log_compression: u32,
+    /// Fault: answer the next N API calls with --fail-status.
+    #[arg(long, default_value_t = 0)]
+    fail_next: u32,
+    /// Fault: status of those answers.
+    #[arg(long, default_value_t = 503)]
+    fail_status: u16,
+    /// Fault: Retry-After seconds sent with them.
+    #[arg(long)]
+    fail_retry_after: Option<u64>,
+    /// Fault: delay every API answer by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Fault: abort the connection after this many body bytes.
+    #[arg(long)]
+    close_after_bytes: Option<u64>,
+    /// Fault: end audit-log bodies after this many bytes (a truncated gzip).
+    #[arg(long)]
+    truncate_gzip_after: Option<u64>,
+}
+
+fn parse_now(value: &str) -> Result<i64, String> {
+    if let Ok(ms) = value.parse::<i64>() {
+        return Ok(ms);
+    }
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| format!("expected RFC 3339 or epoch milliseconds: {e}"))
+}
+
+impl DataArgs {
+    fn config(&self) -> DataConfig {
+        DataConfig {
+            seed: self.seed,
+            entries: self.entries,
+            now_ms: self.now.unwrap_or(fake_atlas::data::DEFAULT_NOW_MS),
+            same_ms_burst: self.same_ms_burst,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Dump) => dump(&cli.data),
+        None => serve(cli),
+    }
+}
+
+fn dump(args: &DataArgs) -> ExitCode {
+    let data = DataSet::generate(&args.config());
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match data.write_ndjson(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fake-atlas: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(cli: Cli) -> ExitCode {
+    let s = cli.serve;
+    if !s.listen.ip().is_loopback() && !s.allow_non_loopback {
+        eprintln!(
+            "fake-atlas: refusing to listen on {} (not loopback); pass --allow-non-loopback to insist",
+            s.listen
+        );
+        return ExitCode::from(2);
+    }
+    let config = Config {
+        data: cli.data.config(),
+        api_keys: vec![(s.public_key, s.private_key)],
+        service_accounts: vec![(s.client_id, s.client_secret)],
+        nonce_lifetime: Duration::from_secs(s.nonce_lifetime),
+        token_lifetime: Duration::from_secs(s.token_lifetime),
+        rate_limit: RateLimit {
+            capacity: s.rate_capacity,
+            refill: s.rate_refill,
+            period: Duration::from_secs(s.rate_period),
+        },
+        audit_log_bytes: s.audit_log_bytes,
+        audit_log_compression: s.audit_log_compression,
+        faults: Faults {
+            fail_next: s.fail_next,
+            fail_status: s.fail_status,
+            fail_retry_after: s.fail_retry_after,
+            latency: Duration::from_millis(s.latency_ms),
+            close_after_bytes: s.close_after_bytes,
+            truncate_gzip_after: s.truncate_gzip_after,
+        },
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    runtime.block_on(async move {
+        let atlas = match FakeAtlas::start_on(config, s.listen).await {
+            Ok(atlas) => atlas,
+            Err(e) => {
+                eprintln!("fake-atlas: cannot listen on {}: {e}", s.listen);
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("listening on {}", atlas.base_url());
+        let _ = std::io::stdout().flush();
+        eprintln!(
+            "project {} with {} access-log entries",
+            atlas.data().group_id,
+            atlas.data().entries.len()
+        );
+        wait_for_termination().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_termination() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,764 @@
+//! The HTTP surface: the four operations of `spec/atlas.yaml`, the OAuth endpoints, and
+//! `/__fake/stats`. Every API call passes one gate, in Atlas's order: faults, credentials,
+//! version, rate limit; then the operation checks its parameters and answers.
+
+// Early answers are `Result<_, Response>`; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use futures::Stream;
+use serde_json::{Value, json};
+
+use crate::audit::{AuditLog, DEFAULT_WINDOW_S};
+use crate::auth::{AuthState, Verdict};
+use crate::config::{Config, Faults};
+use crate::data::{DataSet, Entry};
+use crate::faults::{Cut, cut};
+use crate::ratelimit::{EndpointSet, RateLimiter, Take};
+use crate::stats::Counters;
+
+/// The media type of the access-history operations.
+pub const ACCESS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
+/// The media type of the audit-log download.
+pub const AUDIT_MEDIA_TYPE: &str = "application/vnd.atlas.2023-02-01+gzip";
+/// The earliest time access history accepts, epoch milliseconds (2008-01-01).
+pub const EARLIEST_MS: i64 = 1_199_145_600_000;
+/// The most entries one access-history call returns.
+pub const MAX_LOGS: i64 = 20_000;
+
+/// Everything the handlers share.
+pub struct Shared {
+    pub(crate) config: Config,
+    pub(crate) data: DataSet,
+    pub(crate) auth: AuthState,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) counters: Counters,
+    pub(crate) faults: Mutex<Faults>,
+}
+
+/// The router of a fake Atlas.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/api/atlas/v2/groups/{group_id}/dbAccessHistory/clusters/{cluster}",
+            get(access_cluster),
+        )
+        .route(
+            "/api/atlas/v2/groups/{group_id}/dbAccessHistory/processes/{hostname}",
+            get(access_process),
+        )
+        .route(
+            "/api/atlas/v1.0/groups/{group_id}/dbAccessHistory/clusters/{cluster}",
+            get(access_legacy),
+        )
+        .route(
+            "/api/atlas/v2/groups/{group_id}/streams/{tenant}/auditLogs",
+            get(audit_logs),
+        )
+        .route("/api/oauth/token", post(token))
+        .route("/api/oauth/revoke", post(revoke))
+        .route("/__fake/stats", get(stats))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+/// The operations, with what differs between them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Cluster,
+    Process,
+    Legacy,
+    AuditLogs,
+}
+
+impl Op {
+    fn media_type(self) -> Option<&'static str> {
+        match self {
+            Op::Cluster | Op::Process => Some(ACCESS_MEDIA_TYPE),
+            Op::AuditLogs => Some(AUDIT_MEDIA_TYPE),
+            Op::Legacy => None,
+        }
+    }
+
+    fn set(self) -> EndpointSet {
+        match self {
+            Op::AuditLogs => EndpointSet::Streams,
+            _ => EndpointSet::AccessTracking,
+        }
+    }
+}
+
+/// A request as the gate sees it.
+struct Call<'a> {
+    shared: &'a Shared,
+    op: Op,
+    method: &'a Method,
+    uri: &'a OriginalUri,
+    headers: &'a HeaderMap,
+    group_id: &'a str,
+}
+
+/// An Atlas error answer.
+pub(crate) fn api_error(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    parameters: Vec<Value>,
+) -> Response {
+    api_error_with(
+        status,
+        code,
+        detail,
+        parameters,
+        Value::Null,
+        "application/json",
+    )
+}
+
+fn api_error_with(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    parameters: Vec<Value>,
+    bad_request_detail: Value,
+    content_type: &'static str,
+) -> Response {
+    let mut body = json!({
+        "detail": detail,
+        "error": status.as_u16(),
+        "errorCode": code,
+        "parameters": parameters,
+        "reason": status.canonical_reason().unwrap_or("Unknown"),
+    });
+    if !bad_request_detail.is_null() {
+        body["badRequestDetail"] = bad_request_detail;
+    }
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A 400 naming the offending parameter; the audit-log operation labels it `+gzip`, as
+/// Atlas has been seen to.
+fn bad_parameter(op: Op, field: &str, description: &str) -> Response {
+    let content_type = if op == Op::AuditLogs {
+        AUDIT_MEDIA_TYPE
+    } else {
+        "application/json"
+    };
+    api_error_with(
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER",
+        &format!("Invalid parameter {field}: {description}."),
+        vec![json!(field)],
+        json!({ "fields": [{ "field": field, "description": description }] }),
+        content_type,
+    )
+}
+
+impl Call<'_> {
+    /// The gate. `Ok` carries the tokens left in the rate-limit bucket.
+    async fn admit(&self) -> Result<u32, Response> {
+        let counters = &self.shared.counters;
+        Counters::bump(&counters.requests);
+        Counters::bump(match self.op {
+            Op::Cluster => &counters.access_cluster,
+            Op::Process => &counters.access_process,
+            Op::Legacy => &counters.access_legacy,
+            Op::AuditLogs => &counters.audit_logs,
+        });
+        let (latency, failure) = {
+            let mut faults = self.shared.faults.lock().unwrap();
+            let failure = (faults.fail_next > 0).then(|| {
+                faults.fail_next -= 1;
+                (faults.fail_status, faults.fail_retry_after)
+            });
+            (faults.latency, failure)
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if let Some((status, retry_after)) = failure {
+            Counters::bump(&counters.faults);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let code = if status == StatusCode::TOO_MANY_REQUESTS {
+                "RATE_LIMITED_TOKEN_BUCKET"
+            } else {
+                "SERVICE_UNAVAILABLE"
+            };
+            let mut response = api_error(status, code, "Injected fault.", vec![]);
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return Err(response);
+        }
+
+        let uri = self
+            .uri
+            .0
+            .path_and_query()
+            .map_or(self.uri.0.path(), |pq| pq.as_str());
+        let authorization = self
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if let Verdict::Denied { challenge, reason } =
+            self.shared
+                .auth
+                .check(authorization, self.method.as_str(), uri)
+        {
+            Counters::bump(&counters.unauthorized);
+            let mut response = api_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                &format!("You are not authorized for this resource ({reason})."),
+                vec![],
+            );
+            if let Some(challenge) = challenge {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_str(&challenge).unwrap(),
+                );
+            }
+            return Err(response);
+        }
+
+        if let Some(expected) = self.op.media_type() {
+            let accept: Vec<&str> = self
+                .headers
+                .get_all(header::ACCEPT)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let exact = matches!(accept.as_slice(), [one] if !one.contains(',') && essence(one) == expected);
+            if !exact {
+                return Err(api_error(
+                    StatusCode::NOT_ACCEPTABLE,
+                    "INVALID_VERSION_DATE",
+                    &format!(
+                        "Accept must be exactly {expected}; got {:?}.",
+                        accept.join(", ")
+                    ),
+                    vec![json!(accept.join(", "))],
+                ));
+            }
+        }
+
+        match self.shared.limiter.take(self.group_id, self.op.set()) {
+            Take::Allowed { remaining } => Ok(remaining),
+            Take::Limited { retry_after } => {
+                Counters::bump(&counters.rate_limited);
+                let capacity = self.shared.limiter.capacity();
+                let limit = self.shared.config.rate_limit;
+                let mut response = api_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RATE_LIMITED_TOKEN_BUCKET",
+                    "You have exceeded the rate limit of this endpoint set. Retry after the time in Retry-After.",
+                    vec![
+                        json!(self.op.set().resource(self.group_id)),
+                        json!(capacity),
+                        json!(limit.refill),
+                        json!(0),
+                        json!(limit.period.as_secs()),
+                    ],
+                );
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                headers.insert("RateLimit-Limit", HeaderValue::from(capacity));
+                headers.insert("RateLimit-Remaining", HeaderValue::from(0));
+                Err(response)
+            }
+        }
+    }
+
+    /// The project must be well-formed and known.
+    fn project(&self) -> Result<(), Response> {
+        let well_formed = self.group_id.len() == 24
+            && self
+                .group_id
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !well_formed {
+            return Err(api_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_GROUP_ID",
+                &format!("An invalid group ID {} was specified.", self.group_id),
+                vec![json!(self.group_id)],
+            ));
+        }
+        if self.group_id != self.shared.data.group_id {
+            return Err(api_error(
+                StatusCode::NOT_FOUND,
+                "GROUP_NOT_FOUND",
+                &format!("No group with ID {} exists.", self.group_id),
+                vec![json!(self.group_id)],
+            ));
+        }
+        Ok(())
+    }
+
+    /// A success answer with the rate-limit headers and any body fault.
+    fn answer(
+        &self,
+        remaining: u32,
+        content_type: &str,
+        body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    ) -> Response {
+        let faults = self.shared.faults.lock().unwrap().clone();
+        let body = match (faults.close_after_bytes, faults.truncate_gzip_after) {
+            (Some(after), _) => Body::from_stream(cut(body, Cut::Abort { after })),
+            (None, Some(after)) if self.op == Op::AuditLogs => {
+                Body::from_stream(cut(body, Cut::Truncate { after }))
+            }
+            _ => Body::from_stream(body),
+        };
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).unwrap(),
+        );
+        headers.insert(
+            "RateLimit-Limit",
+            HeaderValue::from(self.shared.limiter.capacity()),
+        );
+        headers.insert("RateLimit-Remaining", HeaderValue::from(remaining));
+        response
+    }
+}
+
+fn essence(media: &str) -> &str {
+    media.split(';').next().unwrap_or(media).trim()
+}
+
+/// Parsed query string, each value decoded and typed.
+struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    fn parse(raw: Option<&str>) -> Self {
+        Self {
+            pairs: form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        }
+    }
+
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn bool(&self, op: Op, name: &str) -> Result<Option<bool>, Response> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(bad_parameter(op, name, "must be true or false")),
+        }
+    }
+
+    fn int(&self, op: Op, name: &str) -> Result<Option<i64>, Response> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| bad_parameter(op, name, "must be an integer")),
+        }
+    }
+}
+
+/// The filters of an access-history call, checked as Atlas checks them.
+struct AccessFilter {
+    window: Option<(i64, i64)>,
+    auth_result: Option<bool>,
+    ip: Option<String>,
+    n_logs: usize,
+    envelope: bool,
+    pretty: bool,
+}
+
+impl AccessFilter {
+    fn parse(op: Op, query: &Query) -> Result<Self, Response> {
+        let n_logs = query.int(op, "nLogs")?.unwrap_or(MAX_LOGS);
+        if !(0..=MAX_LOGS).contains(&n_logs) {
+            return Err(bad_parameter(op, "nLogs", "must be between 0 and 20000"));
+        }
+        let window = match (query.int(op, "start")?, query.int(op, "end")?) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(bad_parameter(op, "end", "is required when start is given"));
+            }
+            (None, Some(_)) => {
+                return Err(bad_parameter(op, "start", "is required when end is given"));
+            }
+            (Some(start), Some(end)) => {
+                if start < EARLIEST_MS {
+                    return Err(bad_parameter(
+                        op,
+                        "start",
+                        "must be at least 1199145600000 (2008-01-01)",
+                    ));
+                }
+                if end < EARLIEST_MS {
+                    return Err(bad_parameter(
+                        op,
+                        "end",
+                        "must be at least 1199145600000 (2008-01-01)",
+                    ));
+                }
+                if start > end {
+                    return Err(bad_parameter(op, "start", "must not be after end"));
+                }
+                Some((start, end))
+            }
+        };
+        Ok(Self {
+            window,
+            auth_result: query.bool(op, "authResult")?,
+            ip: query.raw("ipAddress").map(str::to_string),
+            n_logs: n_logs as usize,
+            envelope: query.bool(op, "envelope")?.unwrap_or(false),
+            pretty: query.bool(op, "pretty")?.unwrap_or(false),
+        })
+    }
+
+    /// The newest `n_logs` matching entries of the given hosts, newest first.
+    fn select<'d>(&self, data: &'d DataSet, hosts: &[u16]) -> Vec<&'d Entry> {
+        let entries = &data.entries;
+        let (from, to) = match self.window {
+            None => (0, entries.len()),
+            Some((start, end)) => (
+                entries.partition_point(|e| e.ts_ms > end),
+                entries.partition_point(|e| e.ts_ms >= start),
+            ),
+        };
+        let ip = self
+            .ip
+            .as_deref()
+            .map(|ip| data.ips.iter().position(|x| x == ip));
+        entries[from..to]
+            .iter()
+            .filter(|e| hosts.contains(&e.host))
+            .filter(|e| self.auth_result.is_none_or(|ok| ok == e.failure.is_none()))
+            .filter(|e| match ip {
+                None => true,
+                Some(Some(i)) => e.ip as usize == i,
+                Some(None) => false,
+            })
+            .take(self.n_logs)
+            .collect()
+    }
+}
+
+async fn access_cluster(
+    State(shared): State<Arc<Shared>>,
+    Path((group_id, cluster)): Path<(String, String)>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let call = Call {
+        shared: &shared,
+        op: Op::Cluster,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        group_id: &group_id,
+    };
+    access(call, Target::Cluster(&cluster), query.as_deref()).await
+}
+
+async fn access_legacy(
+    State(shared): State<Arc<Shared>>,
+    Path((group_id, cluster)): Path<(String, String)>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let call = Call {
+        shared: &shared,
+        op: Op::Legacy,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        group_id: &group_id,
+    };
+    access(call, Target::Cluster(&cluster), query.as_deref()).await
+}
+
+async fn access_process(
+    State(shared): State<Arc<Shared>>,
+    Path((group_id, hostname)): Path<(String, String)>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let call = Call {
+        shared: &shared,
+        op: Op::Process,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        group_id: &group_id,
+    };
+    access(call, Target::Host(&hostname), query.as_deref()).await
+}
+
+enum Target<'a> {
+    Cluster(&'a str),
+    Host(&'a str),
+}
+
+async fn access(call: Call<'_>, target: Target<'_>, query: Option<&str>) -> Response {
+    let remaining = match call.admit().await {
+        Ok(remaining) => remaining,
+        Err(response) => return response,
+    };
+    if let Err(response) = call.project() {
+        return response;
+    }
+    let filter = match AccessFilter::parse(call.op, &Query::parse(query)) {
+        Ok(filter) => filter,
+        Err(response) => return response,
+    };
+    let data = &call.shared.data;
+    let hosts: Vec<u16> = match target {
+        Target::Cluster(name) => match data.cluster(name) {
+            Some(cluster) => cluster
+                .hosts
+                .iter()
+                .filter_map(|h| data.host_index(h))
+                .collect(),
+            None => {
+                return api_error(
+                    StatusCode::NOT_FOUND,
+                    "CLUSTER_NOT_FOUND",
+                    &format!("No cluster named {name} exists in group {}.", data.group_id),
+                    vec![json!(name), json!(data.group_id)],
+                );
+            }
+        },
+        Target::Host(name) => match data.host_index(name) {
+            Some(i) => vec![i],
+            None => {
+                return api_error(
+                    StatusCode::NOT_FOUND,
+                    "HOST_NOT_FOUND",
+                    &format!(
+                        "No host with hostname {name} exists in group {}.",
+                        data.group_id
+                    ),
+                    vec![json!(name), json!(data.group_id)],
+                );
+            }
+        },
+    };
+    let legacy = call.op == Op::Legacy;
+    let entries: Vec<Value> = filter
+        .select(data, &hosts)
+        .into_iter()
+        .map(|e| data.entry_json(e, legacy))
+        .collect();
+    let mut body = json!({ "accessLogs": entries });
+    if filter.envelope {
+        body = json!({ "status": 200, "content": body });
+    }
+    let bytes = if filter.pretty {
+        serde_json::to_vec_pretty(&body)
+    } else {
+        serde_json::to_vec(&body)
+    }
+    .expect("JSON serialises");
+    let content_type = if legacy {
+        "application/json"
+    } else {
+        "application/vnd.atlas.2023-01-01+json;charset=utf-8"
+    };
+    call.answer(
+        remaining,
+        content_type,
+        futures::stream::iter([Ok(Bytes::from(bytes))]),
+    )
+}
+
+async fn audit_logs(
+    State(shared): State<Arc<Shared>>,
+    Path((group_id, tenant)): Path<(String, String)>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let call = Call {
+        shared: &shared,
+        op: Op::AuditLogs,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        group_id: &group_id,
+    };
+    let remaining = match call.admit().await {
+        Ok(remaining) => remaining,
+        Err(response) => return response,
+    };
+    if let Err(response) = call.project() {
+        return response;
+    }
+    let query = Query::parse(query.as_deref());
+    let now_s = shared.data.config.now_ms / 1000;
+    let (start_s, end_s) = match (
+        query.int(Op::AuditLogs, "startDate"),
+        query.int(Op::AuditLogs, "endDate"),
+    ) {
+        (Err(response), _) | (_, Err(response)) => return response,
+        (Ok(start), Ok(end)) => {
+            let end = end.unwrap_or(now_s);
+            (start.unwrap_or(end - DEFAULT_WINDOW_S), end)
+        }
+    };
+    if start_s > end_s {
+        return bad_parameter(Op::AuditLogs, "startDate", "must not be after endDate");
+    }
+    let Some(found) = shared.data.tenant(&tenant) else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "STREAM_TENANT_NOT_FOUND",
+            &format!("No stream workspace named {tenant} exists in group {group_id}."),
+            vec![json!(tenant), json!(group_id)],
+        );
+    };
+    let log = AuditLog {
+        seed: shared.data.config.seed,
+        tenant: found.clone(),
+        processor: query.raw("spName").map(str::to_string),
+        start_s,
+        end_s,
+        bytes: AuditLog::budget(
+            shared.config.audit_log_bytes,
+            shared.data.config.now_ms,
+            start_s,
+            end_s,
+        ),
+        level: shared.config.audit_log_compression,
+    };
+    let disposition = format!("attachment; filename=\"{}\"", log.file_name());
+    let mut response = call.answer(remaining, AUDIT_MEDIA_TYPE, log.stream());
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap(),
+    );
+    response
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let body = json!({ "error": error, "error_description": description });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    Counters::bump(&shared.counters.requests);
+    Counters::bump(&shared.counters.token_requests);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !shared.auth.check_client(authorization) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        );
+    }
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    if !form
+        .iter()
+        .any(|(k, v)| k == "grant_type" && v == "client_credentials")
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Only client_credentials is supported.",
+        );
+    }
+    let (access_token, expires_in) = shared.auth.issue_token();
+    let body =
+        json!({ "access_token": access_token, "expires_in": expires_in, "token_type": "Bearer" });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    Counters::bump(&shared.counters.requests);
+    Counters::bump(&shared.counters.revocations);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !shared.auth.check_client(authorization) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        );
+    }
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    match form.iter().find(|(k, _)| k == "token") {
+        Some((_, token)) => {
+            shared.auth.revoke(token);
+            StatusCode::OK.into_response()
+        }
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The token parameter is missing.",
+        ),
+    }
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    let body = serde_json::to_string(&shared.counters.snapshot()).expect("stats serialise");
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn not_found(State(shared): State<Arc<Shared>>, uri: OriginalUri) -> Response {
+    Counters::bump(&shared.counters.requests);
+    api_error(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        &format!("Cannot find resource {}.", uri.0.path()),
+        vec![],
+    )
+}
