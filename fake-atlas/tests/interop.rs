@@ -10,9 +10,20 @@ use common::fake_with;
 use fake_atlas::{DataConfig, DataSet};
 
 fn curl(args: &[&str]) -> (String, String) {
-    let output = Command::new("curl").args(["--silent", "--show-error"]).args(args).output().expect("curl is installed");
-    assert!(output.status.success(), "curl failed: {}", String::from_utf8_lossy(&output.stderr));
-    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error"])
+        .args(args)
+        .output()
+        .expect("curl is installed");
+    assert!(
+        output.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -20,28 +31,50 @@ async fn curl_digest_and_gzip_accept_the_fake() {
     let fake = fake_with(1_000, |_| {}).await;
     let base = fake.base_url();
     let group = fake.data().group_id.clone();
-    let key = format!("{}:{}", fake_atlas::DEMO_PUBLIC_KEY, fake_atlas::DEMO_PRIVATE_KEY);
-    let url = format!("{base}/api/atlas/v2/groups/{group}/dbAccessHistory/clusters/Cluster0?nLogs=3");
-    let run = |args: Vec<String>| tokio::task::spawn_blocking(move || curl(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let key = format!(
+        "{}:{}",
+        fake_atlas::DEMO_PUBLIC_KEY,
+        fake_atlas::DEMO_PRIVATE_KEY
+    );
+    let url =
+        format!("{base}/api/atlas/v2/groups/{group}/dbAccessHistory/clusters/Cluster0?nLogs=3");
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            curl(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+    };
 
     let (out, _) = run(vec![
-        "--digest".into(), "--user".into(), key.clone(),
-        "--header".into(), "Accept: application/vnd.atlas.2023-01-01+json".into(),
-        "--write-out".into(), "\n%{http_code} %{content_type}".into(),
+        "--digest".into(),
+        "--user".into(),
+        key.clone(),
+        "--header".into(),
+        "Accept: application/vnd.atlas.2023-01-01+json".into(),
+        "--write-out".into(),
+        "\n%{http_code} %{content_type}".into(),
         url.clone(),
     ])
     .await
     .unwrap();
     let (body, status) = out.rsplit_once('\n').unwrap();
-    assert_eq!(status, "200 application/vnd.atlas.2023-01-01+json;charset=utf-8");
+    assert_eq!(
+        status,
+        "200 application/vnd.atlas.2023-01-01+json;charset=utf-8"
+    );
     let body: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["accessLogs"].as_array().unwrap().len(), 3);
 
     let wrong = format!("{}:not-the-key", fake_atlas::DEMO_PUBLIC_KEY);
     let (out, _) = run(vec![
-        "--digest".into(), "--user".into(), wrong,
-        "--header".into(), "Accept: application/vnd.atlas.2023-01-01+json".into(),
-        "--output".into(), "/dev/null".into(), "--write-out".into(), "%{http_code}".into(),
+        "--digest".into(),
+        "--user".into(),
+        wrong,
+        "--header".into(),
+        "Accept: application/vnd.atlas.2023-01-01+json".into(),
+        "--output".into(),
+        "/dev/null".into(),
+        "--write-out".into(),
+        "%{http_code}".into(),
         url,
     ])
     .await
@@ -52,15 +85,25 @@ async fn curl_digest_and_gzip_accept_the_fake() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("audit.log.gz");
     let (out, _) = run(vec![
-        "--digest".into(), "--user".into(), key,
-        "--header".into(), "Accept: application/vnd.atlas.2023-02-01+gzip".into(),
-        "--output".into(), file.display().to_string(), "--write-out".into(), "%{http_code}".into(),
+        "--digest".into(),
+        "--user".into(),
+        key,
+        "--header".into(),
+        "Accept: application/vnd.atlas.2023-02-01+gzip".into(),
+        "--output".into(),
+        file.display().to_string(),
+        "--write-out".into(),
+        "%{http_code}".into(),
         format!("{base}/api/atlas/v2/groups/{group}/streams/workspace0/auditLogs"),
     ])
     .await
     .unwrap();
     assert_eq!(out, "200");
-    let gzip = Command::new("gzip").arg("-t").arg(&file).status().expect("gzip is installed");
+    let gzip = Command::new("gzip")
+        .arg("-t")
+        .arg(&file)
+        .status()
+        .expect("gzip is installed");
     assert!(gzip.success(), "gzip -t rejects the audit log");
     assert!(std::fs::metadata(&file).unwrap().len() > 1_000);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -75,10 +118,22 @@ fn binary_prints_its_address_first_and_serves() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let url = first.trim().strip_prefix("listening on ").expect("first line names the address").to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the address")
+        .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let (out, _) = curl(&["--write-out", "%{http_code}", "--output", "/dev/null", &format!("{url}/__fake/stats")]);
+    let (out, _) = curl(&[
+        "--write-out",
+        "%{http_code}",
+        "--output",
+        "/dev/null",
+        &format!("{url}/__fake/stats"),
+    ]);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(out, "200");
@@ -86,21 +141,38 @@ fn binary_prints_its_address_first_and_serves() {
 
 #[test]
 fn binary_refuses_non_loopback_addresses() {
-    let output = Command::new(env!("CARGO_BIN_EXE_fake-atlas")).args(["--listen", "0.0.0.0:0"]).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-non-loopback"));
 }
 
 #[test]
 fn dump_is_the_ground_truth() {
-    let output = Command::new(env!("CARGO_BIN_EXE_fake-atlas")).args(["dump", "--seed", "3", "--entries", "1500"]).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
+        .args(["dump", "--seed", "3", "--entries", "1500"])
+        .output()
+        .unwrap();
     assert!(output.status.success());
-    let data = DataSet::generate(&DataConfig { seed: 3, entries: 1_500, ..DataConfig::default() });
+    let data = DataSet::generate(&DataConfig {
+        seed: 3,
+        entries: 1_500,
+        ..DataConfig::default()
+    });
     let mut expected = Vec::new();
     data.write_ndjson(&mut expected).unwrap();
-    assert!(output.stdout == expected, "dump matches the library's data set");
-    let lines: Vec<serde_json::Value> =
-        output.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+    assert!(
+        output.stdout == expected,
+        "dump matches the library's data set"
+    );
+    let lines: Vec<serde_json::Value> = output
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1_500);
     assert_eq!(lines[0]["groupId"], data.group_id.as_str());
 }

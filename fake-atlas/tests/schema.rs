@@ -18,7 +18,10 @@ fn to_json_schema(value: &Value) -> Value {
                     "nullable" | "example" | "deprecated" | "readOnly" | "writeOnly" => {}
                     k if k.starts_with("x-") => {}
                     "$ref" => {
-                        let target = v.as_str().unwrap().replace("#/components/schemas/", "#/definitions/");
+                        let target = v
+                            .as_str()
+                            .unwrap()
+                            .replace("#/components/schemas/", "#/definitions/");
                         out.insert(key.clone(), Value::String(target));
                     }
                     _ => {
@@ -37,7 +40,8 @@ fn to_json_schema(value: &Value) -> Value {
 }
 
 fn validator(name: &str) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/atlas.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/atlas.yaml"))
+        .unwrap();
     let spec: Value = serde_norway::from_str(&text).unwrap();
     let definitions = to_json_schema(&spec["components"]["schemas"]);
     let schema = json!({ "$ref": format!("#/definitions/{name}"), "definitions": definitions });
@@ -45,13 +49,23 @@ fn validator(name: &str) -> jsonschema::Validator {
 }
 
 fn assert_valid(validator: &jsonschema::Validator, body: &Value, what: &str) {
-    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{what}: {errors:?}");
 }
 
 #[tokio::test]
 async fn every_body_matches_the_spec() {
-    let fake = fake_with(6_000, |c| c.rate_limit = RateLimit { capacity: 40, refill: 1, period: std::time::Duration::from_secs(3600) }).await;
+    let fake = fake_with(6_000, |c| {
+        c.rate_limit = RateLimit {
+            capacity: 40,
+            refill: 1,
+            period: std::time::Duration::from_secs(3600),
+        }
+    })
+    .await;
     let mut client = DigestClient::demo(&fake.base_url());
     let list = validator("MongoDBAccessLogsList");
     let legacy = validator("LegacyAccessLogsList");
@@ -61,9 +75,18 @@ async fn every_body_matches_the_spec() {
     let host = fake.data().hosts[4].clone();
     let successes = [
         path(&fake, "/dbAccessHistory/clusters/Cluster0"),
-        path(&fake, "/dbAccessHistory/clusters/analytics-prod?authResult=false&nLogs=300"),
-        path(&fake, &format!("/dbAccessHistory/processes/{host}?authResult=true")),
-        path(&fake, "/dbAccessHistory/clusters/Cluster0?ipAddress=192.0.2.1"),
+        path(
+            &fake,
+            "/dbAccessHistory/clusters/analytics-prod?authResult=false&nLogs=300",
+        ),
+        path(
+            &fake,
+            &format!("/dbAccessHistory/processes/{host}?authResult=true"),
+        ),
+        path(
+            &fake,
+            "/dbAccessHistory/clusters/Cluster0?ipAddress=192.0.2.1",
+        ),
     ];
     for uri in &successes {
         let response = client.get(uri, ACCESS).await;
@@ -72,7 +95,12 @@ async fn every_body_matches_the_spec() {
         assert_valid(&list, &body, uri);
     }
     let body: Value = client
-        .get(&format!("/api/atlas/v1.0/groups/{group}/dbAccessHistory/clusters/orders-eu-1?nLogs=500"), "application/json")
+        .get(
+            &format!(
+                "/api/atlas/v1.0/groups/{group}/dbAccessHistory/clusters/orders-eu-1?nLogs=500"
+            ),
+            "application/json",
+        )
         .await
         .json()
         .await
@@ -82,11 +110,23 @@ async fn every_body_matches_the_spec() {
 
     let failures = [
         (path(&fake, "/dbAccessHistory/clusters/Nope"), ACCESS),
-        (path(&fake, "/dbAccessHistory/clusters/Cluster0?nLogs=99999"), ACCESS),
-        (path(&fake, "/dbAccessHistory/clusters/Cluster0"), "application/json"),
-        ("/api/atlas/v2/groups/zzz/dbAccessHistory/clusters/Cluster0".to_string(), ACCESS),
+        (
+            path(&fake, "/dbAccessHistory/clusters/Cluster0?nLogs=99999"),
+            ACCESS,
+        ),
+        (
+            path(&fake, "/dbAccessHistory/clusters/Cluster0"),
+            "application/json",
+        ),
+        (
+            "/api/atlas/v2/groups/zzz/dbAccessHistory/clusters/Cluster0".to_string(),
+            ACCESS,
+        ),
         (path(&fake, "/streams/nope/auditLogs"), AUDIT),
-        (path(&fake, "/streams/workspace0/auditLogs?startDate=9&endDate=1"), AUDIT),
+        (
+            path(&fake, "/streams/workspace0/auditLogs?startDate=9&endDate=1"),
+            AUDIT,
+        ),
     ];
     for (uri, accept) in &failures {
         let response = client.get(uri, accept).await;
@@ -96,10 +136,24 @@ async fn every_body_matches_the_spec() {
     }
 
     // 401, 429 and injected 503 bodies too.
-    let unauthorized: Value = reqwest::get(format!("{}{}", fake.base_url(), successes[0])).await.unwrap().json().await.unwrap();
+    let unauthorized: Value = reqwest::get(format!("{}{}", fake.base_url(), successes[0]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_valid(&error, &unauthorized, "401");
-    fake.set_faults(Faults { fail_next: 1, fail_status: 503, ..Faults::default() });
-    let injected: Value = client.get(&successes[0], ACCESS).await.json().await.unwrap();
+    fake.set_faults(Faults {
+        fail_next: 1,
+        fail_status: 503,
+        ..Faults::default()
+    });
+    let injected: Value = client
+        .get(&successes[0], ACCESS)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_valid(&error, &injected, "503");
     let mut limited = None;
     for _ in 0..50 {
@@ -116,10 +170,28 @@ async fn every_body_matches_the_spec() {
 #[test]
 fn the_validator_rejects_what_the_spec_forbids() {
     let list = validator("MongoDBAccessLogsList");
-    assert!(list.validate(&json!({ "accessLogs": [{ "authResult": "yes" }] })).is_err());
-    assert!(list.validate(&json!({ "status": 200, "content": {} })).is_err(), "accessLogs is required");
-    assert!(list.validate(&json!({ "accessLogs": [{ "failureReason": null }] })).is_ok(), "failureReason is nullable");
+    assert!(
+        list.validate(&json!({ "accessLogs": [{ "authResult": "yes" }] }))
+            .is_err()
+    );
+    assert!(
+        list.validate(&json!({ "status": 200, "content": {} }))
+            .is_err(),
+        "accessLogs is required"
+    );
+    assert!(
+        list.validate(&json!({ "accessLogs": [{ "failureReason": null }] }))
+            .is_ok(),
+        "failureReason is nullable"
+    );
     let error = validator("ApiError");
-    assert!(error.validate(&json!({ "error": 400 })).is_err(), "errorCode is required");
-    assert!(error.validate(&json!({ "error": 400, "errorCode": "X", "parameters": ["a", 1, null] })).is_ok());
+    assert!(
+        error.validate(&json!({ "error": 400 })).is_err(),
+        "errorCode is required"
+    );
+    assert!(
+        error
+            .validate(&json!({ "error": 400, "errorCode": "X", "parameters": ["a", 1, null] }))
+            .is_ok()
+    );
 }

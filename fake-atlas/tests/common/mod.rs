@@ -70,13 +70,13 @@ impl DigestClient {
                 request = request.header("Authorization", answer.to_header_string());
             }
             let response = request.send().await.expect("request goes through");
-            if response.status() == 401 {
-                if let Some(challenge) = response.headers().get("www-authenticate") {
-                    self.prompt = Some(
-                        digest_auth::parse(challenge.to_str().unwrap()).expect("challenge parses"),
-                    );
-                    continue;
-                }
+            if response.status() == 401
+                && let Some(challenge) = response.headers().get("www-authenticate")
+            {
+                self.prompt = Some(
+                    digest_auth::parse(challenge.to_str().unwrap()).expect("challenge parses"),
+                );
+                continue;
             }
             return response;
         }
