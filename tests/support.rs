@@ -92,6 +92,7 @@ pub fn render(request: &Request) -> String {
         let value = match name.as_str() {
             "host" => "[loopback]".to_string(),
             "user-agent" => value.replace(env!("CARGO_PKG_VERSION"), "[version]"),
+            "authorization" => redact_authorization(&value),
             _ => value,
         };
         writeln!(out, "{name}: {value}").unwrap();
@@ -100,4 +101,23 @@ pub fn render(request: &Request) -> String {
         writeln!(out, "\n{}", String::from_utf8_lossy(&request.body)).unwrap();
     }
     out
+}
+
+/// Credentials in an `Authorization` header, with every secret or random part redacted:
+/// Basic and Bearer values whole, and a Digest answer's nonce, cnonce and response.
+pub fn redact_authorization(value: &str) -> String {
+    if let Some(params) = value.strip_prefix("Digest ") {
+        let params: Vec<String> = params
+            .split(", ")
+            .map(|pair| match pair.split_once('=') {
+                Some((key @ ("nonce" | "cnonce" | "response"), _)) => format!("{key}=[redacted]"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        return format!("Digest {}", params.join(", "));
+    }
+    match value.split_once(' ') {
+        Some((scheme, _)) => format!("{scheme} [redacted]"),
+        None => "[redacted]".to_string(),
+    }
 }

@@ -156,3 +156,82 @@ fn gzip_answer() -> ResponseTemplate {
     ResponseTemplate::new(200)
         .set_body_raw(EMPTY_GZIP.to_vec(), "application/vnd.atlas.2023-02-01+gzip")
 }
+
+#[tokio::test]
+async fn api_key_answers_the_digest_challenge_then_answers_ahead() {
+    use wiremock::matchers::{any, header_exists};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(header_exists("authorization"))
+        .respond_with(empty_list())
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let challenge = "Digest realm=\"MMS Public API\", domain=\"\", nonce=\"c2VydmVyIG5vbmNl+/=\", algorithm=MD5, qop=\"auth\", stale=false";
+    wiremock::Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", challenge))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let client = atlas_client::Client::builder()
+        .base_url(server.uri())
+        .api_key("pubkey01", "private-key")
+        .build()
+        .unwrap();
+    for n_logs in [1, 2] {
+        client
+            .get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster0")
+            .n_logs(n_logs)
+            .send()
+            .await
+            .unwrap();
+    }
+    let requests = server.received_requests().await.unwrap();
+    let rendered: Vec<String> = requests.iter().map(render).collect();
+    insta::assert_snapshot!(rendered.join("\n"));
+}
+
+#[tokio::test]
+async fn service_account_gets_a_token_then_sends_it() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let token = serde_json::json!({ "access_token": "eyJ-token", "expires_in": 3600, "token_type": "Bearer" });
+    wiremock::Mock::given(method("POST"))
+        .and(path("/api/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .respond_with(empty_list())
+        .mount(&server)
+        .await;
+    let client = atlas_client::Client::builder()
+        .base_url(server.uri())
+        .service_account("mdb_sa_id_0123456789abcdef01234567", "mdb_sa_sk_secret")
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        client
+            .get_access_history_process()
+            .group_id(GROUP_ID)
+            .hostname("h:27017")
+            .send()
+            .await
+            .unwrap();
+    }
+    let requests = server.received_requests().await.unwrap();
+    // Basic over the raw `id:secret`, not URL-encoded first.
+    let basic = requests[0].headers["authorization"]
+        .to_str()
+        .unwrap()
+        .strip_prefix("Basic ")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        basic,
+        "bWRiX3NhX2lkXzAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2NzptZGJfc2Ffc2tfc2VjcmV0"
+    );
+    let rendered: Vec<String> = requests.iter().map(render).collect();
+    insta::assert_snapshot!(rendered.join("\n"));
+}

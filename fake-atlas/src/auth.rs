@@ -28,7 +28,9 @@ pub enum Verdict {
 
 struct Nonce {
     issued: Instant,
-    last_nc: u32,
+    /// Nonce counts already used: a count seen twice is a replay. Counts may arrive out of
+    /// order when a client sends concurrent requests.
+    seen: std::collections::HashSet<u32>,
 }
 
 struct Token {
@@ -93,7 +95,7 @@ impl AuthState {
             nonce.clone(),
             Nonce {
                 issued: Instant::now(),
-                last_nc: 0,
+                seen: Default::default(),
             },
         );
         format!(
@@ -151,11 +153,10 @@ impl AuthState {
             drop(nonces);
             return self.deny("expired nonce", true);
         }
-        if count <= state.last_nc {
+        if count == 0 || !state.seen.insert(count) {
             drop(nonces);
             return self.deny("replayed nonce count", false);
         }
-        state.last_nc = count;
         Verdict::Allowed
     }
 
@@ -217,6 +218,14 @@ impl AuthState {
             },
         );
         (token, self.token_lifetime.as_secs())
+    }
+
+    /// Revokes every token handed out so far (a test knob: the clients' cached tokens stop
+    /// working before they expire).
+    pub fn revoke_all(&self) {
+        for token in self.tokens.lock().unwrap().values_mut() {
+            token.revoked = true;
+        }
     }
 
     /// Revokes a token; unknown tokens are ignored, as RFC 7009 asks.

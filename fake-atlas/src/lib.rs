@@ -102,6 +102,11 @@ impl FakeAtlas {
         self.shared.counters.snapshot()
     }
 
+    /// Revokes every service-account token handed out so far.
+    pub fn revoke_all_tokens(&self) {
+        self.shared.auth.revoke_all();
+    }
+
     /// Replaces the faults in force.
     pub fn set_faults(&self, faults: Faults) {
         *self.shared.faults.lock().unwrap() = faults;

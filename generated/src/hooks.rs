@@ -1,7 +1,7 @@
 //! The hook chain every generated operation runs through: progenitor calls `pre` on the
-//! built request, then `exec` to send it, then `post`.
+//! built request, then `exec` to send it, then `post`. Both delegate to the [`Runtime`].
 
-use progenitor_client::{ClientHooks, Error, OperationInfo};
+use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 
 use crate::Client;
 use crate::generated::OPERATIONS;
@@ -14,8 +14,23 @@ impl ClientHooks<Runtime> for Client {
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         self.inner
-            .prepare(request, info.operation_id, OPERATIONS)
-            .map(drop)
-            .map_err(Error::InvalidRequest)
+            .pre(
+                self.client(),
+                self.baseurl(),
+                request,
+                info.operation_id,
+                OPERATIONS,
+            )
+            .await
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner
+            .exec(self.client(), self.baseurl(), request)
+            .await
     }
 }

@@ -112,6 +112,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod auth;
 mod client;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
@@ -120,6 +121,7 @@ mod hooks;
 pub mod runtime;
 mod validate;
 
+pub use auth::{AuthError, Credentials};
 pub use client::{
     BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
 };

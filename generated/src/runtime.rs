@@ -13,8 +13,12 @@
 //! The types are public so that clients generated from other specs with the same xtask can
 //! share this runtime.
 
+use std::sync::Arc;
+
+use progenitor_client::Error;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 
+use crate::auth::{Auth, Credentials};
 use crate::validate;
 
 /// What the runtime knows of one operation, recorded from the spec.
@@ -80,9 +84,11 @@ pub struct Param {
 }
 
 /// Per-client state the hooks use: progenitor's "inner" value of the generated `Client`.
+/// Clones share their authentication state (cached challenge or token).
 #[derive(Clone, Debug)]
 pub struct Runtime {
     user_agent: HeaderValue,
+    pub(crate) auth: Arc<Auth>,
 }
 
 /// The `User-Agent` this crate sends: `atlas-client/<version>`.
@@ -90,13 +96,53 @@ pub const USER_AGENT_VALUE: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CA
 
 impl Default for Runtime {
     fn default() -> Self {
-        Self {
-            user_agent: HeaderValue::from_static(USER_AGENT_VALUE),
-        }
+        Self::new(None)
     }
 }
 
 impl Runtime {
+    /// A runtime authenticating with `credentials` (none: requests go unauthenticated).
+    pub fn new(credentials: Option<Credentials>) -> Self {
+        Self {
+            user_agent: HeaderValue::from_static(USER_AGENT_VALUE),
+            auth: Arc::new(Auth::new(credentials)),
+        }
+    }
+
+    /// The `pre` hook: media types, headers and parameter rules, then credentials.
+    pub async fn pre<E>(
+        &self,
+        http: &reqwest::Client,
+        base_url: &str,
+        request: &mut reqwest::Request,
+        operation_id: &str,
+        table: &'static [Operation],
+    ) -> Result<(), Error<E>> {
+        self.prepare(request, operation_id, table)
+            .map_err(Error::InvalidRequest)?;
+        self.auth
+            .authorize(http, base_url, &self.user_agent, request)
+            .await
+            .map_err(|e| Error::Custom(e.to_string()))
+    }
+
+    /// The `exec` hook: sends the request, answering one authentication challenge.
+    pub async fn exec(
+        &self,
+        http: &reqwest::Client,
+        base_url: &str,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.auth
+            .send(http, base_url, &self.user_agent, request)
+            .await
+    }
+
+    /// The `User-Agent` sent with every request.
+    pub fn user_agent(&self) -> &HeaderValue {
+        &self.user_agent
+    }
+
     /// Readies a built request for the wire: media types, headers and parameter rules.
     /// `table` is the operation table of the generated client that built the request.
     ///

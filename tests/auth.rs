@@ -1,0 +1,479 @@
+//! Authentication end to end against fake-atlas: both kinds of credentials, every
+//! operation, round-trip counts, expiry, refusal, revocation, and secrets kept out of
+//! everything printable.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atlas_client::{AuthError, BuildError, Client, Error};
+use fake_atlas::{Config, DataConfig, FakeAtlas};
+use futures::TryStreamExt;
+
+async fn fake(adjust: impl FnOnce(&mut Config)) -> FakeAtlas {
+    let mut config = Config {
+        data: DataConfig {
+            entries: 2_000,
+            ..DataConfig::default()
+        },
+        ..Config::default()
+    };
+    config.audit_log_bytes = 64 << 10;
+    adjust(&mut config);
+    FakeAtlas::start(config).await.unwrap()
+}
+
+fn digest_client(atlas: &FakeAtlas) -> Client {
+    Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(fake_atlas::DEMO_PUBLIC_KEY, fake_atlas::DEMO_PRIVATE_KEY)
+        .build()
+        .unwrap()
+}
+
+fn service_client(atlas: &FakeAtlas) -> Client {
+    Client::builder()
+        .base_url(atlas.base_url())
+        .service_account(fake_atlas::DEMO_CLIENT_ID, fake_atlas::DEMO_CLIENT_SECRET)
+        .build()
+        .unwrap()
+}
+
+/// Calls every operation once; returns how many entries and gzip bytes came back.
+#[allow(deprecated)]
+async fn every_operation(client: &Client, atlas: &FakeAtlas) -> (usize, usize) {
+    let group = &atlas.data().group_id;
+    let host = &atlas.data().hosts[0];
+    let a = client
+        .get_access_history_cluster()
+        .group_id(group)
+        .cluster_name("Cluster0")
+        .n_logs(10)
+        .send()
+        .await
+        .unwrap();
+    let b = client
+        .get_access_history_process()
+        .group_id(group)
+        .hostname(host)
+        .n_logs(10)
+        .send()
+        .await
+        .unwrap();
+    let c = client
+        .list_access_logs_by_cluster_name()
+        .group_id(group)
+        .cluster_name("Cluster0")
+        .n_logs(10)
+        .send()
+        .await
+        .unwrap();
+    let audit = client
+        .download_audit_logs()
+        .group_id(group)
+        .tenant_name("workspace0")
+        .send()
+        .await
+        .unwrap();
+    let gzip: Vec<bytes::Bytes> = audit.into_inner().into_inner().try_collect().await.unwrap();
+    (
+        a.access_logs.len() + b.access_logs.len() + c.access_logs.len(),
+        gzip.iter().map(|c| c.len()).sum(),
+    )
+}
+
+#[tokio::test]
+async fn every_operation_with_an_api_key() {
+    let atlas = fake(|_| {}).await;
+    let (entries, gzip) = every_operation(&digest_client(&atlas), &atlas).await;
+    assert_eq!(entries, 30);
+    assert!(gzip > 1_000);
+    let stats = atlas.stats();
+    assert_eq!(stats.unauthorized, 1, "one challenge for the whole session");
+    assert_eq!(stats.requests, 5, "four calls, one extra round trip");
+}
+
+#[tokio::test]
+async fn every_operation_with_a_service_account() {
+    let atlas = fake(|_| {}).await;
+    let (entries, gzip) = every_operation(&service_client(&atlas), &atlas).await;
+    assert_eq!(entries, 30);
+    assert!(gzip > 1_000);
+    let stats = atlas.stats();
+    assert_eq!(
+        (stats.token_requests, stats.unauthorized, stats.requests),
+        (1, 0, 5)
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_digest_calls_cost_at_most_a_hundred_and_one_requests() {
+    let atlas = fake(|_| {}).await;
+    let client = digest_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    for _ in 0..100 {
+        client
+            .get_access_history_cluster()
+            .group_id(&group)
+            .cluster_name("Cluster0")
+            .n_logs(1)
+            .send()
+            .await
+            .unwrap();
+    }
+    let stats = atlas.stats();
+    assert!(
+        stats.requests <= 101,
+        "{} requests for 100 calls",
+        stats.requests
+    );
+    assert_eq!(stats.access_cluster, stats.requests);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_service_account_calls_fetch_one_token() {
+    let atlas = fake(|_| {}).await;
+    let client = service_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    let calls = (0..100).map(|_| {
+        let (client, group) = (client.clone(), group.clone());
+        tokio::spawn(async move {
+            client
+                .get_access_history_cluster()
+                .group_id(&group)
+                .cluster_name("Cluster0")
+                .n_logs(1)
+                .send()
+                .await
+                .map(drop)
+        })
+    });
+    for call in futures::future::join_all(calls).await {
+        call.unwrap().unwrap();
+    }
+    let stats = atlas.stats();
+    assert_eq!(stats.token_requests, 1, "single flight");
+    assert_eq!(stats.access_cluster, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_digest_calls_share_the_challenge() {
+    let atlas = fake(|_| {}).await;
+    let client = digest_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    client
+        .get_access_history_cluster()
+        .group_id(&group)
+        .cluster_name("Cluster0")
+        .n_logs(1)
+        .send()
+        .await
+        .unwrap();
+    let calls = (0..50).map(|_| {
+        let (client, group) = (client.clone(), group.clone());
+        tokio::spawn(async move {
+            client
+                .get_access_history_cluster()
+                .group_id(&group)
+                .cluster_name("Cluster0")
+                .n_logs(1)
+                .send()
+                .await
+                .map(drop)
+        })
+    });
+    for call in futures::future::join_all(calls).await {
+        call.unwrap().unwrap();
+    }
+    assert_eq!(
+        atlas.stats().requests,
+        52,
+        "one challenge, then one request per call"
+    );
+}
+
+#[tokio::test]
+async fn expired_nonce_is_answered_again_transparently() {
+    let atlas = fake(|c| c.nonce_lifetime = Duration::from_millis(300)).await;
+    let client = digest_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    let call = || {
+        client
+            .get_access_history_cluster()
+            .group_id(&group)
+            .cluster_name("Cluster0")
+            .n_logs(1)
+            .send()
+    };
+    call().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    call().await.unwrap();
+    let stats = atlas.stats();
+    assert_eq!(
+        stats.unauthorized, 2,
+        "the first challenge, then the stale one"
+    );
+    assert_eq!(stats.requests, 4);
+}
+
+#[tokio::test]
+async fn tokens_are_renewed_before_they_expire_and_after_a_refusal() {
+    let atlas = fake(|c| c.token_lifetime = Duration::from_secs(1)).await;
+    let client = service_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    let call = || {
+        client
+            .get_access_history_cluster()
+            .group_id(&group)
+            .cluster_name("Cluster0")
+            .n_logs(1)
+            .send()
+    };
+    call().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    call().await.unwrap();
+    let stats = atlas.stats();
+    assert_eq!(
+        (stats.token_requests, stats.unauthorized),
+        (2, 0),
+        "renewed ahead of expiry, never refused"
+    );
+
+    atlas.revoke_all_tokens();
+    call().await.unwrap();
+    let stats = atlas.stats();
+    assert_eq!(
+        (stats.token_requests, stats.unauthorized),
+        (3, 1),
+        "one refusal, one renewal, one retry"
+    );
+}
+
+#[tokio::test]
+async fn wrong_api_key_ends_in_one_typed_401() {
+    let atlas = fake(|_| {}).await;
+    let client = Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(fake_atlas::DEMO_PUBLIC_KEY, "wrong")
+        .build()
+        .unwrap();
+    let err = client
+        .get_access_history_cluster()
+        .group_id(&atlas.data().group_id)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap_err();
+    let Error::ErrorResponse(api) = err else {
+        panic!("expected a typed 401, got {err:?}")
+    };
+    assert_eq!(
+        (api.status().as_u16(), api.error_code.as_str()),
+        (401, "UNAUTHORIZED")
+    );
+    assert_eq!(atlas.stats().requests, 2, "at most one retry");
+}
+
+#[tokio::test]
+async fn wrong_service_account_is_a_clear_error() {
+    let atlas = fake(|_| {}).await;
+    let client = Client::builder()
+        .base_url(atlas.base_url())
+        .service_account(fake_atlas::DEMO_CLIENT_ID, "mdb_sa_sk_wrong")
+        .build()
+        .unwrap();
+    match client.authenticate().await {
+        Err(AuthError::Rejected {
+            status: 401, error, ..
+        }) => assert_eq!(error, "invalid_client"),
+        other => panic!("expected invalid_client, got {other:?}"),
+    }
+    let err = client
+        .get_access_history_cluster()
+        .group_id(&atlas.data().group_id)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("invalid_client") && message.contains("HTTP 401"),
+        "{message}"
+    );
+    assert_eq!(
+        atlas.stats().access_cluster,
+        0,
+        "no API call without a token"
+    );
+}
+
+#[tokio::test]
+async fn revoked_token_is_replaced_on_the_next_call() {
+    let atlas = fake(|_| {}).await;
+    let client = service_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    let call = || {
+        client
+            .get_access_history_cluster()
+            .group_id(&group)
+            .cluster_name("Cluster0")
+            .n_logs(1)
+            .send()
+    };
+    call().await.unwrap();
+    client.revoke_token().await.unwrap();
+    call().await.unwrap();
+    let stats = atlas.stats();
+    assert_eq!(
+        (stats.revocations, stats.token_requests, stats.unauthorized),
+        (1, 2, 0)
+    );
+    assert!(matches!(
+        digest_client(&atlas).revoke_token().await,
+        Err(AuthError::NoServiceAccount)
+    ));
+}
+
+#[test]
+fn credentials_never_travel_over_plain_http_to_another_host() {
+    let insecure = Client::builder()
+        .base_url("http://atlas.example.com")
+        .api_key("pub", "priv")
+        .build();
+    assert!(
+        matches!(insecure, Err(BuildError::InsecureUrl { .. })),
+        "{insecure:?}"
+    );
+    let message = insecure.unwrap_err().to_string();
+    assert!(message.contains("allow_insecure_http"), "{message}");
+    for ok in [
+        "https://atlas.example.com",
+        "http://127.0.0.1:8080",
+        "http://localhost:1",
+        "http://[::1]:9",
+    ] {
+        assert!(
+            Client::builder()
+                .base_url(ok)
+                .service_account("id", "secret")
+                .build()
+                .is_ok(),
+            "{ok}"
+        );
+    }
+    assert!(
+        Client::builder()
+            .base_url("http://atlas.example.com")
+            .allow_insecure_http(true)
+            .api_key("p", "s")
+            .build()
+            .is_ok()
+    );
+    assert!(
+        Client::builder()
+            .base_url("http://atlas.example.com")
+            .build()
+            .is_ok(),
+        "no credentials, nothing to leak"
+    );
+}
+
+/// Collects everything `tracing` prints, at every level.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_debug_errors_and_logs() {
+    let private_key = "private-5ecret-key-0451";
+    let client_secret = "mdb_sa_sk_client-5ecret-0451";
+    let atlas = fake(|c| {
+        c.api_keys = vec![("pubkey01".into(), private_key.into())];
+        c.service_accounts = vec![("mdb_sa_id_0451".into(), client_secret.into())];
+    })
+    .await;
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut printed = Vec::new();
+    let builder = Client::builder()
+        .base_url(atlas.base_url())
+        .api_key("pubkey01", private_key);
+    printed.push(format!("{builder:?}"));
+    let digest = builder.build().unwrap();
+    let service = Client::builder()
+        .base_url(atlas.base_url())
+        .service_account("mdb_sa_id_0451", client_secret)
+        .build()
+        .unwrap();
+    let group = atlas.data().group_id.clone();
+    digest
+        .get_access_history_cluster()
+        .group_id(&group)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
+    service
+        .get_access_history_cluster()
+        .group_id(&group)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
+    printed.push(format!("{digest:?} {service:?}"));
+    let wrong = Client::builder()
+        .base_url(atlas.base_url())
+        .service_account("mdb_sa_id_0451", "mdb_sa_sk_wrong-5ecret")
+        .build()
+        .unwrap();
+    let err = wrong
+        .get_access_history_cluster()
+        .group_id(&group)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap_err();
+    printed.push(format!("{err} {err:?}"));
+    let auth_err = wrong.authenticate().await.unwrap_err();
+    printed.push(format!("{auth_err} {auth_err:?}"));
+    let bad_digest = Client::builder()
+        .base_url(atlas.base_url())
+        .api_key("pubkey01", "wrong-5ecret")
+        .build()
+        .unwrap();
+    let err = bad_digest
+        .get_access_history_cluster()
+        .group_id(&group)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap_err();
+    printed.push(format!("{err} {err:?}"));
+
+    printed.push(String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned());
+    let everything = printed.join("\n");
+    assert!(
+        everything.contains("service-account token"),
+        "tracing was captured"
+    );
+    for secret in [private_key, client_secret, "5ecret"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret:?} leaked into:\n{everything}"
+        );
+    }
+}
