@@ -477,3 +477,81 @@ async fn secrets_stay_out_of_debug_errors_and_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn digest_interoperates_with_an_independent_server() {
+    use std::io::{BufRead, BufReader};
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/digest_server.py");
+    /// Kills the server however the test ends.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Server(
+        std::process::Command::new("python3")
+            .args([script, "pubkey01", "independent-private-key"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().strip_prefix("listening on ").unwrap_or_else(|| {
+        panic!("the Flask-HTTPAuth server did not start ({line:?}); install it: pip install -r tests/requirements.txt")
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let client = Client::builder()
+        .base_url(&base)
+        .api_key("pubkey01", "independent-private-key")
+        .build()
+        .unwrap();
+    for n in 1..=3 {
+        let page = client
+            .get_access_history_cluster()
+            .group_id("32b6e34b3d91647abb20e7b8")
+            .cluster_name("Cluster0")
+            .n_logs(n)
+            .send()
+            .await
+            .unwrap();
+        assert!(page.access_logs.is_empty());
+    }
+    let wrong = Client::builder()
+        .base_url(&base)
+        .api_key("pubkey01", "wrong")
+        .build()
+        .unwrap();
+    let err = wrong
+        .get_access_history_cluster()
+        .group_id("32b6e34b3d91647abb20e7b8")
+        .cluster_name("c")
+        .send()
+        .await
+        .unwrap_err();
+    // This server's 401 body is not Atlas JSON: the client keeps it as an undecodable payload.
+    assert!(matches!(err, Error::InvalidResponsePayload(..)), "{err:?}");
+    let count: serde_json::Value = reqwest_get(&format!("{base}/count")).await;
+    drop(server);
+    assert_eq!(
+        count["requests"], 6,
+        "three calls in four requests, then a refused key in two"
+    );
+}
+
+async fn reqwest_get(url: &str) -> serde_json::Value {
+    let client = Client::builder().base_url(url).build().unwrap();
+    atlas_client::ClientInfo::client(&client)
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
