@@ -49,15 +49,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(
             "/api/atlas/v2/groups/{group_id}/dbAccessHistory/clusters/{cluster}",
-            get(access_cluster),
+            get(|s, p, m, u, h, q| access_route(Op::Cluster, s, p, m, u, h, q)),
         )
         .route(
             "/api/atlas/v2/groups/{group_id}/dbAccessHistory/processes/{hostname}",
-            get(access_process),
+            get(|s, p, m, u, h, q| access_route(Op::Process, s, p, m, u, h, q)),
         )
         .route(
             "/api/atlas/v1.0/groups/{group_id}/dbAccessHistory/clusters/{cluster}",
-            get(access_legacy),
+            get(|s, p, m, u, h, q| access_route(Op::Legacy, s, p, m, u, h, q)),
         )
         .route(
             "/api/atlas/v2/groups/{group_id}/streams/{tenant}/auditLogs",
@@ -468,9 +468,11 @@ impl AccessFilter {
     }
 }
 
-async fn access_cluster(
+/// The three access-history operations: the same extractors, a different operation.
+async fn access_route(
+    op: Op,
     State(shared): State<Arc<Shared>>,
-    Path((group_id, cluster)): Path<(String, String)>,
+    Path((group_id, target)): Path<(String, String)>,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
@@ -478,51 +480,18 @@ async fn access_cluster(
 ) -> Response {
     let call = Call {
         shared: &shared,
-        op: Op::Cluster,
+        op,
         method: &method,
         uri: &uri,
         headers: &headers,
         group_id: &group_id,
     };
-    access(call, Target::Cluster(&cluster), query.as_deref()).await
-}
-
-async fn access_legacy(
-    State(shared): State<Arc<Shared>>,
-    Path((group_id, cluster)): Path<(String, String)>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let call = Call {
-        shared: &shared,
-        op: Op::Legacy,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        group_id: &group_id,
+    let target = if op == Op::Process {
+        Target::Host(&target)
+    } else {
+        Target::Cluster(&target)
     };
-    access(call, Target::Cluster(&cluster), query.as_deref()).await
-}
-
-async fn access_process(
-    State(shared): State<Arc<Shared>>,
-    Path((group_id, hostname)): Path<(String, String)>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let call = Call {
-        shared: &shared,
-        op: Op::Process,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        group_id: &group_id,
-    };
-    access(call, Target::Host(&hostname), query.as_deref()).await
+    access(call, target, query.as_deref()).await
 }
 
 enum Target<'a> {
@@ -671,8 +640,7 @@ async fn audit_logs(
     response
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = json!({ "error": error, "error_description": description });
+fn json_response(status: StatusCode, body: &Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -681,20 +649,41 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        &json!({ "error": error, "error_description": description }),
+    )
+}
+
+/// What every OAuth call does first: count it, check the client's HTTP Basic credentials,
+/// and parse its form body.
+fn oauth_call(
+    shared: &Shared,
+    counter: &std::sync::atomic::AtomicU64,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Response> {
     Counters::bump(&shared.counters.requests);
-    Counters::bump(&shared.counters.token_requests);
+    Counters::bump(counter);
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if !shared.auth.check_client(authorization) {
-        return oauth_error(
+        return Err(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Client authentication failed.",
-        );
+        ));
     }
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    Ok(form_urlencoded::parse(body).into_owned().collect())
+}
+
+async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match oauth_call(&shared, &shared.counters.token_requests, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
     if !form
         .iter()
         .any(|(k, v)| k == "grant_type" && v == "client_credentials")
@@ -706,30 +695,17 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         );
     }
     let (access_token, expires_in) = shared.auth.issue_token();
-    let body =
-        json!({ "access_token": access_token, "expires_in": expires_in, "token_type": "Bearer" });
-    (
+    json_response(
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        &json!({ "access_token": access_token, "expires_in": expires_in, "token_type": "Bearer" }),
     )
-        .into_response()
 }
 
 async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    Counters::bump(&shared.counters.requests);
-    Counters::bump(&shared.counters.revocations);
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if !shared.auth.check_client(authorization) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed.",
-        );
-    }
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let form = match oauth_call(&shared, &shared.counters.revocations, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
     match form.iter().find(|(k, _)| k == "token") {
         Some((_, token)) => {
             shared.auth.revoke(token);
@@ -744,13 +720,8 @@ async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
-    let body = serde_json::to_string(&shared.counters.snapshot()).expect("stats serialise");
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    let body = serde_json::to_value(shared.counters.snapshot()).expect("stats serialise");
+    json_response(StatusCode::OK, &body)
 }
 
 async fn not_found(State(shared): State<Arc<Shared>>, uri: OriginalUri) -> Response {
