@@ -20,8 +20,10 @@ pub async fn mock_answering(response: ResponseTemplate) -> (MockServer, Client) 
         .respond_with(response)
         .mount(&server)
         .await;
+    // Retries have tests of their own; here one request means one answer.
     let client = Client::builder()
         .base_url(server.uri())
+        .retry_policy(atlas_client::RetryPolicy::never())
         .build()
         .expect("client builds");
     (server, client)
@@ -120,4 +122,36 @@ pub fn redact_authorization(value: &str) -> String {
         Some((scheme, _)) => format!("{scheme} [redacted]"),
         None => "[redacted]".to_string(),
     }
+}
+
+/// A fake Atlas with 2,000 entries and small audit logs, adjusted as asked.
+pub async fn fake(adjust: impl FnOnce(&mut fake_atlas::Config)) -> fake_atlas::FakeAtlas {
+    let mut config = fake_atlas::Config {
+        data: fake_atlas::DataConfig {
+            entries: 2_000,
+            ..fake_atlas::DataConfig::default()
+        },
+        ..fake_atlas::Config::default()
+    };
+    config.audit_log_bytes = 64 << 10;
+    adjust(&mut config);
+    fake_atlas::FakeAtlas::start(config).await.unwrap()
+}
+
+/// A client of `atlas` with its demo API key.
+pub fn digest_client(atlas: &fake_atlas::FakeAtlas) -> Client {
+    Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(fake_atlas::DEMO_PUBLIC_KEY, fake_atlas::DEMO_PRIVATE_KEY)
+        .build()
+        .unwrap()
+}
+
+/// A client of `atlas` with its demo service account.
+pub fn service_client(atlas: &fake_atlas::FakeAtlas) -> Client {
+    Client::builder()
+        .base_url(atlas.base_url())
+        .service_account(fake_atlas::DEMO_CLIENT_ID, fake_atlas::DEMO_CLIENT_SECRET)
+        .build()
+        .unwrap()
 }

@@ -8,6 +8,7 @@ use progenitor_client::ClientInfo;
 
 use crate::Client;
 use crate::auth::{AuthError, Credentials, Discovered, ProfileError, atlas_cli_config_path};
+use crate::retry::RetryPolicy;
 use crate::runtime::Runtime;
 
 /// Where Atlas answers. Atlas for Government answers at `https://cloud.mongodbgov.com`.
@@ -55,6 +56,7 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     connect_timeout: Duration,
     read_timeout: Duration,
+    retry: RetryPolicy,
 }
 
 impl Default for ClientBuilder {
@@ -67,6 +69,7 @@ impl Default for ClientBuilder {
             allow_insecure_http: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_timeout: DEFAULT_READ_TIMEOUT,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -134,6 +137,12 @@ impl ClientBuilder {
         self
     }
 
+    /// When to retry: see [`RetryPolicy`] (default: four attempts within a minute).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// How long a single read may stall before the request fails.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
@@ -160,7 +169,7 @@ impl ClientBuilder {
         Ok(Client::new_with_client(
             base,
             http,
-            Runtime::new(credentials),
+            Runtime::new(credentials).with_retry_policy(self.retry),
         ))
     }
 

@@ -9,7 +9,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///The body of every Atlas error response.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ApiError {
         ///Which fields of a bad request were wrong; null for other errors.
         #[serde(
@@ -38,7 +38,7 @@ pub mod types {
         }
     }
     ///Which fields of a bad request were wrong.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct BadRequestDetail {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<FieldViolation>,
@@ -107,7 +107,7 @@ pub mod types {
         }
     }
     ///`FieldViolation`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FieldViolation {
         ///What is wrong with it.
         pub description: ::std::string::String,
@@ -176,7 +176,7 @@ pub mod types {
         }
     }
     ///One authentication attempt, as the v1.0 operation reports it.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct LegacyAccessLogs {
         ///Whether the attempt succeeded.
         #[serde(
@@ -240,7 +240,7 @@ pub mod types {
         }
     }
     ///Access-log entries of the v1.0 operation, newest first.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LegacyAccessLogsList {
         ///The entries; empty when nothing matched.
         #[serde(rename = "accessLogs")]
@@ -252,7 +252,7 @@ pub mod types {
         }
     }
     ///One authentication attempt against a database process.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MongoDbAccessLogs {
         ///Whether the attempt succeeded.
         #[serde(
@@ -310,7 +310,7 @@ pub mod types {
         }
     }
     ///Access-log entries, newest first. There are no paging fields.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MongoDbAccessLogsList {
         ///The entries; empty when nothing matched.
         #[serde(rename = "accessLogs")]

@@ -114,10 +114,14 @@
 
 pub mod auth;
 mod client;
+mod download;
+mod error;
+mod timestamps;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
 mod generated;
 mod hooks;
+pub mod retry;
 pub mod runtime;
 mod validate;
 
@@ -125,6 +129,10 @@ pub use auth::{AuthError, Credentials};
 pub use client::{
     BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
 };
+pub use download::{Download, DownloadError};
+pub use error::{AtlasError, ErrorKind};
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,
 };
+pub use retry::{RateLimit, RetryPolicy};
+pub use timestamps::{log_line_time, parse_timestamp};

@@ -19,6 +19,7 @@ use progenitor_client::Error;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::auth::{Auth, Credentials};
+use crate::retry::{self, RetryPolicy};
 use crate::validate;
 
 /// What the runtime knows of one operation, recorded from the spec.
@@ -89,6 +90,7 @@ pub struct Param {
 pub struct Runtime {
     user_agent: HeaderValue,
     pub(crate) auth: Arc<Auth>,
+    retry: RetryPolicy,
 }
 
 /// The `User-Agent` this crate sends: `atlas-client/<version>`.
@@ -106,7 +108,14 @@ impl Runtime {
         Self {
             user_agent: HeaderValue::from_static(USER_AGENT_VALUE),
             auth: Arc::new(Auth::new(credentials)),
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// The same runtime with another retry policy.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     /// The `pre` hook: media types, headers and parameter rules, then credentials.
@@ -126,16 +135,27 @@ impl Runtime {
             .map_err(|e| Error::Custom(e.to_string()))
     }
 
-    /// The `exec` hook: sends the request, answering one authentication challenge.
+    /// The `exec` hook: sends the request with retries, each attempt answering one
+    /// authentication challenge, and unwraps an `envelope=true` answer.
     pub async fn exec(
         &self,
         http: &reqwest::Client,
         base_url: &str,
         request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
-        self.auth
-            .send(http, base_url, &self.user_agent, request)
-            .await
+        let enveloped = request
+            .url()
+            .query_pairs()
+            .any(|(k, v)| k == "envelope" && v == "true");
+        let response = retry::send(&self.retry, request, |r| {
+            self.auth.send(http, base_url, &self.user_agent, r)
+        })
+        .await?;
+        if enveloped {
+            unwrap_envelope(response).await
+        } else {
+            Ok(response)
+        }
     }
 
     /// The `User-Agent` sent with every request.
@@ -170,4 +190,36 @@ impl Runtime {
         headers.insert(USER_AGENT, self.user_agent.clone());
         Ok(operation)
     }
+}
+
+/// With `envelope=true` Atlas wraps an entity as `{"status": ..., "content": entity}`;
+/// hand the generated decoder the entity, so the typed value is the same as without it.
+async fn unwrap_envelope(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or(v).trim().ends_with("json"));
+    if !is_json {
+        return Ok(response);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let version = response.version();
+    let body = response.bytes().await?;
+    let content = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(serde_json::Value::Object(mut wrapper))
+            if wrapper.contains_key("status") && wrapper.contains_key("content") =>
+        {
+            serde_json::to_vec(&wrapper.remove("content").unwrap_or_default())
+                .unwrap_or_default()
+                .into()
+        }
+        _ => body,
+    };
+    let mut unwrapped = http::Response::new(content);
+    *unwrapped.status_mut() = status;
+    *unwrapped.headers_mut() = headers;
+    *unwrapped.version_mut() = version;
+    Ok(reqwest::Response::from(unwrapped))
 }

@@ -85,6 +85,7 @@ fn settings(runtime: &TokenStream) -> GenerationSettings {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
+        .with_derive("PartialEq")
         .with_inner_type(quote::quote!(#runtime::Runtime));
     settings
 }

@@ -1,0 +1,158 @@
+//! Each access-log entry's time as a real timestamp: from the log line's millisecond
+//! `t.$date` when there is one, else from `timestamp` in any format Atlas has used (Java's
+//! `Date.toString()` with a zone name, such as `Wed Apr 26 02:38:56 GMT 2023`, or ISO 8601).
+//! An unparseable time is `None`, never a panic.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+
+use crate::types::{LegacyAccessLogs, MongoDbAccessLogs};
+
+impl MongoDbAccessLogs {
+    /// When the attempt happened, to the millisecond when the log line says so.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
+    }
+}
+
+impl LegacyAccessLogs {
+    /// When the attempt happened, to the millisecond when the log line says so.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
+    }
+}
+
+fn entry_time(log_line: Option<&str>, timestamp: Option<&str>) -> Option<DateTime<Utc>> {
+    log_line
+        .and_then(log_line_time)
+        .or_else(|| timestamp.and_then(parse_timestamp))
+}
+
+/// The time of a MongoDB log line: `t.$date` of a structured (JSON) line, or the leading
+/// ISO time of an old text line.
+pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
+    let line = line.trim_start();
+    if line.starts_with('{') {
+        let start = line.find("\"$date\"")? + "\"$date\"".len();
+        let rest = line[start..]
+            .trim_start()
+            .strip_prefix(':')?
+            .trim_start()
+            .strip_prefix('"')?;
+        return iso(&rest[..rest.find('"')?]);
+    }
+    iso(line.split_whitespace().next()?)
+}
+
+/// Atlas's `timestamp` field, in any of the formats it has used.
+pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
+    let value = value.trim();
+    iso(value).or_else(|| java_date(value))
+}
+
+fn iso(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .or_else(|_| DateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `EEE MMM d HH:mm:ss zzz yyyy`, Java's `Date.toString()`.
+fn java_date(value: &str) -> Option<DateTime<Utc>> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let [_weekday, month, day, time, zone, year] = parts.as_slice() else {
+        return None;
+    };
+    let naive =
+        NaiveDateTime::parse_from_str(&format!("{month} {day} {year} {time}"), "%b %d %Y %H:%M:%S")
+            .ok()?;
+    let offset = FixedOffset::east_opt(zone_offset_hours(zone)? * 3600)?;
+    offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// UTC offsets of the zone names Java prints for the zones Atlas has used.
+fn zone_offset_hours(zone: &str) -> Option<i32> {
+    Some(match zone {
+        "GMT" | "UTC" | "Z" | "WET" => 0,
+        "BST" | "CET" | "WEST" => 1,
+        "CEST" | "EET" => 2,
+        "EEST" => 3,
+        "EST" => -5,
+        "EDT" | "AST" => -4,
+        "CST" => -6,
+        "CDT" => -5,
+        "MST" => -7,
+        "MDT" => -6,
+        "PST" => -8,
+        "PDT" => -7,
+        "JST" | "KST" => 9,
+        "AEST" => 10,
+        "AEDT" => 11,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn every_format_atlas_has_used() {
+        let cases = [
+            ("Wed Apr 26 02:38:56 GMT 2023", "2023-04-26T02:38:56Z"),
+            ("Wed Apr 26 02:38:56 UTC 2023", "2023-04-26T02:38:56Z"),
+            ("Sun Jul 25 9:14:42 EDT 2019", "2019-07-25T13:14:42Z"),
+            ("Tue Jan 02 23:59:59 PST 2024", "2024-01-03T07:59:59Z"),
+            ("2023-04-26T02:38:56Z", "2023-04-26T02:38:56Z"),
+            ("2023-04-26T02:38:56.123+02:00", "2023-04-26T00:38:56.123Z"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse_timestamp(input), Some(at(expected)), "{input}");
+        }
+    }
+
+    #[test]
+    fn log_lines_give_milliseconds() {
+        let json = r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"},"s":"I","c":"ACCESS"}"#;
+        assert_eq!(log_line_time(json), Some(at("2023-04-26T02:38:56.123Z")));
+        let text = "2019-07-25T09:14:42.137-0400 I  ACCESS   [conn41] Successfully authenticated";
+        assert_eq!(log_line_time(text), Some(at("2019-07-25T13:14:42.137Z")));
+    }
+
+    #[test]
+    fn the_log_line_wins_and_nonsense_is_none() {
+        let entry = MongoDbAccessLogs {
+            log_line: Some(r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#.into()),
+            timestamp: Some("Wed Apr 26 02:38:56 GMT 2023".into()),
+            ..Default::default()
+        };
+        assert_eq!(entry.time(), Some(at("2023-04-26T02:38:56.123Z")));
+        for nonsense in [
+            "",
+            "yesterday",
+            "Wed Apr 26 02:38:56 XYZ 2023",
+            "Wed Foo 99 99:99:99 GMT 2023",
+            "{\"t\":{\"$date\":",
+        ] {
+            assert_eq!(parse_timestamp(nonsense), None, "{nonsense}");
+            assert_eq!(log_line_time(nonsense), None, "{nonsense}");
+        }
+        let entry = MongoDbAccessLogs {
+            log_line: Some("garbage".into()),
+            timestamp: Some("Wed Apr 26 02:38:56 GMT 2023".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            entry.time(),
+            Some(at("2023-04-26T02:38:56Z")),
+            "falls back to timestamp"
+        );
+        assert_eq!(MongoDbAccessLogs::default().time(), None);
+    }
+}
