@@ -45,7 +45,7 @@ pub struct Download {
 #[non_exhaustive]
 pub enum DownloadError {
     /// The request failed or Atlas answered with an error.
-    Request(Box<AtlasError>),
+    Request(AtlasError),
     /// The destination could not be written.
     Io {
         /// The file or directory concerned.
@@ -133,7 +133,7 @@ async fn save(
 
     let response = match request.send().await {
         Ok(response) => response,
-        Err(e) => return Err(DownloadError::Request(Box::new(AtlasError::read(e).await))),
+        Err(e) => return Err(DownloadError::Request(AtlasError::read(e).await)),
     };
     let server_file_name = response
         .headers()
@@ -153,7 +153,7 @@ async fn save(
     } else {
         destination.to_path_buf()
     };
-    let mut file = match file {
+    let file = match file {
         Some(file) => file,
         None => {
             let path = part_path(&target);
@@ -164,7 +164,14 @@ async fn save(
     };
     let part = part.as_mut().expect("a part file exists by now");
 
-    let mut gzip = MultiGzDecoder::new(Vec::new());
+    // Verify as the bytes pass: into a sink when saving the gzip, into a buffer that is
+    // drained to the file when decompressing. Writes are batched: small reads, few syscalls.
+    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut gzip = if decompress {
+        Gzip::Keep(MultiGzDecoder::new(Vec::new()))
+    } else {
+        Gzip::Check(MultiGzDecoder::new(std::io::sink()))
+    };
     let (mut received, mut written) = (0u64, 0u64);
     let mut body = response.into_inner().into_inner();
     while let Some(chunk) = body.next().await {
@@ -172,28 +179,31 @@ async fn save(
         received += chunk.len() as u64;
         gzip.write_all(&chunk)
             .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
-        if decompress {
-            let text = gzip.get_mut();
-            file.write_all(text).await.map_err(io(&part.path))?;
-            written += text.len() as u64;
-            text.clear();
-        } else {
-            gzip.get_mut().clear();
-            file.write_all(&chunk).await.map_err(io(&part.path))?;
-            written += chunk.len() as u64;
+        match &mut gzip {
+            Gzip::Keep(decoder) => {
+                let text = decoder.get_mut();
+                file.write_all(text).await.map_err(io(&part.path))?;
+                written += text.len() as u64;
+                text.clear();
+            }
+            Gzip::Check(_) => {
+                file.write_all(&chunk).await.map_err(io(&part.path))?;
+                written += chunk.len() as u64;
+            }
         }
     }
     gzip.try_finish()
         .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
-    if decompress {
-        let rest = gzip.get_mut();
-        file.write_all(rest).await.map_err(io(&part.path))?;
+    if let Gzip::Keep(decoder) = &mut gzip {
+        let rest = std::mem::take(decoder.get_mut());
+        file.write_all(&rest).await.map_err(io(&part.path))?;
         written += rest.len() as u64;
     }
     if received == 0 {
         return Err(DownloadError::Corrupt("the body is empty".into()));
     }
     file.flush().await.map_err(io(&part.path))?;
+    let file = file.into_inner();
     file.sync_all().await.map_err(io(&part.path))?;
     drop(file);
     tokio::fs::rename(&part.path, &target)
@@ -211,6 +221,31 @@ async fn save(
         bytes_written: written,
         server_file_name,
     })
+}
+
+/// How much is written to the file at once.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// The gzip verifier: discarding the text, or keeping it to write.
+enum Gzip {
+    Check(MultiGzDecoder<std::io::Sink>),
+    Keep(MultiGzDecoder<Vec<u8>>),
+}
+
+impl Gzip {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Check(d) => d.write_all(bytes),
+            Self::Keep(d) => d.write_all(bytes),
+        }
+    }
+
+    fn try_finish(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Check(d) => d.try_finish(),
+            Self::Keep(d) => d.try_finish(),
+        }
+    }
 }
 
 fn part_path(path: &Path) -> PathBuf {

@@ -40,9 +40,13 @@ pub enum ErrorKind {
     Auth,
 }
 
-/// An operation's failure, with Atlas's `ApiError` fields when there were some.
+/// An operation's failure, with Atlas's `ApiError` fields when there were some. One
+/// pointer wide, so `Result<T, AtlasError>` stays small.
 #[derive(Debug)]
-pub struct AtlasError {
+pub struct AtlasError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     status: Option<StatusCode>,
     api: Option<ApiError>,
@@ -53,14 +57,14 @@ pub struct AtlasError {
 
 impl AtlasError {
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             kind,
             status: None,
             api: None,
             headers: HeaderMap::new(),
             message: message.into(),
             body: None,
-        }
+        }))
     }
 
     /// Like `From`, but reads the body of an undeclared status and decodes it as an
@@ -74,11 +78,11 @@ impl AtlasError {
         let body = response.bytes().await.unwrap_or_default();
         let mut error = Self::unexpected(status, headers);
         if let Ok(api) = serde_json::from_slice::<ApiError>(&body) {
-            error.kind = ErrorKind::Api;
-            error.message = api_message(&api);
-            error.api = Some(api);
+            error.0.kind = ErrorKind::Api;
+            error.0.message = api_message(&api);
+            error.0.api = Some(api);
         }
-        error.body = Some(body);
+        error.0.body = Some(body);
         error
     }
 
@@ -87,45 +91,45 @@ impl AtlasError {
             ErrorKind::UnexpectedStatus,
             format!("unexpected HTTP {status}"),
         );
-        error.status = Some(status);
-        error.headers = headers;
+        error.0.status = Some(status);
+        error.0.headers = headers;
         error
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The HTTP status, when Atlas answered.
     pub fn status(&self) -> Option<StatusCode> {
-        self.status
+        self.0.status
     }
 
     /// Atlas's error body, when there was one.
     pub fn api(&self) -> Option<&ApiError> {
-        self.api.as_ref()
+        self.0.api.as_ref()
     }
 
     /// Atlas's `errorCode`, such as `CLUSTER_NOT_FOUND`.
     pub fn error_code(&self) -> Option<&str> {
-        self.api.as_ref().map(|a| a.error_code.as_str())
+        self.0.api.as_ref().map(|a| a.error_code.as_str())
     }
 
     /// Atlas's `detail`.
     pub fn detail(&self) -> Option<&str> {
-        self.api.as_ref().and_then(|a| a.detail.as_deref())
+        self.0.api.as_ref().and_then(|a| a.detail.as_deref())
     }
 
     /// The raw body of an answer that could not be decoded, or of an undeclared status
     /// read with [`AtlasError::read`].
     pub fn body(&self) -> Option<&[u8]> {
-        self.body.as_deref()
+        self.0.body.as_deref()
     }
 
     /// The response headers, when Atlas answered.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.0.headers
     }
 
     /// Whether `errorCode` is `code`, the way the Go SDK's `IsErrorCode` works.
@@ -135,7 +139,7 @@ impl AtlasError {
 
     /// A 429, or an Atlas rate-limit error code.
     pub fn is_rate_limited(&self) -> bool {
-        self.status == Some(StatusCode::TOO_MANY_REQUESTS)
+        self.0.status == Some(StatusCode::TOO_MANY_REQUESTS)
             || self
                 .error_code()
                 .is_some_and(|c| c.starts_with("RATE_LIMITED"))
@@ -143,41 +147,41 @@ impl AtlasError {
 
     /// A 404.
     pub fn is_not_found(&self) -> bool {
-        self.status == Some(StatusCode::NOT_FOUND)
+        self.0.status == Some(StatusCode::NOT_FOUND)
     }
 
     /// A 401 or a refused service-account token.
     pub fn is_unauthorized(&self) -> bool {
-        self.status == Some(StatusCode::UNAUTHORIZED) || self.kind == ErrorKind::Auth
+        self.0.status == Some(StatusCode::UNAUTHORIZED) || self.0.kind == ErrorKind::Auth
     }
 
     /// A 403.
     pub fn is_forbidden(&self) -> bool {
-        self.status == Some(StatusCode::FORBIDDEN)
+        self.0.status == Some(StatusCode::FORBIDDEN)
     }
 
     /// A parameter broke its rule before anything was sent.
     pub fn is_invalid_request(&self) -> bool {
-        self.kind == ErrorKind::InvalidRequest
+        self.0.kind == ErrorKind::InvalidRequest
     }
 
     /// Whether trying again later could succeed: connection failures, 429, 502, 503, 504.
     pub fn is_retryable(&self) -> bool {
-        self.kind == ErrorKind::Transport
+        self.0.kind == ErrorKind::Transport
             || matches!(
-                self.status.map(|s| s.as_u16()),
+                self.0.status.map(|s| s.as_u16()),
                 Some(408 | 429 | 502 | 503 | 504)
             )
     }
 
     /// `Retry-After`, when Atlas sent one.
     pub fn retry_after(&self) -> Option<Duration> {
-        crate::retry::retry_after(&self.headers)
+        crate::retry::retry_after(&self.0.headers)
     }
 
     /// `RateLimit-Remaining`, when Atlas sent one.
     pub fn rate_limit_remaining(&self) -> Option<u64> {
-        crate::retry::RateLimit::from_headers(&self.headers).remaining
+        crate::retry::RateLimit::from_headers(&self.0.headers).remaining
     }
 }
 
@@ -201,9 +205,9 @@ impl From<progenitor_client::Error<ApiError>> for AtlasError {
                 let headers = value.headers().clone();
                 let api = value.into_inner();
                 let mut error = Self::new(ErrorKind::Api, api_message(&api));
-                error.status = Some(status);
-                error.headers = headers;
-                error.api = Some(api);
+                error.0.status = Some(status);
+                error.0.headers = headers;
+                error.0.api = Some(api);
                 error
             }
             E::UnexpectedResponse(response) => {
@@ -214,12 +218,12 @@ impl From<progenitor_client::Error<ApiError>> for AtlasError {
                     ErrorKind::Decode,
                     format!("Atlas's answer could not be decoded: {cause}"),
                 );
-                error.body = Some(body);
+                error.0.body = Some(body);
                 error
             }
             E::CommunicationError(e) | E::InvalidUpgrade(e) | E::ResponseBodyError(e) => {
                 let mut error = Self::new(ErrorKind::Transport, transport_message(&e));
-                error.status = e.status();
+                error.0.status = e.status();
                 error
             }
         }
@@ -250,7 +254,7 @@ pub(crate) fn transport_message(e: &reqwest::Error) -> String {
 
 impl fmt::Display for AtlasError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 

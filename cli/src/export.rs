@@ -1,0 +1,296 @@
+//! Exporting every access-log entry of a window, past Atlas's 20,000-entry cap.
+//!
+//! Atlas answers with the newest `nLogs` (at most 20,000) entries of a window, newest first,
+//! with no paging. A full page's oldest millisecond `t` may hold more entries than the page
+//! shows, so the entries strictly newer than `t` are emitted and the next request asks for
+//! `[start, t]`: every entry of `t` comes back there, none is lost and none repeats. A full
+//! page that holds a single millisecond is split by `authResult`; if a half is still full,
+//! more than 20,000 entries share that millisecond and the export stops with an error
+//! rather than pretend.
+//!
+//! With a checkpoint, a run starts at the previous run's newest millisecond and skips the
+//! entries of that millisecond it already emitted, so runs every few minutes emit each entry
+//! exactly once. The checkpoint moves only after the output is safely in place.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use atlas_client::types::MongoDbAccessLogs;
+use atlas_client::{AtlasError, Client};
+use serde::{Deserialize, Serialize};
+
+/// Most entries one access-history call returns.
+pub const PAGE: usize = 20_000;
+
+/// Which process or cluster to read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Target {
+    /// Every process of a cluster.
+    Cluster(String),
+    /// One process, by hostname.
+    Hostname(String),
+}
+
+/// Why an export failed.
+#[derive(Debug)]
+pub enum ExportError {
+    /// Atlas refused or failed.
+    Atlas(AtlasError),
+    /// More than 20,000 entries share one millisecond.
+    Unsplittable { at_ms: i64 },
+    /// An entry without a readable time: the window cannot be narrowed safely.
+    NoTime,
+    /// Output or checkpoint could not be written or read.
+    Io(String),
+    /// The checkpoint belongs to another project or target.
+    CheckpointMismatch(String),
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Atlas(e) => write!(f, "{e}"),
+            Self::Unsplittable { at_ms } => write!(
+                f,
+                "more than 20,000 entries share the millisecond {at_ms} ({}); Atlas cannot return them all, so the export is incomplete",
+                chrono::DateTime::from_timestamp_millis(*at_ms)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default()
+            ),
+            Self::NoTime => {
+                f.write_str("an entry has no readable time; the window cannot be narrowed safely")
+            }
+            Self::Io(e) => f.write_str(e),
+            Self::CheckpointMismatch(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Where an incremental export stopped.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// The project.
+    pub group_id: String,
+    /// The cluster or host.
+    pub target: Option<Target>,
+    /// The newest millisecond exported.
+    pub watermark_ms: Option<i64>,
+    /// Fingerprints of the entries of that millisecond already exported.
+    pub seen_at_watermark: BTreeSet<String>,
+}
+
+impl Checkpoint {
+    /// Reads a checkpoint; a missing file is an empty checkpoint.
+    pub fn load(path: &Path) -> Result<Self, ExportError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                ExportError::Io(format!(
+                    "the checkpoint {} is unreadable: {e}",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(ExportError::Io(format!(
+                "cannot read the checkpoint {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Writes the checkpoint atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ExportError> {
+        let text = serde_json::to_string_pretty(self).expect("a checkpoint serialises");
+        atomic_write(path, |out| out.write_all(text.as_bytes()))
+    }
+}
+
+/// A stable fingerprint of an entry (64-bit FNV-1a of its JSON form).
+pub fn fingerprint(entry: &MongoDbAccessLogs) -> String {
+    let json = serde_json::to_string(entry).expect("an entry serialises");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in json.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// What an export did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Entries written.
+    pub entries: u64,
+    /// Access-history requests made.
+    pub requests: u64,
+    /// The newest millisecond written.
+    pub newest_ms: Option<i64>,
+}
+
+/// The access-history calls an export makes.
+pub struct Source<'a> {
+    pub client: &'a Client,
+    pub group_id: &'a str,
+    pub target: &'a Target,
+}
+
+impl Source<'_> {
+    async fn page(
+        &self,
+        start: i64,
+        end: i64,
+        auth_result: Option<bool>,
+    ) -> Result<Vec<(i64, MongoDbAccessLogs)>, ExportError> {
+        let result = match self.target {
+            Target::Cluster(name) => {
+                let mut call = self
+                    .client
+                    .get_access_history_cluster()
+                    .group_id(self.group_id)
+                    .cluster_name(name.as_str());
+                call = call.start(start).end(end).n_logs(PAGE as i32);
+                if let Some(ok) = auth_result {
+                    call = call.auth_result(ok);
+                }
+                call.send().await
+            }
+            Target::Hostname(host) => {
+                let mut call = self
+                    .client
+                    .get_access_history_process()
+                    .group_id(self.group_id)
+                    .hostname(host.as_str());
+                call = call.start(start).end(end).n_logs(PAGE as i32);
+                if let Some(ok) = auth_result {
+                    call = call.auth_result(ok);
+                }
+                call.send().await
+            }
+        };
+        let page = match result {
+            Ok(page) => page.into_inner(),
+            Err(e) => return Err(ExportError::Atlas(AtlasError::read(e).await)),
+        };
+        let mut entries = page
+            .access_logs
+            .into_iter()
+            .map(|e| {
+                e.time()
+                    .map(|t| (t.timestamp_millis(), e))
+                    .ok_or(ExportError::NoTime)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+        Ok(entries)
+    }
+}
+
+/// Exports every entry of `[start, end]` to `out`, newest first, skipping the entries of
+/// `skip_at` (a millisecond and fingerprints) already exported. `progress` hears of each page.
+pub async fn export(
+    source: &Source<'_>,
+    start: i64,
+    end: i64,
+    skip: Option<(i64, &BTreeSet<String>)>,
+    out: &mut dyn Write,
+    mut progress: impl FnMut(&Report),
+) -> Result<(Report, BTreeSet<String>), ExportError> {
+    let mut report = Report::default();
+    let mut newest_seen = BTreeSet::new();
+    let mut upper = end;
+    let mut emit = |entry: &MongoDbAccessLogs,
+                    ts: i64,
+                    report: &mut Report,
+                    out: &mut dyn Write|
+     -> Result<(), ExportError> {
+        if let Some((at, seen)) = skip
+            && ts == at
+            && seen.contains(&fingerprint(entry))
+        {
+            return Ok(());
+        }
+        if report.newest_ms.is_none_or(|n| ts >= n) {
+            if report.newest_ms != Some(ts) {
+                newest_seen.clear();
+            }
+            report.newest_ms = Some(ts);
+            newest_seen.insert(fingerprint(entry));
+        }
+        serde_json::to_writer(&mut *out, entry).map_err(|e| ExportError::Io(e.to_string()))?;
+        out.write_all(b"\n")
+            .map_err(|e| ExportError::Io(e.to_string()))?;
+        report.entries += 1;
+        Ok(())
+    };
+    loop {
+        let page = source.page(start, upper, None).await?;
+        report.requests += 1;
+        if page.len() < PAGE {
+            for (ts, entry) in &page {
+                emit(entry, *ts, &mut report, out)?;
+            }
+            progress(&report);
+            break;
+        }
+        let oldest = page.last().map(|(ts, _)| *ts).expect("a full page");
+        let newest = page.first().map(|(ts, _)| *ts).expect("a full page");
+        if oldest < newest {
+            for (ts, entry) in page.iter().take_while(|(ts, _)| *ts > oldest) {
+                emit(entry, *ts, &mut report, out)?;
+            }
+            upper = oldest;
+        } else {
+            // One millisecond fills the page: split it by outcome.
+            for ok in [true, false] {
+                let half = source.page(oldest, oldest, Some(ok)).await?;
+                report.requests += 1;
+                if half.len() >= PAGE {
+                    return Err(ExportError::Unsplittable { at_ms: oldest });
+                }
+                for (ts, entry) in &half {
+                    emit(entry, *ts, &mut report, out)?;
+                }
+            }
+            if oldest == start {
+                progress(&report);
+                break;
+            }
+            upper = oldest - 1;
+        }
+        progress(&report);
+    }
+    Ok((report, newest_seen))
+}
+
+/// Writes a file through `<path>.tmp` and a rename, so the path holds the old content or the
+/// new, never a part.
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ExportError> {
+    let temp = temp_path(path);
+    let result = (|| {
+        let file = std::fs::File::create(&temp)?;
+        let mut out = std::io::BufWriter::new(file);
+        write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        ExportError::Io(format!("cannot write {}: {e}", path.display()))
+    })
+}
+
+/// `<path>.tmp`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}

@@ -1,0 +1,192 @@
+//! Where output goes and how it looks: tables for people, atomic files, progress on a
+//! terminal.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use atlas_client::types::MongoDbAccessLogs;
+
+use crate::export::{ExportError, Report, temp_path};
+
+/// Entries as a table: time, user, source, IP, host, result, reason.
+pub fn table(entries: &[MongoDbAccessLogs], out: &mut impl Write) -> std::io::Result<()> {
+    let rows: Vec<[String; 7]> = entries
+        .iter()
+        .map(|e| {
+            let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+            [
+                e.time()
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+                    .unwrap_or_else(|| text(&e.timestamp)),
+                text(&e.username),
+                text(&e.auth_source),
+                text(&e.ip_address),
+                text(&e.hostname),
+                match e.auth_result {
+                    Some(true) => "ok".to_string(),
+                    Some(false) => "FAILED".to_string(),
+                    None => "-".to_string(),
+                },
+                e.failure_reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "TIME (UTC)",
+        "USER",
+        "SOURCE",
+        "IP",
+        "HOST",
+        "RESULT",
+        "REASON",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&header))?;
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells))?;
+    }
+    writeln!(out, "{} entries", rows.len())
+}
+
+/// Where NDJSON goes.
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+/// Removes a temporary file unless it was renamed into place.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Destination {
+    /// `-` for standard output, else a file whose directory must be writable now.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value == "-" {
+            return Ok(Self::Stdout);
+        }
+        let path = PathBuf::from(value);
+        if path.is_dir() {
+            return Err(format!(
+                "--out: {} is a directory; name a file",
+                path.display()
+            ));
+        }
+        probe(&temp_path(&path))
+            .map_err(|e| format!("--out: cannot write {}: {e}", path.display()))?;
+        Ok(Self::File(path))
+    }
+
+    /// Runs `write` against the destination; a file appears, whole, only if it succeeds.
+    pub async fn write_atomically<T>(
+        &self,
+        write: impl AsyncFnOnce(&mut dyn Write) -> Result<T, ExportError>,
+    ) -> Result<T, ExportError> {
+        match self {
+            Self::Stdout => {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                let value = write(&mut out).await?;
+                out.flush()
+                    .map_err(|e| ExportError::Io(format!("cannot write standard output: {e}")))?;
+                Ok(value)
+            }
+            Self::File(path) => {
+                let temp = temp_path(path);
+                let io = |e: std::io::Error| {
+                    ExportError::Io(format!("cannot write {}: {e}", path.display()))
+                };
+                let file = std::fs::File::create(&temp).map_err(io)?;
+                let mut guard = TempFile(Some(temp.clone()));
+                let mut out = std::io::BufWriter::new(file);
+                let value = write(&mut out).await?;
+                let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+                file.sync_all().map_err(io)?;
+                std::fs::rename(&temp, path).map_err(io)?;
+                guard.0 = None;
+                Ok(value)
+            }
+        }
+    }
+}
+
+/// Fails unless a file can be created at `path` (removing it again).
+fn probe(path: &Path) -> Result<(), std::io::Error> {
+    std::fs::File::create(path)?;
+    let _ = std::fs::remove_file(path);
+    Ok(())
+}
+
+/// Fails unless `--out` of the audit-log command can be written: an existing directory, or
+/// a file in one.
+pub fn check_writable(out: &Path) -> Result<(), String> {
+    let cannot = |e: std::io::Error| format!("cannot write {}: {e}", out.display());
+    if out.is_dir() {
+        return probe(&out.join(format!(".atlas-logs-{}.probe", std::process::id())))
+            .map_err(cannot);
+    }
+    let mut part = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .ok_or("it names no file")?;
+    part.push(".part");
+    probe(&out.with_file_name(part)).map_err(cannot)
+}
+
+/// Pages, entries and rate on stderr, when stderr is a terminal.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub fn new(terminal: bool) -> Self {
+        Self(terminal.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .expect("a valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    pub fn update(&self, report: &Report) {
+        if let Some(bar) = &self.0 {
+            let seconds = bar.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!(
+                "{} requests, {} entries, {:.0} entries/s",
+                report.requests,
+                report.entries,
+                report.entries as f64 / seconds
+            ));
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,602 @@
+//! `atlas-logs` end to end against fake-atlas: help, table output, every bad input, and
+//! exports that are complete, exact, incremental and resumable.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use fake_atlas::{Config, DataConfig, DataSet, FakeAtlas, Faults};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_atlas-logs");
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("atlas-logs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The CLI with the fake's service account in its environment and no Atlas CLI profile.
+fn cli(atlas: &FakeAtlas, home: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("XDG_CONFIG_HOME", home)
+        .env("HOME", home)
+        .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
+        .env(
+            "MONGODB_ATLAS_CLIENT_SECRET",
+            fake_atlas::DEMO_CLIENT_SECRET,
+        )
+        .args(["--base-url", &atlas.base_url()])
+        .stdin(Stdio::null());
+    command
+}
+
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn fake(entries: usize, same_ms_burst: usize) -> FakeAtlas {
+    FakeAtlas::start(Config {
+        data: DataConfig {
+            entries,
+            same_ms_burst,
+            ..DataConfig::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The entries of a cluster in `[start, end]`, as JSON without null fields.
+fn truth(data: &DataSet, cluster: &str, start: i64, end: i64) -> Vec<Value> {
+    let hosts: Vec<u16> = data
+        .cluster(cluster)
+        .unwrap()
+        .hosts
+        .iter()
+        .map(|h| data.host_index(h).unwrap())
+        .collect();
+    data.entries
+        .iter()
+        .filter(|e| hosts.contains(&e.host) && e.ts_ms >= start && e.ts_ms <= end)
+        .map(|e| without_nulls(data.entry_json(e, false)))
+        .collect()
+}
+
+fn without_nulls(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.retain(|_, v| !v.is_null());
+    }
+    value
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| without_nulls(serde_json::from_str(l).unwrap()))
+        .collect()
+}
+
+fn as_set(values: &[Value]) -> BTreeSet<String> {
+    values.iter().map(Value::to_string).collect()
+}
+
+#[test]
+fn help_documents_commands_flags_and_exit_codes() {
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    insta::assert_snapshot!("help", String::from_utf8(help.stdout).unwrap());
+    let export = Command::new(BIN)
+        .args(["export", "--help"])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!("export_help", String::from_utf8(export.stdout).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_prints_a_table() {
+    let atlas = fake(2_000, 0).await;
+    let home = scratch("table");
+    let now = atlas.data().config.now_ms;
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "access",
+        "--group-id",
+        &atlas.data().group_id.clone(),
+        "--cluster",
+        "Cluster0",
+        "--limit",
+        "6",
+    ]);
+    command.args([
+        "--start",
+        &(now - 86_400_000).to_string(),
+        "--end",
+        &now.to_string(),
+    ]);
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
+
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "access",
+        "--group-id",
+        &atlas.data().group_id.clone(),
+        "--hostname",
+        &atlas.data().hosts[1].clone(),
+    ]);
+    command.args(["--auth-result", "failure", "--limit", "3", "-o", "ndjson"]);
+    let output = run(command).await;
+    let entries: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 3);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["authResult"] == false && e["hostname"] == atlas.data().hosts[1].as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_one_line_exit_two_and_sends_nothing() {
+    let atlas = fake(100, 0).await;
+    let home = scratch("bad");
+    let group = atlas.data().group_id.clone();
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "bad group id",
+            vec![
+                "access".into(),
+                "--group-id".into(),
+                "ABC".into(),
+                "--cluster".into(),
+                "c".into(),
+            ],
+        ),
+        (
+            "both targets",
+            vec![
+                "access".into(),
+                "--group-id".into(),
+                group.clone(),
+                "--cluster".into(),
+                "c".into(),
+                "--hostname".into(),
+                "h".into(),
+            ],
+        ),
+        (
+            "no target",
+            vec!["export".into(), "--group-id".into(), group.clone()],
+        ),
+        (
+            "start after end",
+            vec![
+                "access".into(),
+                "--group-id".into(),
+                group.clone(),
+                "--cluster".into(),
+                "c".into(),
+                "--start".into(),
+                "1h".into(),
+                "--end".into(),
+                "2h".into(),
+            ],
+        ),
+        (
+            "unknown unit",
+            vec![
+                "access".into(),
+                "--group-id".into(),
+                group.clone(),
+                "--cluster".into(),
+                "c".into(),
+                "--since".into(),
+                "3y".into(),
+            ],
+        ),
+        (
+            "not a time",
+            vec![
+                "export".into(),
+                "--group-id".into(),
+                group.clone(),
+                "--cluster".into(),
+                "c".into(),
+                "--start".into(),
+                "yesterday".into(),
+            ],
+        ),
+        (
+            "limit too large",
+            vec![
+                "access".into(),
+                "--group-id".into(),
+                group.clone(),
+                "--cluster".into(),
+                "c".into(),
+                "--limit".into(),
+                "20001".into(),
+            ],
+        ),
+        (
+            "unwritable export",
+            vec![
+                "export".into(),
+                "--group-id".into(),
+                group.clone(),
+                "--cluster".into(),
+                "c".into(),
+                "--out".into(),
+                "/nonexistent/dir/x.ndjson".into(),
+            ],
+        ),
+        (
+            "unwritable download",
+            vec![
+                "audit-logs".into(),
+                "--group-id".into(),
+                group.clone(),
+                "--tenant".into(),
+                "w".into(),
+                "--out".into(),
+                "/nonexistent/dir/x.gz".into(),
+            ],
+        ),
+    ];
+    let mut report = String::new();
+    for (label, args) in cases {
+        let mut command = cli(&atlas, &home);
+        command.args(&args);
+        let output = run(command).await;
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{label}: {stderr}");
+        assert!(output.stdout.is_empty(), "{label}");
+        let first = stderr.lines().next().unwrap_or_default().to_string();
+        report.push_str(&format!("{label}\n  {first}\n"));
+    }
+    assert_eq!(atlas.stats().requests, 0, "bad input sends nothing");
+    assert_eq!(
+        std::fs::read_dir(&home).unwrap().count(),
+        0,
+        "and writes nothing"
+    );
+    insta::assert_snapshot!(report);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_map_to_documented_exit_codes() {
+    let atlas = fake(100, 0).await;
+    let home = scratch("codes");
+    let group = atlas.data().group_id.clone();
+    let mut command = cli(&atlas, &home);
+    command.args(["access", "--group-id", &group, "--cluster", "Nope"]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .split(": No")
+            .next(),
+        Some("error: HTTP 404 CLUSTER_NOT_FOUND")
+    );
+
+    let mut command = cli(&atlas, &home);
+    command
+        .env("MONGODB_ATLAS_CLIENT_SECRET", "mdb_sa_sk_wrong")
+        .args(["access", "--group-id", &group, "--cluster", "Cluster0"]);
+    let output = run(command).await;
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid_client"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_is_complete_exact_and_within_budget() {
+    let atlas = fake(200_000, 0).await;
+    let data = atlas.data().clone();
+    let (start, end) = (data.config.now_ms - 7 * 86_400_000, data.config.now_ms);
+    let expected = truth(&data, "Cluster0", start, end);
+    let home = scratch("export");
+    let out = home.join("all.ndjson");
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "export",
+        "--group-id",
+        &data.group_id,
+        "--cluster",
+        "Cluster0",
+    ]);
+    command.args([
+        "--start",
+        &start.to_string(),
+        "--end",
+        &end.to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let got = lines(&out);
+    assert_eq!(got.len(), expected.len(), "same count");
+    assert_eq!(as_set(&got).len(), got.len(), "no duplicates");
+    assert!(as_set(&got) == as_set(&expected), "same set");
+    let budget = (1.1 * (expected.len() as f64 / 20_000.0).ceil()).floor() as u64 + 1;
+    let requests = atlas.stats().access_cluster;
+    assert!(
+        requests <= budget,
+        "{requests} requests for {} entries (budget {budget})",
+        expected.len()
+    );
+    assert!(expected.len() > 60_000, "several pages: {}", expected.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checkpointed_slices_emit_each_entry_exactly_once() {
+    let atlas = fake(60_000, 0).await;
+    let data = atlas.data().clone();
+    let now = data.config.now_ms;
+    let start = now - 7 * 86_400_000;
+    let home = scratch("slices");
+    let checkpoint = home.join("checkpoint.json");
+    let mut all = Vec::new();
+    for (i, end) in [
+        now - 5 * 86_400_000,
+        now - 3 * 86_400_000 - 5 * 3_600_000 + 1_800_000,
+        now - 86_400_000,
+        now,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = home.join(format!("slice-{i}.ndjson"));
+        let mut command = cli(&atlas, &home);
+        command.args([
+            "export",
+            "--group-id",
+            &data.group_id,
+            "--cluster",
+            "analytics-prod",
+            "--checkpoint",
+            &checkpoint.display().to_string(),
+        ]);
+        command.args([
+            "--start",
+            &start.to_string(),
+            "--end",
+            &end.to_string(),
+            "--out",
+            &out.display().to_string(),
+        ]);
+        let output = run(command).await;
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        all.extend(lines(&out));
+    }
+    let expected = truth(&data, "analytics-prod", start, now);
+    assert_eq!(all.len(), expected.len(), "exactly once across runs");
+    assert!(as_set(&all) == as_set(&expected));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_export_leaves_nothing_and_resumes() {
+    let atlas = fake(60_000, 0).await;
+    let data = atlas.data().clone();
+    let now = data.config.now_ms;
+    let start = now - 7 * 86_400_000;
+    let home = scratch("killed");
+    let checkpoint = home.join("checkpoint.json");
+    let out = home.join("out.ndjson");
+    let args = |command: &mut Command| {
+        command.args([
+            "export",
+            "--group-id",
+            &data.group_id,
+            "--cluster",
+            "Cluster0",
+            "--checkpoint",
+            &checkpoint.display().to_string(),
+        ]);
+        command.args([
+            "--start",
+            &start.to_string(),
+            "--end",
+            &now.to_string(),
+            "--out",
+            &out.display().to_string(),
+        ]);
+    };
+    atlas.set_faults(Faults {
+        latency: std::time::Duration::from_millis(400),
+        ..Faults::default()
+    });
+    let mut command = cli(&atlas, &home);
+    args(&mut command);
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !out.exists() && !checkpoint.exists(),
+        "no output and no checkpoint after a kill"
+    );
+
+    atlas.set_faults(Faults::default());
+    let mut command = cli(&atlas, &home);
+    args(&mut command);
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = truth(&data, "Cluster0", start, now);
+    let got = lines(&out);
+    assert_eq!(got.len(), expected.len());
+    assert!(as_set(&got) == as_set(&expected));
+    let leftovers: Vec<_> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "only the output and the checkpoint: {leftovers:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_crowded_millisecond_is_split_or_refused() {
+    // About 23,000 of the burst land on Cluster0: more than a page, less than two halves.
+    let atlas = fake(75_000, 70_000).await;
+    let data = atlas.data().clone();
+    let (start, end) = (data.config.now_ms - 7 * 86_400_000, data.config.now_ms);
+    let home = scratch("crowded");
+    let out = home.join("out.ndjson");
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "export",
+        "--group-id",
+        &data.group_id,
+        "--cluster",
+        "Cluster0",
+        "--start",
+        &start.to_string(),
+        "--end",
+        &end.to_string(),
+    ]);
+    command.args(["--out", &out.display().to_string()]);
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = truth(&data, "Cluster0", start, end);
+    assert!(as_set(&lines(&out)) == as_set(&expected) && lines(&out).len() == expected.len());
+
+    // About 24,000 successes in one millisecond on one cluster: no window can split them.
+    let atlas = fake(95_000, 90_000).await;
+    let data = atlas.data().clone();
+    let out = home.join("refused.ndjson");
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "export",
+        "--group-id",
+        &data.group_id,
+        "--cluster",
+        "Cluster0",
+        "--start",
+        &start.to_string(),
+        "--end",
+        &end.to_string(),
+    ]);
+    command.args(["--out", &out.display().to_string()]);
+    let output = run(command).await;
+    assert_eq!(
+        output.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("more than 20,000 entries share the millisecond")
+    );
+    assert!(!out.exists(), "no pretend output");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_logs_download_into_a_directory() {
+    let atlas = fake(100, 0).await;
+    let home = scratch("audit");
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "audit-logs",
+        "--group-id",
+        &atlas.data().group_id.clone(),
+        "--tenant",
+        "workspace-eu",
+        "--out",
+        &home.display().to_string(),
+    ]);
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let files: Vec<String> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert!(
+        files[0].starts_with("workspace-eu_") && files[0].ends_with("_audit.log.gz"),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn demo_runs_without_an_account() {
+    let output = Command::new(BIN)
+        .args([
+            "--demo",
+            "access",
+            "--cluster",
+            "Cluster0",
+            "--since",
+            "24h",
+            "--limit",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        table.starts_with("TIME (UTC)") && table.trim_end().ends_with("3 entries"),
+        "{table}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .starts_with("demo: fake Atlas at http://127.0.0.1:")
+    );
+}
