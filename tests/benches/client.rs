@@ -159,9 +159,8 @@ async fn download_benchmark(bytes: u64) {
         )
     };
     println!(
-        "\naudit log of {:.0} MiB (gzip level 0), saved to {}:",
-        bytes as f64 / 1048576.0,
-        dir.display()
+        "\naudit log of {:.0} MiB (gzip level 0), best of two interleaved rounds:",
+        bytes as f64 / 1048576.0
     );
     for decompress in [false, true] {
         let (label, shell) = if decompress {
@@ -175,66 +174,76 @@ async fn download_benchmark(bytes: u64) {
                 curl(&format!("--output '{}'", dir.join("curl.log.gz").display())),
             )
         };
-        let shell_time = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            assert!(
-                Command::new("sh")
-                    .args(["-c", &shell])
-                    .status()
-                    .unwrap()
-                    .success()
-            );
-            started.elapsed()
-        })
-        .await
-        .unwrap();
-
-        let exe = std::env::current_exe().unwrap();
-        let target = dir.join(if decompress {
-            "ours.log"
-        } else {
-            "ours.log.gz"
-        });
-        let (base, group) = (atlas.base_url(), atlas.data().group_id.clone());
-        let mode = if decompress { "decompress" } else { "raw" };
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new(exe)
-                .args([
-                    "child-download",
-                    &base,
-                    &group,
-                    &target.display().to_string(),
-                    mode,
-                ])
-                .stderr(Stdio::inherit())
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let report = String::from_utf8(output.stdout).unwrap();
-        let mut fields = report.split_whitespace();
-        let (written, seconds, rss_kib): (u64, f64, u64) = (
-            fields.next().unwrap().parse().unwrap(),
-            fields.next().unwrap().parse().unwrap(),
-            fields.next().unwrap().parse().unwrap(),
-        );
-        let mib = written as f64 / 1048576.0;
         let ours_label = if decompress {
             "save_decompressed_to"
         } else {
             "save_to"
         };
+        // Two interleaved rounds, best of each; outputs are deleted right after each run so
+        // that neither side pays for the other's page cache.
+        let (mut shell_best, mut ours_best, mut rss_peak, mut written) =
+            (f64::MAX, f64::MAX, 0u64, 0u64);
+        for _ in 0..2 {
+            let shell = shell.clone();
+            let seconds = tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                assert!(
+                    Command::new("sh")
+                        .args(["-c", &shell])
+                        .status()
+                        .unwrap()
+                        .success()
+                );
+                started.elapsed().as_secs_f64()
+            })
+            .await
+            .unwrap();
+            shell_best = shell_best.min(seconds);
+            for name in ["curl.log", "curl.log.gz"] {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+
+            let exe = std::env::current_exe().unwrap();
+            let target = dir.join(if decompress {
+                "ours.log"
+            } else {
+                "ours.log.gz"
+            });
+            let (base, group) = (atlas.base_url(), atlas.data().group_id.clone());
+            let mode = if decompress { "decompress" } else { "raw" };
+            let cleanup = target.clone();
+            let output = tokio::task::spawn_blocking(move || {
+                Command::new(exe)
+                    .args([
+                        "child-download",
+                        &base,
+                        &group,
+                        &target.display().to_string(),
+                        mode,
+                    ])
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap();
+            let _ = std::fs::remove_file(cleanup);
+            let report = String::from_utf8(output.stdout).unwrap();
+            let mut fields = report.split_whitespace();
+            written = fields.next().unwrap().parse().unwrap();
+            ours_best = ours_best.min(fields.next().unwrap().parse().unwrap());
+            rss_peak = rss_peak.max(fields.next().unwrap().parse().unwrap());
+        }
+        let mib = written as f64 / 1048576.0;
         println!(
-            "  {label:<22} {:>7.2} s {:>7.0} MiB/s",
-            shell_time.as_secs_f64(),
-            mib / shell_time.as_secs_f64()
+            "  {label:<22} {shell_best:>7.2} s {:>7.0} MiB/s",
+            mib / shell_best
         );
         println!(
-            "  {ours_label:<22} {seconds:>7.2} s {:>7.0} MiB/s  ratio {:.3}x (target >= 0.95x), peak RSS {:.1} MiB (target < 32 MiB)",
-            mib / seconds,
-            shell_time.as_secs_f64() / seconds,
-            rss_kib as f64 / 1024.0
+            "  {ours_label:<22} {ours_best:>7.2} s {:>7.0} MiB/s  ratio {:.3}x (target >= 0.95x), peak RSS {:.1} MiB (target < 32 MiB)",
+            mib / ours_best,
+            shell_best / ours_best,
+            rss_peak as f64 / 1024.0
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
