@@ -129,6 +129,74 @@ pub struct Report {
     pub newest_ms: Option<i64>,
 }
 
+/// The filters of one access-history call.
+#[derive(Clone, Debug, Default)]
+pub struct Filters<'a> {
+    /// `start` and `end`, epoch milliseconds.
+    pub window: Option<(i64, i64)>,
+    /// Only successes (`true`) or only failures.
+    pub auth_result: Option<bool>,
+    /// Only this client address.
+    pub ip: Option<&'a str>,
+    /// `nLogs`.
+    pub limit: Option<i32>,
+}
+
+/// Applies filters to an access-history builder and sends it. The by-cluster and by-host
+/// builders are two generated types with the same setters.
+macro_rules! send_filtered {
+    ($call:expr, $filters:expr) => {{
+        let filters: &Filters<'_> = $filters;
+        let mut call = $call;
+        if let Some((start, end)) = filters.window {
+            call = call.start(start).end(end);
+        }
+        if let Some(ok) = filters.auth_result {
+            call = call.auth_result(ok);
+        }
+        if let Some(ip) = filters.ip {
+            call = call.ip_address(ip);
+        }
+        if let Some(limit) = filters.limit {
+            call = call.n_logs(limit);
+        }
+        call.send().await
+    }};
+}
+
+/// One access-history call for a cluster or a host.
+pub async fn fetch(
+    client: &Client,
+    group_id: &str,
+    target: &Target,
+    filters: &Filters<'_>,
+) -> Result<atlas_client::types::MongoDbAccessLogsList, AtlasError> {
+    let result = match target {
+        Target::Cluster(name) => {
+            send_filtered!(
+                client
+                    .get_access_history_cluster()
+                    .group_id(group_id)
+                    .cluster_name(name.as_str()),
+                filters
+            )
+        }
+        Target::Hostname(host) => {
+            send_filtered!(
+                client
+                    .get_access_history_process()
+                    .group_id(group_id)
+                    .hostname(host.as_str()),
+                filters
+            )
+        }
+    };
+    match result {
+        Ok(page) => Ok(page.into_inner()),
+        Err(e) => Err(AtlasError::read(e).await),
+    }
+}
+
 /// The access-history calls an export makes.
 pub struct Source<'a> {
     pub client: &'a Client,
@@ -143,36 +211,15 @@ impl Source<'_> {
         end: i64,
         auth_result: Option<bool>,
     ) -> Result<Vec<(i64, MongoDbAccessLogs)>, ExportError> {
-        let result = match self.target {
-            Target::Cluster(name) => {
-                let mut call = self
-                    .client
-                    .get_access_history_cluster()
-                    .group_id(self.group_id)
-                    .cluster_name(name.as_str());
-                call = call.start(start).end(end).n_logs(PAGE as i32);
-                if let Some(ok) = auth_result {
-                    call = call.auth_result(ok);
-                }
-                call.send().await
-            }
-            Target::Hostname(host) => {
-                let mut call = self
-                    .client
-                    .get_access_history_process()
-                    .group_id(self.group_id)
-                    .hostname(host.as_str());
-                call = call.start(start).end(end).n_logs(PAGE as i32);
-                if let Some(ok) = auth_result {
-                    call = call.auth_result(ok);
-                }
-                call.send().await
-            }
+        let filters = Filters {
+            window: Some((start, end)),
+            auth_result,
+            ip: None,
+            limit: Some(PAGE as i32),
         };
-        let page = match result {
-            Ok(page) => page.into_inner(),
-            Err(e) => return Err(ExportError::Atlas(AtlasError::read(e).await)),
-        };
+        let page = fetch(self.client, self.group_id, self.target, &filters)
+            .await
+            .map_err(ExportError::Atlas)?;
         let mut entries = page
             .access_logs
             .into_iter()

@@ -412,51 +412,13 @@ async fn access(
     args: &AccessArgs,
     window: Option<(i64, i64)>,
 ) -> Result<(), Failure> {
-    let auth_result = args.auth_result.map(|r| matches!(r, AuthResult::Success));
-    let page = match target(&args.target)? {
-        Target::Cluster(name) => {
-            let mut call = client
-                .get_access_history_cluster()
-                .group_id(group)
-                .cluster_name(name);
-            if let Some((s, e)) = window {
-                call = call.start(s).end(e);
-            }
-            if let Some(ok) = auth_result {
-                call = call.auth_result(ok);
-            }
-            if let Some(ip) = &args.ip {
-                call = call.ip_address(ip.as_str());
-            }
-            if let Some(limit) = args.limit {
-                call = call.n_logs(limit);
-            }
-            call.send().await
-        }
-        Target::Hostname(host) => {
-            let mut call = client
-                .get_access_history_process()
-                .group_id(group)
-                .hostname(host);
-            if let Some((s, e)) = window {
-                call = call.start(s).end(e);
-            }
-            if let Some(ok) = auth_result {
-                call = call.auth_result(ok);
-            }
-            if let Some(ip) = &args.ip {
-                call = call.ip_address(ip.as_str());
-            }
-            if let Some(limit) = args.limit {
-                call = call.n_logs(limit);
-            }
-            call.send().await
-        }
+    let filters = export::Filters {
+        window,
+        auth_result: args.auth_result.map(|r| matches!(r, AuthResult::Success)),
+        ip: args.ip.as_deref(),
+        limit: args.limit,
     };
-    let page = match page {
-        Ok(page) => page.into_inner(),
-        Err(e) => return Err(AtlasError::read(e).await.into()),
-    };
+    let page = export::fetch(client, group, &target(&args.target)?, &filters).await?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.output {
