@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use flate2::write::MultiGzDecoder;
 use futures::StreamExt;
 use reqwest::header::CONTENT_DISPOSITION;
-use tokio::io::AsyncWriteExt;
 
 use crate::builder::DownloadAuditLogs;
 use crate::error::{AtlasError, transport_message};
@@ -164,48 +163,41 @@ async fn save(
     };
     let part = part.as_mut().expect("a part file exists by now");
 
-    // Verify as the bytes pass: into a sink when saving the gzip, into a buffer that is
-    // drained to the file when decompressing. Writes are batched: small reads, few syscalls.
-    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    let mut gzip = if decompress {
-        Gzip::Keep(MultiGzDecoder::new(Vec::new()))
-    } else {
-        Gzip::Check(MultiGzDecoder::new(std::io::sink()))
-    };
-    let (mut received, mut written) = (0u64, 0u64);
+    // Receive here; verify, decompress, write and sync on a blocking thread, so that the
+    // network and the disk work side by side. The channel holds a few chunks at most.
+    let file = file.into_std().await;
+    let part_path = part.path.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+    let writer =
+        tokio::task::spawn_blocking(move || write_verified(rx, file, decompress, &part_path));
+    let mut received = 0u64;
+    let mut broken = None;
     let mut body = response.into_inner().into_inner();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| DownloadError::Interrupted(transport_message(&e)))?;
-        received += chunk.len() as u64;
-        gzip.write_all(&chunk)
-            .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
-        match &mut gzip {
-            Gzip::Keep(decoder) => {
-                let text = decoder.get_mut();
-                file.write_all(text).await.map_err(io(&part.path))?;
-                written += text.len() as u64;
-                text.clear();
+        match chunk {
+            Ok(chunk) => {
+                received += chunk.len() as u64;
+                if tx.send(chunk).await.is_err() {
+                    break; // the writer stopped: its error says why
+                }
             }
-            Gzip::Check(_) => {
-                file.write_all(&chunk).await.map_err(io(&part.path))?;
-                written += chunk.len() as u64;
+            Err(e) => {
+                broken = Some(DownloadError::Interrupted(transport_message(&e)));
+                break;
             }
         }
     }
-    gzip.try_finish()
-        .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
-    if let Gzip::Keep(decoder) = &mut gzip {
-        let rest = std::mem::take(decoder.get_mut());
-        file.write_all(&rest).await.map_err(io(&part.path))?;
-        written += rest.len() as u64;
+    drop(tx);
+    let written = writer
+        .await
+        .map_err(|e| DownloadError::Interrupted(e.to_string()));
+    if let Some(broken) = broken {
+        return Err(broken);
     }
+    let written = written??;
     if received == 0 {
         return Err(DownloadError::Corrupt("the body is empty".into()));
     }
-    file.flush().await.map_err(io(&part.path))?;
-    let file = file.into_inner();
-    file.sync_all().await.map_err(io(&part.path))?;
-    drop(file);
     tokio::fs::rename(&part.path, &target)
         .await
         .map_err(io(&target))?;
@@ -221,6 +213,53 @@ async fn save(
         bytes_written: written,
         server_file_name,
     })
+}
+
+/// Verifies the gzip as chunks arrive and writes them (or their text) to `file`, then syncs
+/// it. Returns the bytes written.
+fn write_verified(
+    mut chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    file: std::fs::File,
+    decompress: bool,
+    path: &Path,
+) -> Result<u64, DownloadError> {
+    let io = |source| DownloadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut gzip = if decompress {
+        Gzip::Keep(MultiGzDecoder::new(Vec::new()))
+    } else {
+        Gzip::Check(MultiGzDecoder::new(std::io::sink()))
+    };
+    let mut written = 0u64;
+    while let Some(chunk) = chunks.blocking_recv() {
+        gzip.write_all(&chunk)
+            .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
+        match &mut gzip {
+            Gzip::Keep(decoder) => {
+                let text = decoder.get_mut();
+                file.write_all(text).map_err(io)?;
+                written += text.len() as u64;
+                text.clear();
+            }
+            Gzip::Check(_) => {
+                file.write_all(&chunk).map_err(io)?;
+                written += chunk.len() as u64;
+            }
+        }
+    }
+    gzip.try_finish()
+        .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
+    if let Gzip::Keep(decoder) = &mut gzip {
+        let rest = decoder.get_mut();
+        file.write_all(rest).map_err(io)?;
+        written += rest.len() as u64;
+    }
+    let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    Ok(written)
 }
 
 /// How much is written to the file at once.

@@ -4,7 +4,7 @@
 //! - a 1 GiB audit log saved by `save_to` against `curl`, and by `save_decompressed_to`
 //!   against `curl | gzip -d`, with the saving process's peak RSS.
 //!
-//! `cargo bench -p atlas-client-tests --bench client [-- --download-bytes N | --page-only]`
+//! `cargo bench -p atlas-client-tests --bench client [-- --download-bytes N --rounds R | --page-only]`
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,9 +26,15 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1 << 30);
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
     runtime.block_on(page_benchmark());
     if !args.iter().any(|a| a == "--page-only") {
-        runtime.block_on(download_benchmark(download_bytes));
+        runtime.block_on(download_benchmark(download_bytes, rounds));
     }
 }
 
@@ -136,7 +142,7 @@ async fn page_benchmark() {
     );
 }
 
-async fn download_benchmark(bytes: u64) {
+async fn download_benchmark(bytes: u64, rounds: usize) {
     let atlas = FakeAtlas::start(Config {
         data: DataConfig {
             entries: 100,
@@ -170,7 +176,7 @@ async fn download_benchmark(bytes: u64) {
         )
     };
     println!(
-        "\naudit log of {:.0} MiB (gzip level 0), best of two interleaved rounds:",
+        "\naudit log of {:.0} MiB (gzip level 0), best of {rounds} interleaved rounds:",
         bytes as f64 / 1048576.0
     );
     for decompress in [false, true] {
@@ -195,7 +201,7 @@ async fn download_benchmark(bytes: u64) {
         } else {
             "save_to"
         };
-        // Two interleaved rounds, best of each; every output is deleted, and the system
+        // Interleaved rounds, best of each; every output is deleted, and the system
         // synced, before the next run, so no run pays for another's dirty pages.
         let (mut plain_best, mut synced_best, mut ours_best, mut rss_peak, mut written) =
             (f64::MAX, f64::MAX, f64::MAX, 0u64, 0u64);
@@ -203,7 +209,7 @@ async fn download_benchmark(bytes: u64) {
             let _ = std::fs::remove_file(path);
             let _ = Command::new("sync").status();
         };
-        for _ in 0..2 {
+        for _ in 0..rounds {
             for (command, best) in [(&shell, &mut plain_best), (&synced, &mut synced_best)] {
                 let command = command.clone();
                 let seconds = tokio::task::spawn_blocking(move || {
