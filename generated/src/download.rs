@@ -227,65 +227,63 @@ fn write_verified(
         path: path.to_path_buf(),
         source,
     };
-    let mut file = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    let mut gzip = if decompress {
-        Gzip::Keep(MultiGzDecoder::new(Vec::new()))
-    } else {
-        Gzip::Check(MultiGzDecoder::new(std::io::sink()))
+    // The decoder passes the file's own errors through; bad data is one of these kinds.
+    let corrupt = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::InvalidData
+        | std::io::ErrorKind::InvalidInput
+        | std::io::ErrorKind::UnexpectedEof => DownloadError::Corrupt(e.to_string()),
+        _ => DownloadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
     };
-    let mut written = 0u64;
-    while let Some(chunk) = chunks.blocking_recv() {
-        gzip.write_all(&chunk)
-            .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
-        match &mut gzip {
-            Gzip::Keep(decoder) => {
-                let text = decoder.get_mut();
-                file.write_all(text).map_err(io)?;
-                written += text.len() as u64;
-                text.clear();
-            }
-            Gzip::Check(_) => {
-                file.write_all(&chunk).map_err(io)?;
-                written += chunk.len() as u64;
-            }
+    let file = Counting {
+        inner: std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+        written: 0,
+    };
+    let file = if decompress {
+        // The decoder writes the text straight into the file buffer.
+        let mut gzip = MultiGzDecoder::new(file);
+        while let Some(chunk) = chunks.blocking_recv() {
+            gzip.write_all(&chunk).map_err(corrupt)?;
         }
-    }
-    gzip.try_finish()
-        .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
-    if let Gzip::Keep(decoder) = &mut gzip {
-        let rest = decoder.get_mut();
-        file.write_all(rest).map_err(io)?;
-        written += rest.len() as u64;
-    }
-    let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+        gzip.finish().map_err(corrupt)?
+    } else {
+        let mut gzip = MultiGzDecoder::new(std::io::sink());
+        let mut file = file;
+        while let Some(chunk) = chunks.blocking_recv() {
+            gzip.write_all(&chunk).map_err(corrupt)?;
+            file.write_all(&chunk).map_err(io)?;
+        }
+        gzip.try_finish().map_err(corrupt)?;
+        file
+    };
+    let written = file.written;
+    let file = file.inner.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     Ok(written)
 }
 
+/// A writer that counts what goes through it.
+struct Counting<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// How much is written to the file at once.
 const WRITE_BUFFER: usize = 1 << 20;
-
-/// The gzip verifier: discarding the text, or keeping it to write.
-enum Gzip {
-    Check(MultiGzDecoder<std::io::Sink>),
-    Keep(MultiGzDecoder<Vec<u8>>),
-}
-
-impl Gzip {
-    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Self::Check(d) => d.write_all(bytes),
-            Self::Keep(d) => d.write_all(bytes),
-        }
-    }
-
-    fn try_finish(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Check(d) => d.try_finish(),
-            Self::Keep(d) => d.try_finish(),
-        }
-    }
-}
 
 fn part_path(path: &Path) -> PathBuf {
     let mut name = path
