@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use percent_encoding::percent_decode_str;
 
@@ -46,7 +48,7 @@ fn check_value(param: &Param, value: &str) -> Result<(), String> {
     let name = param.name;
     if let Some(pattern) = param.pattern {
         // JSON Schema patterns are searched for, not implicitly anchored.
-        let regex = regress::Regex::new(pattern).map_err(|e| {
+        let regex = compiled(pattern).map_err(|e| {
             format!("parameter `{name}`: its pattern {pattern} does not compile: {e}")
         })?;
         if regex.find(value).is_none() {
@@ -83,6 +85,21 @@ fn check_value(param: &Param, value: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The compiled form of a pattern of the operation table, compiled once per process.
+fn compiled(pattern: &'static str) -> Result<Arc<regress::Regex>, regress::Error> {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<regress::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(regex) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
+        return Ok(regex.clone());
+    }
+    let regex = Arc::new(regress::Regex::new(pattern)?);
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(pattern, regex.clone());
+    Ok(regex)
 }
 
 fn show(bound: Bound) -> String {
