@@ -173,7 +173,7 @@ impl Runtime {
         request: &mut reqwest::Request,
         operation_id: &str,
         table: &'static [Operation],
-    ) -> Result<&'static Operation, String> {
+    ) -> Result<(), String> {
         let operation = table.iter().find(|op| op.id == operation_id).ok_or_else(|| {
             format!("operation `{operation_id}` is missing from the operation table; run `cargo xtask codegen`")
         })?;
@@ -188,7 +188,7 @@ impl Runtime {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         headers.insert(USER_AGENT, self.user_agent.clone());
-        Ok(operation)
+        Ok(())
     }
 }
 
