@@ -265,10 +265,17 @@ async fn wrong_service_account_is_a_clear_error() {
         .send()
         .await
         .unwrap_err();
+    let err = atlas_client::AtlasError::from(err);
+    assert_eq!(err.kind(), atlas_client::ErrorKind::Auth);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     let message = err.to_string();
     assert!(
         message.contains("invalid_client") && message.contains("HTTP 401"),
         "{message}"
+    );
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the AuthError is kept as the cause"
     );
     assert_eq!(
         atlas.stats().access_cluster,
@@ -404,8 +411,13 @@ async fn digest_interoperates_with_an_independent_server() {
         .send()
         .await
         .unwrap_err();
-    // This server's 401 body is not Atlas JSON: the client keeps it as an undecodable payload.
-    assert!(matches!(err, Error::InvalidResponsePayload(..)), "{err:?}");
+    // This server's 401 body is not Atlas JSON: status first, it is an authentication
+    // failure all the same, with the body kept.
+    assert!(matches!(err, Error::UnexpectedResponse(..)), "{err:?}");
+    let err = atlas_client::AtlasError::from(err);
+    assert_eq!(err.kind(), atlas_client::ErrorKind::Auth);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert!(err.body().is_some_and(|b| !b.is_empty()), "{err:?}");
     let count: serde_json::Value = reqwest_get(&format!("{base}/count")).await;
     drop(server);
     assert_eq!(

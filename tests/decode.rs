@@ -1,7 +1,7 @@
 //! How answers decode: realistic successes for each operation, every documented error
 //! status, and the cases that must fail clearly rather than silently.
 
-use atlas_client::{Error, types::ApiError};
+use atlas_client::{AtlasError, Error, ErrorKind, types::ApiError};
 use atlas_client_tests::{GROUP_ID, api_error, atlas_json, mock_answering};
 use futures::TryStreamExt;
 use wiremock::ResponseTemplate;
@@ -114,14 +114,19 @@ async fn a_body_without_access_logs_fails_instead_of_reading_as_empty() {
         .send()
         .await
         .unwrap_err();
-    let Error::InvalidResponsePayload(body, cause) = &err else {
-        panic!("unexpected {err:?}")
-    };
+    assert!(matches!(err, Error::UnexpectedResponse(_)), "{err:?}");
+    let err = AtlasError::from(err);
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
     assert!(
-        cause.to_string().contains("missing field `accessLogs`"),
-        "{cause}"
+        err.to_string().contains("missing field `accessLogs`"),
+        "{err}"
     );
-    assert_eq!(&body[..], br#"{"status":200}"#, "the body is kept");
+    assert_eq!(
+        err.body(),
+        Some(&br#"{"status":200}"#[..]),
+        "the body is kept"
+    );
 }
 
 #[tokio::test]
@@ -393,10 +398,9 @@ async fn malformed_json_keeps_the_body() {
         .send()
         .await
         .unwrap_err();
-    let message = err.to_string();
-    let Error::InvalidResponsePayload(body, _) = err else {
-        panic!("expected a payload error")
-    };
-    assert_eq!(&body[..], b"{\"accessLogs\": [");
-    assert!(message.contains("EOF"), "{message}");
+    let err = AtlasError::from(err);
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+    assert_eq!(err.body(), Some(&b"{\"accessLogs\": ["[..]));
+    assert!(err.to_string().contains("EOF"), "{err}");
 }

@@ -77,7 +77,7 @@ async fn explicit_then_environment_then_cli_profile() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(missing, BuildError::UnknownProfile(ref name) if name == "nope"),
+        matches!(missing, BuildError::UnknownProfile { ref name } if name == "nope"),
         "{missing}"
     );
 

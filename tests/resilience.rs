@@ -40,6 +40,7 @@ impl std::io::Write for Writer {
 
 fn quick_retries() -> RetryPolicy {
     RetryPolicy {
+        max_attempts: 4,
         base_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(200),
         ..RetryPolicy::default()
@@ -65,7 +66,7 @@ async fn call(client: &Client, atlas: &FakeAtlas) -> Result<usize, AtlasError> {
         .await
     {
         Ok(page) => Ok(page.access_logs.len()),
-        Err(e) => Err(AtlasError::read(e).await),
+        Err(e) => Err(AtlasError::from(e)),
     }
 }
 
@@ -404,7 +405,9 @@ async fn downloads_are_verified_and_atomic() {
         (23, 0)
     );
     assert!(
-        !entries(&dir).iter().any(|n| n.ends_with(".part")),
+        !entries(&dir)
+            .iter()
+            .any(|n| n.starts_with('.') || n.ends_with(".part")),
         "{:?}",
         entries(&dir)
     );
@@ -485,10 +488,14 @@ async fn broken_downloads_leave_nothing_behind() {
         .await
         .unwrap_err();
     assert!(matches!(err, DownloadError::Io { .. }), "{err:?}");
-    assert!(err.to_string().contains("missing/sub/a.gz.part"), "{err}");
+    assert!(err.to_string().contains("missing/sub/a.gz"), "{err}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the I/O error is the cause"
+    );
     assert_eq!(atlas.stats().audit_logs, before, "nothing was sent");
 
-    // Dropping the future midway leaves no .part either.
+    // Dropping the future midway leaves no temporary file either.
     atlas.set_faults(Faults {
         latency: Duration::from_millis(300),
         ..Faults::default()

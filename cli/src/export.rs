@@ -14,10 +14,10 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use atlas_client::types::MongoDbAccessLogs;
-use atlas_client::{AtlasError, Client};
+use atlas_client::{AtlasError, AtomicFile, Client};
 use serde::{Deserialize, Serialize};
 
 /// Most entries one access-history call returns.
@@ -193,7 +193,7 @@ pub async fn fetch(
     };
     match result {
         Ok(page) => Ok(page.into_inner()),
-        Err(e) => Err(AtlasError::read(e).await),
+        Err(e) => Err(AtlasError::from(e)),
     }
 }
 
@@ -311,33 +311,18 @@ pub async fn export(
     Ok((report, newest_seen))
 }
 
-/// Writes a file through `<path>.tmp` and a rename, so the path holds the old content or the
-/// new, never a part.
+/// Writes a file atomically ([`AtomicFile`]): the path holds the old content or the new,
+/// never a part.
 pub fn atomic_write(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), ExportError> {
-    let temp = temp_path(path);
     let result = (|| {
-        let file = std::fs::File::create(&temp)?;
-        let mut out = std::io::BufWriter::new(file);
+        let mut file = AtomicFile::create(path)?;
+        let mut out = std::io::BufWriter::new(file.file());
         write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
+        out.into_inner().map_err(|e| e.into_error())?;
+        file.commit()
     })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        ExportError::Io(format!("cannot write {}: {e}", path.display()))
-    })
-}
-
-/// `<path>.tmp`.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
+    result.map_err(|e| ExportError::Io(format!("cannot write {}: {e}", path.display())))
 }

@@ -8,7 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atlas_client::{AtlasError, Client, DownloadError, ErrorKind};
+use atlas_client::{AtlasError, BuildError, Client, DownloadError, ErrorKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::export::{Checkpoint, ExportError, Source, Target};
@@ -215,13 +215,7 @@ impl From<ExportError> for Failure {
 
 impl From<DownloadError> for Failure {
     fn from(e: DownloadError) -> Self {
-        match e {
-            DownloadError::Request(e) => e.into(),
-            other => Self {
-                code: 1,
-                message: other.to_string(),
-            },
-        }
+        AtlasError::from(e).into()
     }
 }
 
@@ -299,9 +293,13 @@ async fn connect(global: &Global) -> Result<Session, Failure> {
     if let Some(profile) = &global.profile {
         builder = builder.profile(profile);
     }
-    let client = builder
-        .build()
-        .map_err(|e| Failure::usage(format!("--base-url/--profile: {e}")))?;
+    let client = builder.build().map_err(|e| match e {
+        BuildError::NoCredentials { .. } => Failure {
+            code: 3,
+            message: format!("{e}; or try --demo"),
+        },
+        e => Failure::usage(format!("--base-url/--profile: {e}")),
+    })?;
     Ok(Session {
         client,
         demo_group: None,

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use atlas_client::types::MongoDbAccessLogs;
 
-use crate::export::{ExportError, Report, temp_path};
+use atlas_client::AtomicFile;
+
+use crate::export::{ExportError, Report};
 
 /// Entries as a table: time, user, source, IP, host, result, reason.
 pub fn table(entries: &[MongoDbAccessLogs], out: &mut impl Write) -> std::io::Result<()> {
@@ -71,17 +73,6 @@ pub enum Destination {
     File(PathBuf),
 }
 
-/// Removes a temporary file unless it was renamed into place.
-struct TempFile(Option<PathBuf>);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 impl Destination {
     /// `-` for standard output, else a file whose directory must be writable now.
     pub fn parse(value: &str) -> Result<Self, String> {
@@ -95,7 +86,7 @@ impl Destination {
                 path.display()
             ));
         }
-        probe(&temp_path(&path))
+        AtomicFile::create(&path)
             .map_err(|e| format!("--out: cannot write {}: {e}", path.display()))?;
         Ok(Self::File(path))
     }
@@ -115,29 +106,18 @@ impl Destination {
                 Ok(value)
             }
             Self::File(path) => {
-                let temp = temp_path(path);
                 let io = |e: std::io::Error| {
                     ExportError::Io(format!("cannot write {}: {e}", path.display()))
                 };
-                let file = std::fs::File::create(&temp).map_err(io)?;
-                let mut guard = TempFile(Some(temp.clone()));
-                let mut out = std::io::BufWriter::new(file);
+                let mut file = AtomicFile::create(path).map_err(io)?;
+                let mut out = std::io::BufWriter::new(file.file());
                 let value = write(&mut out).await?;
-                let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-                file.sync_all().map_err(io)?;
-                std::fs::rename(&temp, path).map_err(io)?;
-                guard.0 = None;
+                out.into_inner().map_err(|e| io(e.into_error()))?;
+                file.commit().map_err(io)?;
                 Ok(value)
             }
         }
     }
-}
-
-/// Fails unless a file can be created at `path` (removing it again).
-fn probe(path: &Path) -> Result<(), std::io::Error> {
-    std::fs::File::create(path)?;
-    let _ = std::fs::remove_file(path);
-    Ok(())
 }
 
 /// Fails unless `--out` of the audit-log command can be written: an existing directory, or
@@ -145,15 +125,11 @@ fn probe(path: &Path) -> Result<(), std::io::Error> {
 pub fn check_writable(out: &Path) -> Result<(), String> {
     let cannot = |e: std::io::Error| format!("cannot write {}: {e}", out.display());
     if out.is_dir() {
-        return probe(&out.join(format!(".atlas-logs-{}.probe", std::process::id())))
-            .map_err(cannot);
+        AtomicFile::create_in(out).map_err(cannot)?;
+    } else {
+        AtomicFile::create(out).map_err(cannot)?;
     }
-    let mut part = out
-        .file_name()
-        .map(|n| n.to_os_string())
-        .ok_or("it names no file")?;
-    part.push(".part");
-    probe(&out.with_file_name(part)).map_err(cannot)
+    Ok(())
 }
 
 /// Pages, entries and rate on stderr, when stderr is a terminal.

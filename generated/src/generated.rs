@@ -1127,7 +1127,7 @@ Version: 2.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::runtime::Runtime,
+    pub(crate) inner: ::atlas_runtime::Runtime,
 }
 impl Client {
     /// Construct a new client with an existing `reqwest::Client`,
@@ -1139,7 +1139,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::runtime::Runtime,
+        inner: ::atlas_runtime::Runtime,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1148,7 +1148,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::runtime::Runtime> for Client {
+impl ClientInfo<::atlas_runtime::Runtime> for Client {
     fn api_version() -> &'static str {
         "2.0"
     }
@@ -1158,7 +1158,7 @@ impl ClientInfo<crate::runtime::Runtime> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::runtime::Runtime {
+    fn inner(&self) -> &::atlas_runtime::Runtime {
         &self.inner
     }
 }
@@ -1166,7 +1166,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::runtime::Runtime>,
+        Client: ClientHooks<::atlas_runtime::Runtime>,
     {}
 };
 impl Client {
@@ -1188,8 +1188,10 @@ Arguments:
 - `envelope`: When true, Atlas wraps the answer in an object that also carries the HTTP status, for
 callers that cannot read response codes.
 
-- `ip_address`: Keep only attempts made from this client IP address. Atlas documents dotted IPv4 and
-fully expanded IPv6 addresses.
+- `ip_address`: Keep only attempts made from this client IP address. Atlas stores and matches dotted
+IPv4 and fully expanded, lower-case IPv6 addresses; the client sends any IPv4 or IPv6
+address in that form (`2001:db8::1` as `2001:db8:0:0:0:0:0:1`) and refuses anything
+else before sending.
 
 - `n_logs`: Return at most this many entries, the newest ones. Atlas uses 20000 when absent.
 - `pretty`: When true, Atlas indents the JSON it returns.
@@ -1232,8 +1234,10 @@ optionally followed by `:port`.
 - `envelope`: When true, Atlas wraps the answer in an object that also carries the HTTP status, for
 callers that cannot read response codes.
 
-- `ip_address`: Keep only attempts made from this client IP address. Atlas documents dotted IPv4 and
-fully expanded IPv6 addresses.
+- `ip_address`: Keep only attempts made from this client IP address. Atlas stores and matches dotted
+IPv4 and fully expanded, lower-case IPv6 addresses; the client sends any IPv4 or IPv6
+address in that form (`2001:db8::1` as `2001:db8:0:0:0:0:0:1`) and refuses anything
+else before sending.
 
 - `n_logs`: Return at most this many entries, the newest ones. Atlas uses 20000 when absent.
 - `pretty`: When true, Atlas indents the JSON it returns.
@@ -1309,8 +1313,10 @@ Arguments:
 - `envelope`: When true, Atlas wraps the answer in an object that also carries the HTTP status, for
 callers that cannot read response codes.
 
-- `ip_address`: Keep only attempts made from this client IP address. Atlas documents dotted IPv4 and
-fully expanded IPv6 addresses.
+- `ip_address`: Keep only attempts made from this client IP address. Atlas stores and matches dotted
+IPv4 and fully expanded, lower-case IPv6 addresses; the client sends any IPv4 or IPv6
+address in that form (`2001:db8::1` as `2001:db8:0:0:0:0:0:1`) and refuses anything
+else before sending.
 
 - `n_logs`: Return at most this many entries, the newest ones. Atlas uses 20000 when absent.
 - `pretty`: When true, Atlas indents the JSON it returns.
@@ -1331,6 +1337,7 @@ let response = client.list_access_logs_by_cluster_name()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "the spec marks this operation deprecated")]
     pub fn list_access_logs_by_cluster_name(
         &self,
     ) -> builder::ListAccessLogsByClusterName<'_> {
@@ -1383,10 +1390,7 @@ pub mod builder {
         {
             self.group_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for group_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
         pub fn cluster_name<V>(mut self, value: V) -> Self
@@ -1395,10 +1399,7 @@ pub mod builder {
         {
             self.cluster_name = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for cluster_name failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `clusterName` must be a string".to_string());
             self
         }
         pub fn auth_result<V>(mut self, value: V) -> Self
@@ -1408,7 +1409,10 @@ pub mod builder {
             self.auth_result = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for auth_result failed".to_string());
+                .map_err(|_| {
+                    "parameter `authResult` must be a boolean (true or false)"
+                        .to_string()
+                });
             self
         }
         pub fn end<V>(mut self, value: V) -> Self
@@ -1418,7 +1422,9 @@ pub mod builder {
             self.end = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for end failed".to_string());
+                .map_err(|_| {
+                    "parameter `end` must be an integer that fits i64".to_string()
+                });
             self
         }
         pub fn envelope<V>(mut self, value: V) -> Self
@@ -1428,7 +1434,9 @@ pub mod builder {
             self.envelope = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for envelope failed".to_string());
+                .map_err(|_| {
+                    "parameter `envelope` must be a boolean (true or false)".to_string()
+                });
             self
         }
         pub fn ip_address<V>(mut self, value: V) -> Self
@@ -1438,10 +1446,7 @@ pub mod builder {
             self.ip_address = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for ip_address failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `ipAddress` must be a string".to_string());
             self
         }
         pub fn n_logs<V>(mut self, value: V) -> Self
@@ -1451,7 +1456,9 @@ pub mod builder {
             self.n_logs = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i32` for n_logs failed".to_string());
+                .map_err(|_| {
+                    "parameter `nLogs` must be an integer that fits i32".to_string()
+                });
             self
         }
         pub fn pretty<V>(mut self, value: V) -> Self
@@ -1461,7 +1468,9 @@ pub mod builder {
             self.pretty = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for pretty failed".to_string());
+                .map_err(|_| {
+                    "parameter `pretty` must be a boolean (true or false)".to_string()
+                });
             self
         }
         pub fn start<V>(mut self, value: V) -> Self
@@ -1471,7 +1480,9 @@ pub mod builder {
             self.start = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for start failed".to_string());
+                .map_err(|_| {
+                    "parameter `start` must be an integer that fits i64".to_string()
+                });
             self
         }
         ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`
@@ -1502,6 +1513,29 @@ pub mod builder {
             let n_logs = n_logs.map_err(Error::InvalidRequest)?;
             let pretty = pretty.map_err(Error::InvalidRequest)?;
             let start = start.map_err(Error::InvalidRequest)?;
+            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
+                    ip_address,
+                    "ipAddress",
+                )
+                .map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[0usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        (
+                            "clusterName",
+                            ::atlas_runtime::operation::value(&cluster_name),
+                        ),
+                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
+                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
+                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
+                        ("start", ::atlas_runtime::operation::value(&start)),
+                        ("end", ::atlas_runtime::operation::value(&end)),
+                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
+                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/dbAccessHistory/clusters/{}", client.baseurl,
                 encode_path(& group_id.to_string()), encode_path(& cluster_name
@@ -1510,19 +1544,15 @@ pub mod builder {
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
+                        "application/vnd.atlas.2023-01-01+json",
                     ),
                 );
             #[allow(unused_mut)]
             let mut request = client
                 .client
                 .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
                 .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
                 .query(&progenitor_client::QueryParam::new("end", &end))
                 .query(&progenitor_client::QueryParam::new("envelope", &envelope))
@@ -1540,46 +1570,46 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::atlas_runtime::response::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
@@ -1624,10 +1654,7 @@ pub mod builder {
         {
             self.group_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for group_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
         pub fn hostname<V>(mut self, value: V) -> Self
@@ -1636,10 +1663,7 @@ pub mod builder {
         {
             self.hostname = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for hostname failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `hostname` must be a string".to_string());
             self
         }
         pub fn auth_result<V>(mut self, value: V) -> Self
@@ -1649,7 +1673,10 @@ pub mod builder {
             self.auth_result = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for auth_result failed".to_string());
+                .map_err(|_| {
+                    "parameter `authResult` must be a boolean (true or false)"
+                        .to_string()
+                });
             self
         }
         pub fn end<V>(mut self, value: V) -> Self
@@ -1659,7 +1686,9 @@ pub mod builder {
             self.end = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for end failed".to_string());
+                .map_err(|_| {
+                    "parameter `end` must be an integer that fits i64".to_string()
+                });
             self
         }
         pub fn envelope<V>(mut self, value: V) -> Self
@@ -1669,7 +1698,9 @@ pub mod builder {
             self.envelope = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for envelope failed".to_string());
+                .map_err(|_| {
+                    "parameter `envelope` must be a boolean (true or false)".to_string()
+                });
             self
         }
         pub fn ip_address<V>(mut self, value: V) -> Self
@@ -1679,10 +1710,7 @@ pub mod builder {
             self.ip_address = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for ip_address failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `ipAddress` must be a string".to_string());
             self
         }
         pub fn n_logs<V>(mut self, value: V) -> Self
@@ -1692,7 +1720,9 @@ pub mod builder {
             self.n_logs = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i32` for n_logs failed".to_string());
+                .map_err(|_| {
+                    "parameter `nLogs` must be an integer that fits i32".to_string()
+                });
             self
         }
         pub fn pretty<V>(mut self, value: V) -> Self
@@ -1702,7 +1732,9 @@ pub mod builder {
             self.pretty = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for pretty failed".to_string());
+                .map_err(|_| {
+                    "parameter `pretty` must be a boolean (true or false)".to_string()
+                });
             self
         }
         pub fn start<V>(mut self, value: V) -> Self
@@ -1712,7 +1744,9 @@ pub mod builder {
             self.start = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for start failed".to_string());
+                .map_err(|_| {
+                    "parameter `start` must be an integer that fits i64".to_string()
+                });
             self
         }
         ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/processes/{hostname}`
@@ -1743,6 +1777,26 @@ pub mod builder {
             let n_logs = n_logs.map_err(Error::InvalidRequest)?;
             let pretty = pretty.map_err(Error::InvalidRequest)?;
             let start = start.map_err(Error::InvalidRequest)?;
+            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
+                    ip_address,
+                    "ipAddress",
+                )
+                .map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[1usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        ("hostname", ::atlas_runtime::operation::value(&hostname)),
+                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
+                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
+                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
+                        ("start", ::atlas_runtime::operation::value(&start)),
+                        ("end", ::atlas_runtime::operation::value(&end)),
+                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
+                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/dbAccessHistory/processes/{}", client.baseurl,
                 encode_path(& group_id.to_string()), encode_path(& hostname.to_string()),
@@ -1750,19 +1804,15 @@ pub mod builder {
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
+                        "application/vnd.atlas.2023-01-01+json",
                     ),
                 );
             #[allow(unused_mut)]
             let mut request = client
                 .client
                 .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
                 .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
                 .query(&progenitor_client::QueryParam::new("end", &end))
                 .query(&progenitor_client::QueryParam::new("envelope", &envelope))
@@ -1780,39 +1830,39 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::atlas_runtime::response::from_response(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
@@ -1851,10 +1901,7 @@ pub mod builder {
         {
             self.group_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for group_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
         pub fn tenant_name<V>(mut self, value: V) -> Self
@@ -1863,10 +1910,7 @@ pub mod builder {
         {
             self.tenant_name = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for tenant_name failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `tenantName` must be a string".to_string());
             self
         }
         pub fn end_date<V>(mut self, value: V) -> Self
@@ -1876,7 +1920,9 @@ pub mod builder {
             self.end_date = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for end_date failed".to_string());
+                .map_err(|_| {
+                    "parameter `endDate` must be an integer that fits i64".to_string()
+                });
             self
         }
         pub fn envelope<V>(mut self, value: V) -> Self
@@ -1886,7 +1932,9 @@ pub mod builder {
             self.envelope = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for envelope failed".to_string());
+                .map_err(|_| {
+                    "parameter `envelope` must be a boolean (true or false)".to_string()
+                });
             self
         }
         pub fn sp_name<V>(mut self, value: V) -> Self
@@ -1896,10 +1944,7 @@ pub mod builder {
             self.sp_name = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for sp_name failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `spName` must be a string".to_string());
             self
         }
         pub fn start_date<V>(mut self, value: V) -> Self
@@ -1909,7 +1954,9 @@ pub mod builder {
             self.start_date = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for start_date failed".to_string());
+                .map_err(|_| {
+                    "parameter `startDate` must be an integer that fits i64".to_string()
+                });
             self
         }
         ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/auditLogs`
@@ -1931,6 +1978,18 @@ pub mod builder {
             let envelope = envelope.map_err(Error::InvalidRequest)?;
             let sp_name = sp_name.map_err(Error::InvalidRequest)?;
             let start_date = start_date.map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[2usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        ("tenantName", ::atlas_runtime::operation::value(&tenant_name)),
+                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
+                        ("startDate", ::atlas_runtime::operation::value(&start_date)),
+                        ("endDate", ::atlas_runtime::operation::value(&end_date)),
+                        ("spName", ::atlas_runtime::operation::value(&sp_name)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/streams/{}/auditLogs", client.baseurl,
                 encode_path(& group_id.to_string()), encode_path(& tenant_name
@@ -1939,9 +1998,9 @@ pub mod builder {
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
+                        "application/vnd.atlas.2023-02-01+gzip",
                     ),
                 );
             #[allow(unused_mut)]
@@ -1966,49 +2025,49 @@ pub mod builder {
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 409u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
@@ -2053,10 +2112,7 @@ pub mod builder {
         {
             self.group_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for group_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
         pub fn cluster_name<V>(mut self, value: V) -> Self
@@ -2065,10 +2121,7 @@ pub mod builder {
         {
             self.cluster_name = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for cluster_name failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `clusterName` must be a string".to_string());
             self
         }
         pub fn auth_result<V>(mut self, value: V) -> Self
@@ -2078,7 +2131,10 @@ pub mod builder {
             self.auth_result = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for auth_result failed".to_string());
+                .map_err(|_| {
+                    "parameter `authResult` must be a boolean (true or false)"
+                        .to_string()
+                });
             self
         }
         pub fn end<V>(mut self, value: V) -> Self
@@ -2088,7 +2144,9 @@ pub mod builder {
             self.end = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for end failed".to_string());
+                .map_err(|_| {
+                    "parameter `end` must be an integer that fits i64".to_string()
+                });
             self
         }
         pub fn envelope<V>(mut self, value: V) -> Self
@@ -2098,7 +2156,9 @@ pub mod builder {
             self.envelope = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for envelope failed".to_string());
+                .map_err(|_| {
+                    "parameter `envelope` must be a boolean (true or false)".to_string()
+                });
             self
         }
         pub fn ip_address<V>(mut self, value: V) -> Self
@@ -2108,10 +2168,7 @@ pub mod builder {
             self.ip_address = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for ip_address failed"
-                        .to_string()
-                });
+                .map_err(|_| "parameter `ipAddress` must be a string".to_string());
             self
         }
         pub fn n_logs<V>(mut self, value: V) -> Self
@@ -2121,7 +2178,9 @@ pub mod builder {
             self.n_logs = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i32` for n_logs failed".to_string());
+                .map_err(|_| {
+                    "parameter `nLogs` must be an integer that fits i32".to_string()
+                });
             self
         }
         pub fn pretty<V>(mut self, value: V) -> Self
@@ -2131,7 +2190,9 @@ pub mod builder {
             self.pretty = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for pretty failed".to_string());
+                .map_err(|_| {
+                    "parameter `pretty` must be a boolean (true or false)".to_string()
+                });
             self
         }
         pub fn start<V>(mut self, value: V) -> Self
@@ -2141,7 +2202,9 @@ pub mod builder {
             self.start = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for start failed".to_string());
+                .map_err(|_| {
+                    "parameter `start` must be an integer that fits i64".to_string()
+                });
             self
         }
         ///Sends a `GET` request to `/api/atlas/v1.0/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`
@@ -2169,6 +2232,29 @@ pub mod builder {
             let n_logs = n_logs.map_err(Error::InvalidRequest)?;
             let pretty = pretty.map_err(Error::InvalidRequest)?;
             let start = start.map_err(Error::InvalidRequest)?;
+            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
+                    ip_address,
+                    "ipAddress",
+                )
+                .map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[3usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        (
+                            "clusterName",
+                            ::atlas_runtime::operation::value(&cluster_name),
+                        ),
+                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
+                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
+                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
+                        ("start", ::atlas_runtime::operation::value(&start)),
+                        ("end", ::atlas_runtime::operation::value(&end)),
+                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
+                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v1.0/groups/{}/dbAccessHistory/clusters/{}", client
                 .baseurl, encode_path(& group_id.to_string()), encode_path(& cluster_name
@@ -2177,19 +2263,13 @@ pub mod builder {
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
                 );
             #[allow(unused_mut)]
             let mut request = client
                 .client
                 .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
                 .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
                 .query(&progenitor_client::QueryParam::new("end", &end))
                 .query(&progenitor_client::QueryParam::new("envelope", &envelope))
@@ -2207,46 +2287,46 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::atlas_runtime::response::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::atlas_runtime::response::from_response(response).await?,
                         ),
                     )
                 }
@@ -2261,18 +2341,20 @@ pub mod prelude {
 }
 /// What the runtime needs to know of each operation: the media types to send and the
 /// parameter rules to check before a request leaves. Recorded from the spec.
-pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
-    crate::runtime::Operation {
+pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
+    ::atlas_runtime::Operation {
         id: "get_access_history_cluster",
         operation_id: "getGroupDbAccessHistoryCluster",
         method: "GET",
         path: "/api/atlas/v2/groups/{groupId}/dbAccessHistory/clusters/{clusterName}",
         accept: "application/vnd.atlas.2023-01-01+json",
         content_type: None,
+        streamed: false,
+        deprecated: false,
         params: &[
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "groupId",
-                location: crate::runtime::Location::Path,
+                location: ::atlas_runtime::Location::Path,
                 pattern: Some("^([a-f0-9]{24})$"),
                 minimum: None,
                 maximum: None,
@@ -2281,9 +2363,9 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
                 requires: &[],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "clusterName",
-                location: crate::runtime::Location::Path,
+                location: ::atlas_runtime::Location::Path,
                 pattern: Some("^[a-zA-Z0-9][a-zA-Z0-9-]*$"),
                 minimum: None,
                 maximum: None,
@@ -2292,34 +2374,34 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
                 requires: &[],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "start",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(1199145600000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(1199145600000i64)),
                 maximum: None,
                 min_length: None,
                 max_length: None,
                 requires: &["end"],
                 not_after: Some("end"),
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "end",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(1199145600000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(1199145600000i64)),
                 maximum: None,
                 min_length: None,
                 max_length: None,
                 requires: &["start"],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "nLogs",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(0i64)),
-                maximum: Some(crate::runtime::Bound::Integer(20000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(0i64)),
+                maximum: Some(::atlas_runtime::Bound::Integer(20000i64)),
                 min_length: None,
                 max_length: None,
                 requires: &[],
@@ -2327,17 +2409,19 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
             },
         ],
     },
-    crate::runtime::Operation {
+    ::atlas_runtime::Operation {
         id: "get_access_history_process",
         operation_id: "getGroupDbAccessHistoryProcess",
         method: "GET",
         path: "/api/atlas/v2/groups/{groupId}/dbAccessHistory/processes/{hostname}",
         accept: "application/vnd.atlas.2023-01-01+json",
         content_type: None,
+        streamed: false,
+        deprecated: false,
         params: &[
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "groupId",
-                location: crate::runtime::Location::Path,
+                location: ::atlas_runtime::Location::Path,
                 pattern: Some("^([a-f0-9]{24})$"),
                 minimum: None,
                 maximum: None,
@@ -2346,34 +2430,34 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
                 requires: &[],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "start",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(1199145600000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(1199145600000i64)),
                 maximum: None,
                 min_length: None,
                 max_length: None,
                 requires: &["end"],
                 not_after: Some("end"),
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "end",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(1199145600000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(1199145600000i64)),
                 maximum: None,
                 min_length: None,
                 max_length: None,
                 requires: &["start"],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "nLogs",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(0i64)),
-                maximum: Some(crate::runtime::Bound::Integer(20000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(0i64)),
+                maximum: Some(::atlas_runtime::Bound::Integer(20000i64)),
                 min_length: None,
                 max_length: None,
                 requires: &[],
@@ -2381,17 +2465,19 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
             },
         ],
     },
-    crate::runtime::Operation {
+    ::atlas_runtime::Operation {
         id: "download_audit_logs",
         operation_id: "downloadGroupStreamAuditLogs",
         method: "GET",
         path: "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/auditLogs",
         accept: "application/vnd.atlas.2023-02-01+gzip",
         content_type: None,
+        streamed: true,
+        deprecated: false,
         params: &[
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "groupId",
-                location: crate::runtime::Location::Path,
+                location: ::atlas_runtime::Location::Path,
                 pattern: Some("^([a-f0-9]{24})$"),
                 minimum: None,
                 maximum: None,
@@ -2400,9 +2486,9 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
                 requires: &[],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "startDate",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
                 minimum: None,
                 maximum: None,
@@ -2413,17 +2499,19 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
             },
         ],
     },
-    crate::runtime::Operation {
+    ::atlas_runtime::Operation {
         id: "list_access_logs_by_cluster_name",
         operation_id: "listAccessLogsByClusterName",
         method: "GET",
         path: "/api/atlas/v1.0/groups/{groupId}/dbAccessHistory/clusters/{clusterName}",
         accept: "application/json",
         content_type: None,
+        streamed: false,
+        deprecated: true,
         params: &[
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "groupId",
-                location: crate::runtime::Location::Path,
+                location: ::atlas_runtime::Location::Path,
                 pattern: Some("^([a-f0-9]{24})$"),
                 minimum: None,
                 maximum: None,
@@ -2432,9 +2520,9 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
                 requires: &[],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "clusterName",
-                location: crate::runtime::Location::Path,
+                location: ::atlas_runtime::Location::Path,
                 pattern: Some("^[a-zA-Z0-9][a-zA-Z0-9-]*$"),
                 minimum: None,
                 maximum: None,
@@ -2443,34 +2531,34 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
                 requires: &[],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "start",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(1199145600000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(1199145600000i64)),
                 maximum: None,
                 min_length: None,
                 max_length: None,
                 requires: &["end"],
                 not_after: Some("end"),
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "end",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(1199145600000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(1199145600000i64)),
                 maximum: None,
                 min_length: None,
                 max_length: None,
                 requires: &["start"],
                 not_after: None,
             },
-            crate::runtime::Param {
+            ::atlas_runtime::Param {
                 name: "nLogs",
-                location: crate::runtime::Location::Query,
+                location: ::atlas_runtime::Location::Query,
                 pattern: None,
-                minimum: Some(crate::runtime::Bound::Integer(0i64)),
-                maximum: Some(crate::runtime::Bound::Integer(20000i64)),
+                minimum: Some(::atlas_runtime::Bound::Integer(0i64)),
+                maximum: Some(::atlas_runtime::Bound::Integer(20000i64)),
                 min_length: None,
                 max_length: None,
                 requires: &[],
@@ -2479,3 +2567,91 @@ pub(crate) static OPERATIONS: &[crate::runtime::Operation] = &[
         ],
     },
 ];
+/// Every request goes through the runtime: `pre` refuses cleartext credentials and
+/// sets the `User-Agent`; `exec` authenticates, retries and reads the answer.
+impl progenitor_client::ClientHooks<::atlas_runtime::Runtime> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut ::reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> ::std::result::Result<(), progenitor_client::Error<E>> {
+        self.inner.pre(request, info.operation_id, OPERATIONS)
+    }
+    async fn exec(
+        &self,
+        request: ::reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> ::reqwest::Result<::reqwest::Response> {
+        self.inner
+            .exec(
+                progenitor_client::ClientInfo::baseurl(self),
+                request,
+                info.operation_id,
+                OPERATIONS,
+            )
+            .await
+    }
+}
+impl ::atlas_runtime::FromRuntime for Client {
+    fn from_runtime(base_url: &str, runtime: ::atlas_runtime::Runtime) -> Self {
+        Self::new_with_client(base_url, runtime.http().clone(), runtime)
+    }
+}
+impl Client {
+    /// A builder for a client: base URL, credentials, timeouts, retries.
+    pub fn builder() -> ::atlas_runtime::ClientBuilder<Self> {
+        ::atlas_runtime::ClientBuilder::default()
+    }
+    /// Gets a service-account token now, to check the credentials before the first
+    /// call. Calls fetch tokens by themselves; this is never required.
+    ///
+    /// # Errors
+    ///
+    /// The token was refused or could not be fetched, or the client has no
+    /// service account.
+    pub async fn authenticate(
+        &self,
+    ) -> ::std::result::Result<(), ::atlas_runtime::AuthError> {
+        self.inner.authenticate(progenitor_client::ClientInfo::baseurl(self)).await
+    }
+    /// Revokes the service-account token in use (`/api/oauth/revoke`); the next call
+    /// fetches a new one.
+    ///
+    /// # Errors
+    ///
+    /// Atlas refused, or the client has no service account.
+    pub async fn revoke_token(
+        &self,
+    ) -> ::std::result::Result<(), ::atlas_runtime::AuthError> {
+        self.inner.revoke_token(progenitor_client::ClientInfo::baseurl(self)).await
+    }
+}
+impl builder::DownloadAuditLogs<'_> {
+    /// Sends the request and saves the gzip file, verified (CRC and length),
+    /// at `destination`: a file path, or a directory (existing, or ending in
+    /// `/`) in which Atlas's file name is used. The destination is checked
+    /// before anything is sent; a failure leaves nothing behind.
+    ///
+    /// # Errors
+    ///
+    /// The destination cannot be written, the request failed, the transfer
+    /// broke off, or the body is not a complete gzip file.
+    pub async fn save_to(
+        self,
+        destination: impl AsRef<::std::path::Path>,
+    ) -> Result<::atlas_runtime::Download, ::atlas_runtime::DownloadError> {
+        ::atlas_runtime::download::save(self.send(), destination.as_ref(), false).await
+    }
+    /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
+    /// Atlas's file name dropped).
+    ///
+    /// # Errors
+    ///
+    /// As for `save_to`.
+    pub async fn save_decompressed_to(
+        self,
+        destination: impl AsRef<::std::path::Path>,
+    ) -> Result<::atlas_runtime::Download, ::atlas_runtime::DownloadError> {
+        ::atlas_runtime::download::save(self.send(), destination.as_ref(), true).await
+    }
+}

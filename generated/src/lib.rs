@@ -2,8 +2,9 @@
 //! audit-log operations.
 //!
 //! The operations and their types are generated from `spec/atlas.yaml` by
-//! `cargo xtask codegen`; the [`runtime`] that sends each request with the right media types
-//! and checks its parameters first is written by hand.
+//! `cargo xtask codegen`; every request goes through the spec-agnostic [`atlas_runtime`]
+//! (authentication, retries, parameter rules, errors, downloads), whose public items this
+//! crate re-exports. The only hand-written code here is this file and `access_logs.rs`.
 //!
 //! | method | official operation | what it does |
 //! |---|---|---|
@@ -94,8 +95,11 @@
 //! # Errors
 //!
 //! Every operation returns [`Error`]`<`[`types::ApiError`]`>`. Atlas's documented error
-//! statuses arrive as [`Error::ErrorResponse`] with the decoded body; a parameter that
-//! breaks its rule fails as [`Error::InvalidRequest`] before anything is sent:
+//! statuses arrive as [`Error::ErrorResponse`] with the decoded body; any other answer,
+//! and one whose body does not decode, as [`Error::UnexpectedResponse`] with status and
+//! body intact; a parameter that breaks its rule fails as [`Error::InvalidRequest`] before
+//! anything is sent. `?` turns any of them, and every download, authentication and build
+//! error, into one [`AtlasError`], which keeps the status, the body and the cause:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -112,27 +116,19 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod auth;
-mod client;
-mod download;
-mod error;
-mod timestamps;
+mod access_logs;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
 mod generated;
-mod hooks;
-pub mod retry;
-pub mod runtime;
-mod validate;
 
-pub use auth::{AuthError, Credentials};
-pub use client::{
-    BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
+pub use atlas_runtime::{
+    AtlasError, AtomicFile, AuthError, BuildError, ClientBuilder, Credentials, DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Download, DownloadError, ErrorBody, ErrorKind,
+    RateLimit, RetryPolicy, Runtime, auth, entry_time, log_line_time, parse_timestamp,
 };
-pub use download::{Download, DownloadError};
-pub use error::{AtlasError, ErrorKind};
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,
 };
-pub use retry::{RateLimit, RetryPolicy};
-pub use timestamps::{log_line_time, parse_timestamp};
+
+/// The runtime every generated client runs on, re-exported whole.
+pub use atlas_runtime as runtime;

@@ -10,17 +10,17 @@ use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 
 use crate::normalize::{self, Operation};
-use crate::table;
+use crate::{glue, table};
 
 /// One generated client: which spec it comes from, where its code goes, and the path of
-/// the runtime module its hooks and operation table use.
+/// the runtime crate its hooks and operation table use.
 #[derive(Clone, Copy, Debug)]
 pub struct Target {
     /// The spec, relative to the workspace root.
     pub spec: &'static str,
     /// The generated module, relative to the workspace root.
     pub output: &'static str,
-    /// Rust path of the runtime module, as seen from the generated crate.
+    /// Rust path of the runtime crate, as seen from the generated crate.
     pub runtime: &'static str,
 }
 
@@ -29,12 +29,12 @@ pub const TARGETS: &[Target] = &[
     Target {
         spec: "spec/atlas.yaml",
         output: "generated/src/generated.rs",
-        runtime: "crate::runtime",
+        runtime: "::atlas_runtime",
     },
     Target {
         spec: "xtask/fixture/spec.yaml",
         output: "xtask/fixture/src/generated.rs",
-        runtime: "atlas_client::runtime",
+        runtime: "::atlas_runtime",
     },
 ];
 
@@ -66,9 +66,13 @@ pub fn generate_from_str(text: &str, target: &Target) -> Result<String> {
         syn::parse2(client).context("progenitor produced code that does not parse")?;
     remove_timeout_constructor(&mut file);
     polish_literals(&mut file, &normalized.spec);
+    glue::rewrite(&mut file, &normalized.operations, &runtime)?;
     let table: syn::File = syn::parse2(table::tokens(&normalized.operations, &runtime))
         .context("the operation table does not parse")?;
     file.items.extend(table.items);
+    let glue: syn::File = syn::parse2(glue::items(&normalized.operations, &runtime))
+        .context("the runtime glue does not parse")?;
+    file.items.extend(glue.items);
     let body = prettyplease::unparse(&file);
     check_operation_ids(&body, &normalized.operations)?;
 
@@ -186,9 +190,11 @@ fn remove_timeout_constructor(file: &mut syn::File) {
     }
 }
 
-/// Two rewrites of progenitor's string literals:
+/// Three rewrites of progenitor's string literals:
 /// - it reports a missing required parameter as "group_id was not initialized"; say
 ///   instead which parameter, by its name on the wire, and that it is required;
+/// - it reports a value of the wrong type as ``conversion to `i64` for n_logs failed``;
+///   say which parameter, by its name on the wire, and what it must be;
 /// - its doc examples are sketches with unbound variables, marked `ignore`; mark them
 ///   `text`, so they read the same and are not counted as ignored tests.
 fn polish_literals(file: &mut syn::File, spec: &OpenAPI) {
@@ -199,9 +205,11 @@ fn polish_literals(file: &mut syn::File, spec: &OpenAPI) {
         fn visit_lit_str_mut(&mut self, lit: &mut syn::LitStr) {
             let value = lit.value();
             if let Some(rust_name) = value.strip_suffix(" was not initialized")
-                && let Some(message) = self.0.get(rust_name)
+                && let Some(wire) = self.0.get(rust_name)
             {
-                *lit = syn::LitStr::new(message, lit.span());
+                *lit = syn::LitStr::new(&format!("parameter `{wire}` is required"), lit.span());
+            } else if let Some(message) = glue::conversion_message(&value, &self.0) {
+                *lit = syn::LitStr::new(&message, lit.span());
             } else if value.contains("```ignore") {
                 *lit = syn::LitStr::new(&value.replace("```ignore", "```text"), lit.span());
             }
@@ -227,10 +235,7 @@ fn polish_literals(file: &mut syn::File, spec: &OpenAPI) {
         };
         if let Some(p) = resolved {
             let wire = &p.parameter_data_ref().name;
-            names.insert(
-                normalize::sanitize_snake(wire),
-                format!("parameter `{wire}` is required"),
-            );
+            names.insert(normalize::sanitize_snake(wire), wire.clone());
         }
     }
     Rewrite(names).visit_file_mut(file);

@@ -2,5 +2,6 @@
 //! generated client code; `cargo xtask codegen --check` fails when that code is stale.
 
 pub mod codegen;
+pub mod glue;
 pub mod normalize;
 mod table;

@@ -54,6 +54,14 @@ pub struct Operation {
     pub content_type: Option<String>,
     /// Parameters that carry rules the runtime enforces.
     pub params: Vec<ParamRule>,
+    /// Every parameter's name on the wire, in the spec's order.
+    pub param_names: Vec<String>,
+    /// Parameters marked `x-ip-address: true`: sent in the one form Atlas stores.
+    pub ip_params: Vec<String>,
+    /// Whether the success body is binary, handed to the caller as a stream.
+    pub streamed: bool,
+    /// Whether the spec marks the operation deprecated.
+    pub deprecated: bool,
 }
 
 /// Where a parameter travels.
@@ -105,6 +113,10 @@ pub struct Normalized {
 
 /// The extension that names the short operation id Atlas's SDK and CLI use.
 const ID_OVERRIDE: &str = "x-xgen-operation-id-override";
+
+/// The extension that marks a string parameter as an IP address, parsed and sent in the
+/// one form Atlas stores (dotted IPv4, or IPv6 with all eight groups, lower case).
+const IP_ADDRESS: &str = "x-ip-address";
 
 /// Runs the normalisation pass over a parsed spec.
 pub fn normalize(mut spec: OpenAPI) -> Result<Normalized> {
@@ -256,7 +268,19 @@ fn normalize_operation(
         }
     }
 
-    let (accept, version) = normalize_success(op, components, path)?;
+    let mut ip_params = Vec::new();
+    for param in &op.parameters {
+        let data = resolve_parameter(param, components)?.parameter_data_ref();
+        match data.extensions.get(IP_ADDRESS) {
+            None | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => ip_params.push(data.name.clone()),
+            Some(other) => bail!(
+                "parameter `{}`: {IP_ADDRESS} must be true or false, found {other}",
+                data.name
+            ),
+        }
+    }
+    let (accept, version, streamed) = normalize_success(op, components, path)?;
     let content_type = match &mut op.request_body {
         None => None,
         Some(body) => normalize_request_body(body, components, version.as_deref())?,
@@ -271,6 +295,10 @@ fn normalize_operation(
         accept,
         content_type,
         params,
+        param_names: names,
+        ip_params,
+        streamed,
+        deprecated: op.deprecated,
     })
 }
 
@@ -650,7 +678,7 @@ fn normalize_success(
     op: &mut SpecOperation,
     components: &Components,
     path: &str,
-) -> Result<(String, Option<String>)> {
+) -> Result<(String, Option<String>, bool)> {
     // The version the operation speaks: the newest one any success response offers.
     let mut version: Option<String> = None;
     for (status, response) in op.responses.responses.iter_mut() {
@@ -707,7 +735,8 @@ fn normalize_success(
         ),
         None => "application/json".to_string(),
     };
-    Ok((accept, version))
+    let streamed = matches!(kinds.first(), Some((_, BodyKind::Binary)));
+    Ok((accept, version, streamed))
 }
 
 fn normalize_request_body(

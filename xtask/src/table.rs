@@ -6,7 +6,7 @@ use quote::quote;
 
 use crate::normalize::{Bound, Location, Operation, ParamRule};
 
-/// The table as Rust items, with `runtime` the path of the module that defines
+/// The table as Rust items, with `runtime` the path of the runtime crate, which defines
 /// `Operation`, `Param`, `Location` and `Bound`.
 pub fn tokens(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
     let entries = operations.iter().map(|op| {
@@ -18,6 +18,9 @@ pub fn tokens(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
             accept,
             content_type,
             params,
+            streamed,
+            deprecated,
+            ..
         } = op;
         let content_type = option(content_type.as_ref().map(|c| quote!(#c)));
         let params = params.iter().map(|p| param(p, runtime));
@@ -29,6 +32,8 @@ pub fn tokens(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
                 path: #path,
                 accept: #accept,
                 content_type: #content_type,
+                streamed: #streamed,
+                deprecated: #deprecated,
                 params: &[#(#params),*],
             }
         }

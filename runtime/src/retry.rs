@@ -1,6 +1,7 @@
-//! Retries: 429 (after `Retry-After`, else exponential backoff with full jitter), 502, 503,
-//! 504 and connection failures, for idempotent requests only, within a number of attempts
-//! and a total time. Every retry is logged with `tracing` at WARN.
+//! Retries: 408, 429, 502, 503, 504, connection failures and answers that break off
+//! mid-body, for idempotent requests only, within a time budget. The delay is
+//! `Retry-After` (when sent) plus exponential backoff with full jitter, so that callers
+//! sharing a rate limit spread out. Every retry is logged with `tracing` at WARN.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -9,12 +10,12 @@ use rand::Rng;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-/// How hard to try.
+/// How hard to try. The time budget decides when to stop; the attempt count is a ceiling.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1: never retry).
     pub max_attempts: u32,
-    /// No retry starts after this much time since the first attempt.
+    /// No retry starts if it would begin later than this after the first attempt.
     pub max_elapsed: Duration,
     /// The first backoff's ceiling; each retry doubles it.
     pub base_delay: Duration,
@@ -23,13 +24,14 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Four attempts within a minute, backing off from 0.5 s up to 30 s.
+    /// Up to twelve attempts within a minute, backing off from 0.5 s up to 16 s with full
+    /// jitter, so that callers sharing a rate limit spread out instead of retrying in step.
     fn default() -> Self {
         Self {
-            max_attempts: 4,
+            max_attempts: 12,
             max_elapsed: Duration::from_secs(60),
             base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(16),
         }
     }
 }
@@ -47,7 +49,7 @@ impl RetryPolicy {
     fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self
             .base_delay
-            .saturating_mul(1u32 << (attempt - 1).min(20))
+            .saturating_mul(1u32 << (attempt.max(1) - 1).min(20))
             .min(self.max_delay);
         ceiling.mul_f64(rand::rng().random::<f64>())
     }
@@ -92,73 +94,80 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-fn idempotent(method: &Method) -> bool {
+/// Whether a request with this method may be sent twice.
+pub(crate) fn idempotent(method: &Method) -> bool {
     matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
     )
 }
 
-/// Sends `request` through `send`, retrying as `policy` allows.
-pub(crate) async fn send<F, Fut>(
+/// Why an outcome is worth another attempt, if it is: what [`run`] retries, and what
+/// [`AtlasError::is_retryable`](crate::AtlasError::is_retryable) reports.
+pub(crate) fn retryable_status(status: u16) -> Option<&'static str> {
+    match status {
+        408 => Some("HTTP 408"),
+        429 => Some("HTTP 429"),
+        502 => Some("HTTP 502"),
+        503 => Some("HTTP 503"),
+        504 => Some("HTTP 504"),
+        _ => None,
+    }
+}
+
+/// Whether a transport failure is worth another attempt: the connection failed, timed out,
+/// or the answer broke off mid-body.
+pub(crate) fn retryable_transport(error: &reqwest::Error) -> bool {
+    error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+}
+
+/// Runs `attempt` until it gives an answer worth keeping, as `policy` allows. Each call
+/// of `attempt` builds and sends a request of its own (fresh credentials included).
+/// `repeatable` is false for requests that must not be sent twice: those run once.
+pub(crate) async fn run<F, Fut>(
     policy: &RetryPolicy,
-    mut request: reqwest::Request,
-    send: F,
+    repeatable: bool,
+    what: &str,
+    mut attempt: F,
 ) -> reqwest::Result<reqwest::Response>
 where
-    F: Fn(reqwest::Request) -> Fut,
+    F: FnMut() -> Fut,
     Fut: Future<Output = reqwest::Result<reqwest::Response>>,
 {
     let started = Instant::now();
-    let retryable_method = idempotent(request.method());
-    let mut attempt = 1;
+    let mut n = 1;
     loop {
-        let next = (retryable_method && attempt < policy.max_attempts)
-            .then(|| request.try_clone())
-            .flatten();
-        let path = request.url().path().to_string();
-        let result = send(request).await;
-        let Some(next) = next else { return result };
-        let (delay, why) = match &result {
-            Ok(response) => match response.status().as_u16() {
-                429 => {
-                    let backoff = policy.backoff(attempt);
-                    (
-                        retry_after(response.headers()).map_or(backoff, |wait| wait.max(backoff)),
-                        "HTTP 429",
-                    )
-                }
-                502..=504 => {
-                    let backoff = policy.backoff(attempt);
-                    let why = if response.status().as_u16() == 503 {
-                        "HTTP 503"
-                    } else {
-                        "HTTP 502/504"
-                    };
-                    (
-                        retry_after(response.headers()).map_or(backoff, |wait| wait.max(backoff)),
-                        why,
-                    )
-                }
-                _ => return result,
-            },
-            Err(e) if e.is_connect() || e.is_timeout() || e.is_request() => {
-                (policy.backoff(attempt), "connection failure")
-            }
-            Err(_) => return result,
-        };
-        if started.elapsed() + delay > policy.max_elapsed {
-            tracing::warn!(
-                attempt,
-                reason = why,
-                "not retrying: the retry time budget is spent"
-            );
+        let result = attempt().await;
+        if !repeatable || n >= policy.max_attempts {
             return result;
         }
-        tracing::warn!(attempt, reason = why, delay_ms = delay.as_millis() as u64, path = %path, "retrying");
+        let (delay, why) = match &result {
+            Ok(response) => match retryable_status(response.status().as_u16()) {
+                // Wait what Atlas asks, plus a random share of the backoff so that callers
+                // told the same Retry-After do not come back at the same instant.
+                Some(why) => {
+                    let wait = retry_after(response.headers()).unwrap_or_default();
+                    (wait.saturating_add(policy.backoff(n)), why)
+                }
+                None => return result,
+            },
+            Err(e) if retryable_transport(e) => (
+                policy.backoff(n),
+                if e.is_body() {
+                    "the answer broke off"
+                } else {
+                    "connection failure"
+                },
+            ),
+            Err(_) => return result,
+        };
+        if started.elapsed().saturating_add(delay) > policy.max_elapsed {
+            tracing::warn!(attempt = n, reason = why, %what, "not retrying: the retry time budget is spent");
+            return result;
+        }
+        tracing::warn!(attempt = n, reason = why, delay_ms = delay.as_millis() as u64, %what, "retrying");
         tokio::time::sleep(delay).await;
-        request = next;
-        attempt += 1;
+        n += 1;
     }
 }
 
@@ -171,7 +180,7 @@ mod tests {
         let policy = RetryPolicy::default();
         for attempt in 1..10 {
             let ceiling =
-                (Duration::from_millis(500) * (1 << (attempt - 1))).min(Duration::from_secs(30));
+                (Duration::from_millis(500) * (1 << (attempt - 1))).min(Duration::from_secs(16));
             for _ in 0..50 {
                 assert!(policy.backoff(attempt) <= ceiling);
             }

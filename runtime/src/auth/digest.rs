@@ -1,6 +1,6 @@
 //! HTTP Digest for API keys (RFC 7616 as Atlas uses it: MD5, `qop=auth`). The challenge is
 //! cached and answered pre-emptively with an increasing nonce count, so every call after
-//! the first costs one round trip; a 401 carrying a new challenge (`stale=true` when the
+//! the first costs one round trip (concurrent first calls share the first challenge); a 401 carrying a new challenge (`stale=true` when the
 //! nonce expired) replaces the cache.
 
 use std::sync::Mutex;
@@ -13,6 +13,8 @@ pub(crate) struct Digest {
     public_key: String,
     private_key: SecretString,
     challenge: Mutex<Option<WwwAuthenticateHeader>>,
+    /// Held by the one caller learning the first challenge.
+    learning: tokio::sync::Mutex<()>,
 }
 
 impl Digest {
@@ -21,7 +23,26 @@ impl Digest {
             public_key,
             private_key,
             challenge: Mutex::new(None),
+            learning: tokio::sync::Mutex::new(()),
         }
+    }
+
+    fn has_challenge(&self) -> bool {
+        self.challenge
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some()
+    }
+
+    /// While no challenge is cached, the first caller learns it and the others wait: the
+    /// returned guard, held across that caller's attempt, makes them. `None` once a
+    /// challenge is known.
+    pub(crate) async fn learning(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if self.has_challenge() {
+            return None;
+        }
+        let guard = self.learning.lock().await;
+        (!self.has_challenge()).then_some(guard)
     }
 
     /// The `Authorization` value answering the cached challenge for this request, if a

@@ -5,40 +5,31 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 
-use crate::types::{LegacyAccessLogs, MongoDbAccessLogs};
-
-impl MongoDbAccessLogs {
-    /// When the attempt happened, to the millisecond when the log line says so.
-    pub fn time(&self) -> Option<DateTime<Utc>> {
-        entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
-    }
-}
-
-impl LegacyAccessLogs {
-    /// When the attempt happened, to the millisecond when the log line says so.
-    pub fn time(&self) -> Option<DateTime<Utc>> {
-        entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
-    }
-}
-
-fn entry_time(log_line: Option<&str>, timestamp: Option<&str>) -> Option<DateTime<Utc>> {
+/// When an access-log entry's attempt happened: its log line's time when it has one, else
+/// its `timestamp`.
+pub fn entry_time(log_line: Option<&str>, timestamp: Option<&str>) -> Option<DateTime<Utc>> {
     log_line
         .and_then(log_line_time)
         .or_else(|| timestamp.and_then(parse_timestamp))
 }
 
-/// The time of a MongoDB log line: `t.$date` of a structured (JSON) line, or the leading
+/// The time of a MongoDB log line: the top-level `t.$date` of a structured (JSON) line,
+/// read as JSON (a `$date` anywhere else in the line is never taken for it), or the leading
 /// ISO time of an old text line.
 pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        t: Time,
+    }
+    #[derive(serde::Deserialize)]
+    struct Time {
+        #[serde(rename = "$date")]
+        date: String,
+    }
     let line = line.trim_start();
     if line.starts_with('{') {
-        let start = line.find("\"$date\"")? + "\"$date\"".len();
-        let rest = line[start..]
-            .trim_start()
-            .strip_prefix(':')?
-            .trim_start()
-            .strip_prefix('"')?;
-        return iso(&rest[..rest.find('"')?]);
+        let parsed: Line = serde_json::from_str(line).ok()?;
+        return iso(&parsed.t.date);
     }
     iso(line.split_whitespace().next()?)
 }
@@ -62,6 +53,9 @@ fn java_date(value: &str) -> Option<DateTime<Utc>> {
     let [_weekday, month, day, time, zone, year] = parts.as_slice() else {
         return None;
     };
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let naive =
         NaiveDateTime::parse_from_str(&format!("{month} {day} {year} {time}"), "%b %d %Y %H:%M:%S")
             .ok()?;
@@ -127,32 +121,35 @@ mod tests {
 
     #[test]
     fn the_log_line_wins_and_nonsense_is_none() {
-        let entry = MongoDbAccessLogs {
-            log_line: Some(r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#.into()),
-            timestamp: Some("Wed Apr 26 02:38:56 GMT 2023".into()),
-            ..Default::default()
-        };
-        assert_eq!(entry.time(), Some(at("2023-04-26T02:38:56.123Z")));
+        assert_eq!(
+            entry_time(
+                Some(r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#),
+                Some("Wed Apr 26 02:38:56 GMT 2023")
+            ),
+            Some(at("2023-04-26T02:38:56.123Z"))
+        );
         for nonsense in [
             "",
             "yesterday",
             "Wed Apr 26 02:38:56 XYZ 2023",
             "Wed Foo 99 99:99:99 GMT 2023",
             "{\"t\":{\"$date\":",
+            "Thu Oct 29 22:18:49 GMT 202",
         ] {
             assert_eq!(parse_timestamp(nonsense), None, "{nonsense}");
             assert_eq!(log_line_time(nonsense), None, "{nonsense}");
         }
-        let entry = MongoDbAccessLogs {
-            log_line: Some("garbage".into()),
-            timestamp: Some("Wed Apr 26 02:38:56 GMT 2023".into()),
-            ..Default::default()
-        };
         assert_eq!(
-            entry.time(),
+            entry_time(Some("garbage"), Some("Wed Apr 26 02:38:56 GMT 2023")),
             Some(at("2023-04-26T02:38:56Z")),
             "falls back to timestamp"
         );
-        assert_eq!(MongoDbAccessLogs::default().time(), None);
+        assert_eq!(entry_time(None, None), None);
+    }
+
+    #[test]
+    fn only_the_top_level_t_counts() {
+        let line = r#"{"attr":{"t":{"$date":"2001-01-01T00:00:00.000+00:00"},"user":"\"$date\":\"1999"},"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#;
+        assert_eq!(log_line_time(line), Some(at("2023-04-26T02:38:56.123Z")));
     }
 }

@@ -1,0 +1,43 @@
+//! The runtime of clients generated from Atlas OpenAPI specs by `cargo xtask codegen`, the
+//! way `progenitor-client` serves progenitor's output. It names no operation and no type
+//! of any spec: the xtask emits, into each generated client, a `ClientHooks`
+//! implementation that hands every request to a [`Runtime`], an operation table of
+//! [`Operation`]s, and the parameter checks that call [`Operation::check`].
+//!
+//! What it does for every generated client:
+//! - [`auth`]: API keys over HTTP Digest (one round trip per call once the challenge is
+//!   known), service accounts over OAuth 2.0 (single-flight tokens), credential discovery
+//!   the way the Atlas CLI does it;
+//! - [`retry`]: 408/429/502/503/504, connection failures and answers broken off mid-body,
+//!   for idempotent requests, within a time budget, with fresh credentials per attempt;
+//! - [`operation`]: parameter rules, checked on typed values before anything is sent;
+//! - [`response`]: answers read whole and decoded strictly, status first;
+//! - [`AtlasError`]: one error for every call, keeping status, body and cause;
+//! - [`download`] and [`AtomicFile`]: verified downloads that appear whole or not at all;
+//! - [`timestamps`]: the times Atlas writes, in every format it has used.
+
+#![warn(missing_docs)]
+
+mod atomic;
+pub mod auth;
+mod client;
+pub mod download;
+mod error;
+pub mod operation;
+pub mod response;
+pub mod retry;
+mod runtime;
+pub mod timestamps;
+
+pub use atomic::AtomicFile;
+pub use auth::{AuthError, Credentials};
+pub use client::{
+    BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
+    FromRuntime,
+};
+pub use download::{Download, DownloadError};
+pub use error::{AtlasError, ErrorBody, ErrorKind};
+pub use operation::{Bound, Location, Operation, Param};
+pub use retry::{RateLimit, RetryPolicy};
+pub use runtime::{Runtime, USER_AGENT_VALUE};
+pub use timestamps::{entry_time, log_line_time, parse_timestamp};

@@ -1,0 +1,300 @@
+//! The hooks every generated operation runs through.
+//!
+//! `cargo xtask codegen` emits, into each generated client, a `ClientHooks` implementation
+//! that hands every request to its [`Runtime`]:
+//! - `pre` refuses to send credentials over plain HTTP to a host other than loopback
+//!   (unless allowed) and sets the `User-Agent`;
+//! - `exec` sends the request with the runtime's own HTTP client (its connect and read
+//!   timeouts apply whatever client the generated `Client` was given), retrying as the
+//!   [`RetryPolicy`] allows. Each attempt gets freshly computed credentials and answers one
+//!   authentication challenge; an answer that is not a download is read whole inside the
+//!   attempt, so one that breaks off mid-body is retried like a connection failure.
+//!
+//! The media types, the absence of `api-version` and the parameter rules are the generated
+//! code's business: it sends exactly what the operation table records.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use progenitor_client::Error;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
+
+use crate::auth::{Auth, AuthError, Credentials, Endpoint};
+use crate::client::{BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+use crate::operation::Operation;
+use crate::response::{Body, body_of, rebuild};
+use crate::retry::{self, RetryPolicy};
+
+/// The `User-Agent` this crate sends: `atlas-runtime/<version>`.
+pub const USER_AGENT_VALUE: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+/// Per-client state the hooks use: progenitor's "inner" value of a generated `Client`.
+/// Clones share their HTTP connections and authentication state (cached challenge or
+/// token).
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    http: reqwest::Client,
+    user_agent: HeaderValue,
+    auth: Auth,
+    retry: RetryPolicy,
+    allow_insecure_http: bool,
+}
+
+/// What a [`Runtime`] is made of; [`ClientBuilder`](crate::ClientBuilder) fills it in.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) allow_insecure_http: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            allow_insecure_http: false,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl Runtime {
+    /// A runtime authenticating with `credentials` (`None`: requests go unauthenticated),
+    /// with the default timeouts and retry policy. Most callers want
+    /// [`ClientBuilder`](crate::ClientBuilder) instead.
+    ///
+    /// # Errors
+    ///
+    /// The HTTP client could not be set up (TLS initialisation, for one).
+    pub fn new(credentials: Option<Credentials>) -> Result<Self, BuildError> {
+        Self::with(Settings {
+            credentials,
+            ..Settings::default()
+        })
+    }
+
+    pub(crate) fn with(settings: Settings) -> Result<Self, BuildError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .read_timeout(settings.read_timeout)
+            .build()
+            .map_err(BuildError::Http)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                http,
+                user_agent: HeaderValue::from_static(USER_AGENT_VALUE),
+                auth: Auth::new(settings.credentials),
+                retry: settings.retry,
+                allow_insecure_http: settings.allow_insecure_http,
+            }),
+        })
+    }
+
+    /// The HTTP client requests are sent with.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.shared.http
+    }
+
+    /// The `User-Agent` sent with every request.
+    pub fn user_agent(&self) -> &HeaderValue {
+        &self.shared.user_agent
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.shared.retry
+    }
+
+    fn endpoint<'a>(&'a self, base_url: &'a str) -> Endpoint<'a> {
+        Endpoint {
+            http: &self.shared.http,
+            base_url,
+            user_agent: &self.shared.user_agent,
+        }
+    }
+
+    /// The `pre` hook: refuses cleartext credentials, sets the `User-Agent`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRequest`] when credentials would travel over plain HTTP to a host
+    /// other than loopback, or the operation is missing from `table`.
+    // The error type is the one progenitor's hook returns.
+    #[allow(clippy::result_large_err)]
+    pub fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        operation_id: &str,
+        table: &'static [Operation],
+    ) -> Result<(), Error<E>> {
+        find(table, operation_id).map_err(Error::InvalidRequest)?;
+        self.check_cleartext(request.url())
+            .map_err(Error::InvalidRequest)?;
+        request
+            .headers_mut()
+            .insert(USER_AGENT, self.shared.user_agent.clone());
+        Ok(())
+    }
+
+    /// Refuses to send credentials over plain `http://` to a host other than loopback.
+    pub(crate) fn check_cleartext(&self, url: &reqwest::Url) -> Result<(), String> {
+        if self.shared.auth.is_some()
+            && url.scheme() == "http"
+            && !is_loopback(url)
+            && !self.shared.allow_insecure_http
+        {
+            return Err(format!(
+                "refusing to send credentials over plain HTTP to {}; use https, or allow it with allow_insecure_http(true)",
+                url.host_str().unwrap_or_default()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `exec` hook: sends the request, retrying as the policy allows; each attempt
+    /// authenticates afresh and, unless the operation is a download, reads the answer
+    /// whole. Unwraps an `envelope=true` answer.
+    ///
+    /// # Errors
+    ///
+    /// The transport failure of the last attempt.
+    pub async fn exec(
+        &self,
+        base_url: &str,
+        request: reqwest::Request,
+        operation_id: &str,
+        table: &'static [Operation],
+    ) -> reqwest::Result<reqwest::Response> {
+        let streamed = find(table, operation_id).is_ok_and(|op| op.streamed);
+        let enveloped = request
+            .url()
+            .query_pairs()
+            .any(|(k, v)| k == "envelope" && v == "true");
+        let repeatable = retry::idempotent(request.method()) && request.try_clone().is_some();
+        let endpoint = self.endpoint(base_url);
+        let mut template = Some(request);
+        let response = retry::run(&self.shared.retry, repeatable, operation_id, || {
+            let request = if repeatable {
+                template.as_ref().and_then(reqwest::Request::try_clone)
+            } else {
+                template.take()
+            };
+            let endpoint = &endpoint;
+            async move {
+                // `repeatable` promises a clone; a request without one runs once.
+                let Some(request) = request else {
+                    unreachable!("a request that cannot be cloned is sent once")
+                };
+                let response = self.shared.auth.send(endpoint, request).await?;
+                if streamed && response.status().is_success() {
+                    Ok(response)
+                } else {
+                    read_whole(response).await
+                }
+            }
+        })
+        .await?;
+        Ok(if enveloped {
+            unwrap_envelope(response)
+        } else {
+            response
+        })
+    }
+
+    /// Gets a service-account token now, retrying as the policy allows.
+    ///
+    /// # Errors
+    ///
+    /// The token was refused or could not be fetched, or there is no service account.
+    pub async fn authenticate(&self, base_url: &str) -> Result<(), AuthError> {
+        self.shared
+            .auth
+            .check(&self.endpoint(base_url), &self.shared.retry)
+            .await
+    }
+
+    /// Revokes the service-account token in use; the next call fetches a new one.
+    ///
+    /// # Errors
+    ///
+    /// Atlas refused, or there is no service account.
+    pub async fn revoke_token(&self, base_url: &str) -> Result<(), AuthError> {
+        self.shared.auth.revoke(&self.endpoint(base_url)).await
+    }
+}
+
+fn find(table: &'static [Operation], id: &str) -> Result<&'static Operation, String> {
+    table.iter().find(|op| op.id == id).ok_or_else(|| {
+        format!("operation `{id}` is missing from the operation table; run `cargo xtask codegen`")
+    })
+}
+
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Reads an answer whole, within the read timeout, and keeps its body as [`Body`].
+async fn read_whole(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    if body_of(&response).is_some() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let version = response.version();
+    let body = response.bytes().await?;
+    Ok(rebuild(
+        status,
+        &headers,
+        version,
+        http::Extensions::new(),
+        body,
+    ))
+}
+
+/// With `envelope=true` Atlas wraps an entity as `{"status": ..., "content": entity}`;
+/// hand the generated decoder the entity, so the typed value is the same as without it.
+fn unwrap_envelope(response: reqwest::Response) -> reqwest::Response {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or(v).trim().ends_with("json"));
+    let Some(body) = body_of(&response).filter(|_| is_json) else {
+        return response;
+    };
+    let content = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut wrapper))
+            if wrapper.contains_key("status") && wrapper.contains_key("content") =>
+        {
+            match serde_json::to_vec(&wrapper.remove("content").unwrap_or_default()) {
+                Ok(content) => bytes::Bytes::from(content),
+                Err(_) => return response,
+            }
+        }
+        _ => return response,
+    };
+    let mut extensions = response.extensions().clone();
+    extensions.remove::<Body>();
+    rebuild(
+        response.status(),
+        response.headers(),
+        response.version(),
+        extensions,
+        content,
+    )
+}

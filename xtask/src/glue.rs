@@ -1,0 +1,442 @@
+//! What joins progenitor's output to the runtime, emitted into every generated client:
+//! - the `ClientHooks` implementation that hands each request to the runtime, the
+//!   `FromRuntime` implementation and `Client::builder()`, `authenticate()`,
+//!   `revoke_token()`;
+//! - `save_to` / `save_decompressed_to` on the builders of gzip downloads;
+//! - rewrites of each builder's `send()`: the operation's exact `Accept` (and
+//!   `Content-Type`) set once where progenitor writes `application/json` and
+//!   `api-version`; IP-address parameters normalised and every parameter rule checked on
+//!   the typed values the builder holds, before the request is built; answers decoded by
+//!   the runtime's strict, status-first decoder;
+//! - `#[deprecated]` on the methods of deprecated operations, and progenitor's conversion
+//!   messages reworded to name the parameter as it is on the wire.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::visit_mut::VisitMut;
+
+use crate::normalize::{Operation, sanitize_snake};
+
+/// The items every generated client gets beside progenitor's code.
+pub fn items(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
+    let downloads = operations
+        .iter()
+        .filter(|op| op.streamed && op.accept.ends_with("gzip"))
+        .map(|op| {
+            let builder = format_ident!("{}", heck::ToPascalCase::to_pascal_case(op.id.as_str()));
+            quote! {
+                impl builder::#builder<'_> {
+                    /// Sends the request and saves the gzip file, verified (CRC and length),
+                    /// at `destination`: a file path, or a directory (existing, or ending in
+                    /// `/`) in which Atlas's file name is used. The destination is checked
+                    /// before anything is sent; a failure leaves nothing behind.
+                    ///
+                    /// # Errors
+                    ///
+                    /// The destination cannot be written, the request failed, the transfer
+                    /// broke off, or the body is not a complete gzip file.
+                    pub async fn save_to(
+                        self,
+                        destination: impl AsRef<::std::path::Path>,
+                    ) -> Result<#runtime::Download, #runtime::DownloadError> {
+                        #runtime::download::save(self.send(), destination.as_ref(), false).await
+                    }
+
+                    /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
+                    /// Atlas's file name dropped).
+                    ///
+                    /// # Errors
+                    ///
+                    /// As for `save_to`.
+                    pub async fn save_decompressed_to(
+                        self,
+                        destination: impl AsRef<::std::path::Path>,
+                    ) -> Result<#runtime::Download, #runtime::DownloadError> {
+                        #runtime::download::save(self.send(), destination.as_ref(), true).await
+                    }
+                }
+            }
+        });
+    quote! {
+        /// Every request goes through the runtime: `pre` refuses cleartext credentials and
+        /// sets the `User-Agent`; `exec` authenticates, retries and reads the answer.
+        impl progenitor_client::ClientHooks<#runtime::Runtime> for Client {
+            async fn pre<E>(
+                &self,
+                request: &mut ::reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> ::std::result::Result<(), progenitor_client::Error<E>> {
+                self.inner.pre(request, info.operation_id, OPERATIONS)
+            }
+
+            async fn exec(
+                &self,
+                request: ::reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> ::reqwest::Result<::reqwest::Response> {
+                self.inner
+                    .exec(
+                        progenitor_client::ClientInfo::baseurl(self),
+                        request,
+                        info.operation_id,
+                        OPERATIONS,
+                    )
+                    .await
+            }
+        }
+
+        impl #runtime::FromRuntime for Client {
+            fn from_runtime(base_url: &str, runtime: #runtime::Runtime) -> Self {
+                Self::new_with_client(base_url, runtime.http().clone(), runtime)
+            }
+        }
+
+        impl Client {
+            /// A builder for a client: base URL, credentials, timeouts, retries.
+            pub fn builder() -> #runtime::ClientBuilder<Self> {
+                #runtime::ClientBuilder::default()
+            }
+
+            /// Gets a service-account token now, to check the credentials before the first
+            /// call. Calls fetch tokens by themselves; this is never required.
+            ///
+            /// # Errors
+            ///
+            /// The token was refused or could not be fetched, or the client has no
+            /// service account.
+            pub async fn authenticate(&self) -> ::std::result::Result<(), #runtime::AuthError> {
+                self.inner.authenticate(progenitor_client::ClientInfo::baseurl(self)).await
+            }
+
+            /// Revokes the service-account token in use (`/api/oauth/revoke`); the next call
+            /// fetches a new one.
+            ///
+            /// # Errors
+            ///
+            /// Atlas refused, or the client has no service account.
+            pub async fn revoke_token(&self) -> ::std::result::Result<(), #runtime::AuthError> {
+                self.inner.revoke_token(progenitor_client::ClientInfo::baseurl(self)).await
+            }
+        }
+
+        #(#downloads)*
+    }
+}
+
+/// Rewrites progenitor's output in place (see the module documentation).
+pub fn rewrite(
+    file: &mut syn::File,
+    operations: &[Operation],
+    runtime: &TokenStream,
+) -> Result<()> {
+    let mut sends = Sends {
+        operations,
+        runtime,
+        done: BTreeMap::new(),
+        error: None,
+    };
+    sends.visit_file_mut(file);
+    if let Some(e) = sends.error {
+        return Err(e);
+    }
+    for op in operations {
+        if !sends.done.contains_key(&op.id) {
+            bail!(
+                "operation `{}`: no builder `send()` for it in progenitor's output",
+                op.operation_id
+            );
+        }
+    }
+    mark_deprecated(file, operations);
+    Ok(())
+}
+
+struct Sends<'a> {
+    operations: &'a [Operation],
+    runtime: &'a TokenStream,
+    done: BTreeMap<String, ()>,
+    error: Option<anyhow::Error>,
+}
+
+impl VisitMut for Sends<'_> {
+    fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+        if f.sig.ident != "send" || self.error.is_some() {
+            return;
+        }
+        let Some(id) = operation_info_id(&f.block) else {
+            return;
+        };
+        let Some(index) = self.operations.iter().position(|op| op.id == id) else {
+            self.error = Some(anyhow::anyhow!(
+                "progenitor generated an operation `{id}` the table does not know"
+            ));
+            return;
+        };
+        let op = &self.operations[index];
+        if let Err(e) = rewrite_send(f, op, index, self.runtime) {
+            self.error = Some(e.context(format!("operation `{}`", op.operation_id)));
+            return;
+        }
+        self.done.insert(op.id.clone(), ());
+    }
+}
+
+/// The operation id of `OperationInfo { operation_id: "..." }` in a `send()` body.
+fn operation_info_id(block: &syn::Block) -> Option<String> {
+    struct Find(Option<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr_struct(&mut self, e: &'ast syn::ExprStruct) {
+            if e.path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "OperationInfo")
+            {
+                for field in &e.fields {
+                    if let (syn::Member::Named(name), syn::Expr::Lit(lit)) =
+                        (&field.member, &field.expr)
+                        && name == "operation_id"
+                        && let syn::Lit::Str(s) = &lit.lit
+                    {
+                        self.0 = Some(s.value());
+                    }
+                }
+            }
+            syn::visit::visit_expr_struct(self, e);
+        }
+    }
+    let mut find = Find(None);
+    syn::visit::Visit::visit_block(&mut find, block);
+    find.0
+}
+
+fn rewrite_send(
+    f: &mut syn::ImplItemFn,
+    op: &Operation,
+    index: usize,
+    runtime: &TokenStream,
+) -> Result<()> {
+    // The builder's fields, by the names progenitor gave them.
+    let fields = destructured_fields(&f.block)
+        .ok_or_else(|| anyhow::anyhow!("`send()` does not destructure the builder"))?;
+    let field = |wire: &str| -> Result<syn::Ident> {
+        let wanted = sanitize_snake(wire);
+        fields
+            .iter()
+            .find(|f| f.to_string().trim_start_matches("r#") == wanted)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no builder field for parameter `{wire}`"))
+    };
+
+    // Checks on typed values, inserted before the URL is built.
+    let mut checks: Vec<syn::Stmt> = Vec::new();
+    for wire in &op.ip_params {
+        let ident = field(wire)?;
+        checks.push(syn::parse_quote! {
+            let #ident = #runtime::operation::IpParam::normalize_ip(#ident, #wire)
+                .map_err(Error::InvalidRequest)?;
+        });
+    }
+    if !op.params.is_empty() {
+        let values = op
+            .param_names
+            .iter()
+            .map(|wire| {
+                let ident = field(wire)?;
+                Ok(quote!((#wire, #runtime::operation::value(&#ident))))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        checks.push(syn::parse_quote! {
+            super::OPERATIONS[#index]
+                .check(&[#(#values),*])
+                .map_err(Error::InvalidRequest)?;
+        });
+    }
+    let stmts = &mut f.block.stmts;
+    let url_at = stmts
+        .iter()
+        .position(|s| local_named(s, "url"))
+        .ok_or_else(|| anyhow::anyhow!("`send()` builds no `url`"))?;
+    stmts.splice(url_at..url_at, checks);
+
+    // `api-version` becomes the one Accept the operation speaks.
+    let accept = &op.accept;
+    let mut replaced = false;
+    for stmt in stmts.iter_mut() {
+        if mentions_literal(stmt, "api-version") {
+            *stmt = syn::parse_quote! {
+                header_map.append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(#accept),
+                );
+            };
+            replaced = true;
+        }
+    }
+    if !replaced {
+        bail!("`send()` sets no `api-version` header to replace with Accept");
+    }
+
+    // In the request chain: no `Accept: application/json`; the body's Content-Type set
+    // before `.json()`, which then leaves it alone; answers decoded by the runtime.
+    let mut chain = Chain {
+        content_type: op.content_type.clone(),
+        runtime,
+        json_seen: false,
+    };
+    chain.visit_block_mut(&mut f.block);
+    if op.content_type.is_some() && !chain.json_seen {
+        bail!("the operation has a request body, but `send()` sends no JSON body");
+    }
+    Ok(())
+}
+
+fn destructured_fields(block: &syn::Block) -> Option<Vec<syn::Ident>> {
+    block.stmts.iter().find_map(|stmt| {
+        let syn::Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let syn::Pat::Struct(pat) = &local.pat else {
+            return None;
+        };
+        Some(
+            pat.fields
+                .iter()
+                .filter_map(|f| match &*f.pat {
+                    syn::Pat::Ident(i) => Some(i.ident.clone()),
+                    _ => None,
+                })
+                .collect(),
+        )
+    })
+}
+
+fn local_named(stmt: &syn::Stmt, name: &str) -> bool {
+    matches!(stmt, syn::Stmt::Local(syn::Local { pat: syn::Pat::Ident(p), .. }) if p.ident == name)
+}
+
+fn mentions_literal(stmt: &syn::Stmt, literal: &str) -> bool {
+    struct Find<'a>(&'a str, bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
+        fn visit_lit_str(&mut self, lit: &'ast syn::LitStr) {
+            self.1 |= lit.value() == self.0;
+        }
+    }
+    let mut find = Find(literal, false);
+    syn::visit::Visit::visit_stmt(&mut find, stmt);
+    find.1
+}
+
+struct Chain<'a> {
+    content_type: Option<String>,
+    runtime: &'a TokenStream,
+    json_seen: bool,
+}
+
+impl VisitMut for Chain<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        match expr {
+            // `<receiver>.header(ACCEPT, ...)` -> `<receiver>`
+            syn::Expr::MethodCall(call)
+                if call.method == "header"
+                    && call
+                        .args
+                        .first()
+                        .is_some_and(|a| ends_with_ident(a, "ACCEPT")) =>
+            {
+                *expr = (*call.receiver).clone();
+            }
+            // `<receiver>.json(&body)` -> `<receiver>.header(CONTENT_TYPE, ...).json(&body)`
+            syn::Expr::MethodCall(call) if call.method == "json" => {
+                self.json_seen = true;
+                if let Some(content_type) = &self.content_type {
+                    let receiver = &call.receiver;
+                    let with_type: syn::Expr = syn::parse_quote! {
+                        #receiver.header(
+                            ::reqwest::header::CONTENT_TYPE,
+                            ::reqwest::header::HeaderValue::from_static(#content_type),
+                        )
+                    };
+                    *call.receiver = with_type;
+                }
+            }
+            // `ResponseValue::from_response(response)` -> the runtime's strict decoder.
+            syn::Expr::Call(call) if is_path(&call.func, &["ResponseValue", "from_response"]) => {
+                let runtime = self.runtime;
+                *call.func = syn::parse_quote!(#runtime::response::from_response);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn ends_with_ident(expr: &syn::Expr, ident: &str) -> bool {
+    matches!(expr, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == ident))
+}
+
+fn is_path(expr: &syn::Expr, segments: &[&str]) -> bool {
+    let syn::Expr::Path(p) = expr else {
+        return false;
+    };
+    let names: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    names.len() >= segments.len() && names[names.len() - segments.len()..] == *segments
+}
+
+/// `#[deprecated]` on the `Client` methods of deprecated operations.
+fn mark_deprecated(file: &mut syn::File, operations: &[Operation]) {
+    for item in &mut file.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let is_client = imp.trait_.is_none()
+            && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if !is_client {
+            continue;
+        }
+        for item in &mut imp.items {
+            let syn::ImplItem::Fn(f) = item else { continue };
+            if operations
+                .iter()
+                .any(|op| op.deprecated && f.sig.ident == op.id)
+            {
+                f.attrs.push(syn::parse_quote! {
+                    #[deprecated(note = "the spec marks this operation deprecated")]
+                });
+            }
+        }
+    }
+}
+
+/// progenitor's message for a value that does not convert to a parameter's type, reworded
+/// to name the parameter as it is on the wire: ``conversion to `i64` for n_logs failed``
+/// becomes ``parameter `nLogs` must be an integer``.
+pub fn conversion_message(value: &str, wire_names: &BTreeMap<String, String>) -> Option<String> {
+    let rest = value.strip_prefix("conversion to `")?;
+    let (ty, rest) = rest.split_once("` for ")?;
+    let rust_name = rest.strip_suffix(" failed")?;
+    let wire = wire_names.get(rust_name)?;
+    let ty: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
+    let inner = ty
+        .strip_prefix("Option<")
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(&ty);
+    let kind = match inner.trim_start_matches("::std::string::") {
+        "String" | "str" => "a string".to_string(),
+        "bool" => "a boolean (true or false)".to_string(),
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "::std::num::NonZeroU64" => {
+            format!("an integer that fits {inner}")
+        }
+        "f32" | "f64" => "a number".to_string(),
+        other => {
+            let name = other.rsplit("::").next().unwrap_or(other);
+            format!("a valid `{name}`")
+        }
+    };
+    Some(format!("parameter `{wire}` must be {kind}"))
+}
