@@ -437,3 +437,159 @@ async fn reqwest_get(url: &str) -> serde_json::Value {
         .await
         .unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_concurrent_digest_calls_learn_one_challenge() {
+    let atlas = fake(|_| {}).await;
+    let client = digest_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    let calls = (0..50).map(|_| {
+        let (client, group) = (client.clone(), group.clone());
+        tokio::spawn(async move {
+            client
+                .get_access_history_cluster()
+                .group_id(&group)
+                .cluster_name("Cluster0")
+                .n_logs(1)
+                .send()
+                .await
+                .map(drop)
+        })
+    });
+    for call in futures::future::join_all(calls).await {
+        call.unwrap().unwrap();
+    }
+    let stats = atlas.stats();
+    assert_eq!(
+        (stats.requests, stats.unauthorized),
+        (51, 1),
+        "one challenge shared by 50 first calls"
+    );
+}
+
+/// One call, after the client has learnt what it needs (challenge or token).
+async fn warm_call(client: &Client, atlas: &FakeAtlas) {
+    client
+        .get_access_history_cluster()
+        .group_id(&atlas.data().group_id)
+        .cluster_name("Cluster0")
+        .n_logs(1)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn retries_authenticate_afresh_without_extra_round_trips() {
+    for status in [429, 503] {
+        // API key: each retry answers the cached challenge with the next nonce count; a
+        // replayed count would cost a 401 (fake-atlas refuses replays).
+        let atlas = fake(|_| {}).await;
+        let client = digest_client(&atlas);
+        warm_call(&client, &atlas).await;
+        let before = atlas.stats();
+        atlas.set_faults(fake_atlas::Faults {
+            fail_next: 2,
+            fail_status: status,
+            fail_retry_after: Some(0),
+            ..fake_atlas::Faults::default()
+        });
+        warm_call(&client, &atlas).await;
+        let after = atlas.stats();
+        assert_eq!(
+            (
+                after.requests - before.requests,
+                after.unauthorized - before.unauthorized
+            ),
+            (3, 0),
+            "HTTP {status}: two refusals and a success, no 401"
+        );
+
+        // Service account: the same token for every attempt, no new token request.
+        let atlas = fake(|_| {}).await;
+        let client = service_client(&atlas);
+        warm_call(&client, &atlas).await;
+        atlas.set_faults(fake_atlas::Faults {
+            fail_next: 2,
+            fail_status: status,
+            fail_retry_after: Some(0),
+            ..fake_atlas::Faults::default()
+        });
+        warm_call(&client, &atlas).await;
+        let stats = atlas.stats();
+        assert_eq!(
+            (stats.token_requests, stats.access_cluster, stats.unauthorized),
+            (1, 4, 0),
+            "HTTP {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_is_a_transport_error() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .service_account(fake_atlas::DEMO_CLIENT_ID, fake_atlas::DEMO_CLIENT_SECRET)
+        .retry_policy(atlas_client::RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            ..atlas_client::RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let err = client
+        .get_access_history_cluster()
+        .group_id("32b6e34b3d91647abb20e7b8")
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap_err();
+    let err = atlas_client::AtlasError::from(err);
+    assert_eq!(err.kind(), atlas_client::ErrorKind::Transport, "{err:?}");
+    assert!(err.is_connect() && !err.is_timeout() && err.is_retryable());
+    assert!(
+        err.to_string().to_lowercase().contains("refused"),
+        "the cause is in the message: {err}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+    match client.authenticate().await {
+        Err(AuthError::Transport(cause)) => assert!(cause.is_connect()),
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn no_constructor_sends_credentials_in_the_clear() {
+    // progenitor's public constructor with a runtime holding credentials: the runtime
+    // refuses at send time, before any connection (192.0.2.2 is a documentation address
+    // that is never contacted).
+    let runtime = atlas_client::Runtime::new(Some(atlas_client::Credentials::service_account(
+        "mdb_sa_id_x",
+        "mdb_sa_sk_secret",
+    )))
+    .unwrap();
+    let client = Client::new_with_client("http://192.0.2.2", reqwest::Client::new(), runtime);
+    let started = std::time::Instant::now();
+    let err = client
+        .get_access_history_cluster()
+        .group_id("32b6e34b3d91647abb20e7b8")
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1), "nothing was sent");
+    let Error::InvalidRequest(message) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.contains("refusing to send credentials over plain HTTP to 192.0.2.2"),
+        "{message}"
+    );
+    assert!(!format!("{err:?}").contains("mdb_sa_sk_secret"));
+}

@@ -135,5 +135,47 @@ async fn explicit_then_environment_then_cli_profile() {
         "https://cloud.mongodbgov.com"
     );
 
+    // A profile without credentials and no variables: discovery finding nothing is an
+    // error that says where it looked, unless an anonymous client is asked for.
+    unsafe {
+        for name in [
+            atlas_client::auth::ENV_PUBLIC_API_KEY,
+            atlas_client::auth::ENV_PRIVATE_API_KEY,
+            atlas_client::auth::ENV_BASE_URL,
+        ] {
+            std::env::remove_var(name);
+        }
+    }
+    std::fs::write(home.join("atlascli/config.toml"), "[empty]\n  org_id = \"x\"\n").unwrap();
+    let nothing = Client::builder()
+        .discover()
+        .profile("empty")
+        .build()
+        .unwrap_err();
+    let message = nothing.to_string();
+    assert!(matches!(nothing, BuildError::NoCredentials { .. }), "{message}");
+    for place in [
+        "MONGODB_ATLAS_CLIENT_ID",
+        "MONGODB_ATLAS_CLIENT_SECRET",
+        "MONGODB_ATLAS_PUBLIC_API_KEY",
+        "MONGODB_ATLAS_PRIVATE_API_KEY",
+        "\"empty\"",
+        "atlascli/config.toml",
+    ] {
+        assert!(message.contains(place), "{place} missing from: {message}");
+    }
+    let anonymous: Client = Client::builder()
+        .base_url(atlas.base_url())
+        .discover()
+        .profile("empty")
+        .allow_anonymous(true)
+        .build()
+        .unwrap();
+    let err = call(anonymous).await.unwrap_err();
+    assert!(
+        atlas_client::AtlasError::from(err).is_unauthorized(),
+        "an anonymous call is refused by Atlas, not by the builder"
+    );
+
     std::fs::remove_dir_all(&home).unwrap();
 }

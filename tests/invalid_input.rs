@@ -145,6 +145,24 @@ async fn every_rule_names_the_parameter_and_the_rule() {
                 .await
         }
     );
+    for bad in ["not-an-ip", "999.1.1.1", "10.0.0.0/8", "", "2001:db8::1::2"] {
+        case!(format!("ipAddress {bad:?}"), |c: Client| async move {
+            c.get_access_history_cluster()
+                .group_id(GROUP_ID)
+                .cluster_name("Cluster0")
+                .ip_address(bad)
+                .send()
+                .await
+        });
+    }
+    case!("nLogs that does not fit its type", |c: Client| async move {
+        c.get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster0")
+            .n_logs(5_000_000_000_i64)
+            .send()
+            .await
+    });
     case!("missing required groupId", |c: Client| async move {
         c.get_access_history_cluster()
             .cluster_name("Cluster0")
@@ -174,8 +192,15 @@ async fn boundary_values_are_accepted() {
         .group_id(GROUP_ID)
         .hostname("h")
         .n_logs(0)
+        .ip_address(" 2001:DB8::A ")
         .send()
         .await
         .unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[1].url.query(),
+        Some("ipAddress=2001%3Adb8%3A0%3A0%3A0%3A0%3A0%3Aa&nLogs=0"),
+        "IPv6 is sent in the one form Atlas stores"
+    );
 }

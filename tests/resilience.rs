@@ -513,3 +513,59 @@ async fn broken_downloads_leave_nothing_behind() {
     assert_eq!(entries(&dir), ["keep.txt"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_body_cut_off_mid_transfer_is_retried() {
+    let atlas = fake(|_| {}).await;
+    atlas.set_faults(Faults {
+        close_after_bytes: Some(200),
+        close_next: 1,
+        ..Faults::default()
+    });
+    let client = client(&atlas, quick_retries());
+    let page = client
+        .get_access_history_cluster()
+        .group_id(&atlas.data().group_id)
+        .cluster_name("Cluster0")
+        .n_logs(500)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.access_logs.len(), 500);
+    assert_eq!(atlas.stats().access_cluster, 2, "the broken answer, then a whole one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_callers_under_a_shared_rate_limit_all_succeed() {
+    // Ten tokens, five more a second: 50 concurrent calls must spread their retries out
+    // and keep going until the time budget, not give up after a few quick attempts.
+    let atlas = Arc::new(
+        fake(|c| {
+            c.rate_limit = fake_atlas::RateLimit {
+                capacity: 10,
+                refill: 10,
+                period: Duration::from_secs(2),
+            }
+        })
+        .await,
+    );
+    let client = service_client(&atlas);
+    let started = Instant::now();
+    let calls = (0..50).map(|_| {
+        let (client, atlas) = (client.clone(), atlas.clone());
+        tokio::spawn(async move { call(&client, &atlas).await })
+    });
+    let results = futures::future::join_all(calls).await;
+    let failed: Vec<String> = results
+        .into_iter()
+        .filter_map(|r| r.unwrap().err().map(|e| e.to_string()))
+        .collect();
+    assert!(failed.is_empty(), "{} of 50 failed: {failed:?}", failed.len());
+    let stats = atlas.stats();
+    assert_eq!(stats.access_cluster - stats.rate_limited, 50);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "within the retry budget: {:?}",
+        started.elapsed()
+    );
+}

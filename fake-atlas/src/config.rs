@@ -86,6 +86,9 @@ pub struct Faults {
     pub latency: Duration,
     /// Abort the connection after this many body bytes.
     pub close_after_bytes: Option<u64>,
+    /// With `close_after_bytes`: abort only the bodies of this many of the next answers
+    /// (0: every answer's).
+    pub close_next: u32,
     /// End audit-log bodies cleanly after this many bytes (an invalid, truncated gzip).
     pub truncate_gzip_after: Option<u64>,
 }

@@ -102,6 +102,9 @@ struct ServeArgs {
     /// Fault: abort the connection after this many body bytes.
     #[arg(long)]
     close_after_bytes: Option<u64>,
+    /// Fault: abort only the bodies of this many of the next answers (0: every answer's).
+    #[arg(long, default_value_t = 0)]
+    close_next: u32,
     /// Fault: end audit-log bodies after this many bytes (a truncated gzip).
     #[arg(long)]
     truncate_gzip_after: Option<u64>,
@@ -177,6 +180,7 @@ fn serve(cli: Cli) -> ExitCode {
             fail_retry_after: s.fail_retry_after,
             latency: Duration::from_millis(s.latency_ms),
             close_after_bytes: s.close_after_bytes,
+            close_next: s.close_next,
             truncate_gzip_after: s.truncate_gzip_after,
         },
     };

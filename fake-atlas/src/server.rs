@@ -317,7 +317,17 @@ impl Call<'_> {
         content_type: &str,
         body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     ) -> Response {
-        let faults = self.shared.faults.lock().unwrap().clone();
+        let faults = {
+            let mut faults = self.shared.faults.lock().unwrap();
+            let snapshot = faults.clone();
+            if snapshot.close_after_bytes.is_some() && faults.close_next > 0 {
+                faults.close_next -= 1;
+                if faults.close_next == 0 {
+                    faults.close_after_bytes = None;
+                }
+            }
+            snapshot
+        };
         let body = match (faults.close_after_bytes, faults.truncate_gzip_after) {
             (Some(after), _) => Body::from_stream(cut(body, Cut::Abort { after })),
             (None, Some(after)) if self.op == Op::AuditLogs => {

@@ -116,9 +116,14 @@ pub(crate) fn retryable_status(status: u16) -> Option<&'static str> {
 }
 
 /// Whether a transport failure is worth another attempt: the connection failed, timed out,
-/// or the answer broke off mid-body.
+/// or the answer broke off mid-body (reqwest reports a body that fails while it is read as
+/// a body or a decode error; the runtime reads bytes, never decodes with reqwest).
 pub(crate) fn retryable_transport(error: &reqwest::Error) -> bool {
-    error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+    error.is_connect()
+        || error.is_timeout()
+        || error.is_request()
+        || error.is_body()
+        || error.is_decode()
 }
 
 /// Runs `attempt` until it gives an answer worth keeping, as `policy` allows. Each call
@@ -153,7 +158,7 @@ where
             },
             Err(e) if retryable_transport(e) => (
                 policy.backoff(n),
-                if e.is_body() {
+                if e.is_body() || e.is_decode() {
                     "the answer broke off"
                 } else {
                     "connection failure"
