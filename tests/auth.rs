@@ -518,7 +518,11 @@ async fn retries_authenticate_afresh_without_extra_round_trips() {
         warm_call(&client, &atlas).await;
         let stats = atlas.stats();
         assert_eq!(
-            (stats.token_requests, stats.access_cluster, stats.unauthorized),
+            (
+                stats.token_requests,
+                stats.access_cluster,
+                stats.unauthorized
+            ),
             (1, 4, 0),
             "HTTP {status}"
         );
@@ -583,7 +587,10 @@ async fn no_constructor_sends_credentials_in_the_clear() {
         .send()
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(1), "nothing was sent");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "nothing was sent"
+    );
     let Error::InvalidRequest(message) = &err else {
         panic!("{err:?}")
     };

@@ -146,14 +146,21 @@ async fn explicit_then_environment_then_cli_profile() {
             std::env::remove_var(name);
         }
     }
-    std::fs::write(home.join("atlascli/config.toml"), "[empty]\n  org_id = \"x\"\n").unwrap();
+    std::fs::write(
+        home.join("atlascli/config.toml"),
+        "[empty]\n  org_id = \"x\"\n",
+    )
+    .unwrap();
     let nothing = Client::builder()
         .discover()
         .profile("empty")
         .build()
         .unwrap_err();
     let message = nothing.to_string();
-    assert!(matches!(nothing, BuildError::NoCredentials { .. }), "{message}");
+    assert!(
+        matches!(nothing, BuildError::NoCredentials { .. }),
+        "{message}"
+    );
     for place in [
         "MONGODB_ATLAS_CLIENT_ID",
         "MONGODB_ATLAS_CLIENT_SECRET",

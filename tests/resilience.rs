@@ -532,7 +532,11 @@ async fn a_body_cut_off_mid_transfer_is_retried() {
         .await
         .unwrap();
     assert_eq!(page.access_logs.len(), 500);
-    assert_eq!(atlas.stats().access_cluster, 2, "the broken answer, then a whole one");
+    assert_eq!(
+        atlas.stats().access_cluster,
+        2,
+        "the broken answer, then a whole one"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,7 +564,11 @@ async fn fifty_callers_under_a_shared_rate_limit_all_succeed() {
         .into_iter()
         .filter_map(|r| r.unwrap().err().map(|e| e.to_string()))
         .collect();
-    assert!(failed.is_empty(), "{} of 50 failed: {failed:?}", failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} of 50 failed: {failed:?}",
+        failed.len()
+    );
     let stats = atlas.stats();
     assert_eq!(stats.access_cluster - stats.rate_limited, 50);
     assert!(

@@ -1,5 +1,6 @@
 //! Helpers shared by the snapshot tests: a loopback mock of Atlas that records what it
-//! receives, and a stable text rendering of recorded requests.
+//! receives, a stable text rendering of recorded requests, and Apache httpd as an
+//! independent HTTP Digest server.
 
 use std::fmt::Write;
 
@@ -154,4 +155,227 @@ pub fn service_client(atlas: &fake_atlas::FakeAtlas) -> Client {
         .service_account(fake_atlas::DEMO_CLIENT_ID, fake_atlas::DEMO_CLIENT_SECRET)
         .build()
         .unwrap()
+}
+
+/// The Apache httpd binary the interoperability tests run (Debian's `apache2` package).
+pub const APACHE_BIN: &str = "/usr/sbin/apache2";
+
+/// Where Debian's `apache2` package keeps the loadable modules.
+const APACHE_MODULES: &str = "/usr/lib/apache2/modules";
+
+/// The realm Atlas's Digest challenges name.
+pub const DIGEST_REALM: &str = "MMS Public API";
+
+/// The path the access-history-by-cluster call for [`GROUP_ID`] and `Cluster0` requests.
+const APACHE_ACCESS_PATH: &str =
+    "api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/dbAccessHistory/clusters/Cluster0";
+
+/// An unprotected path requested to find out that Apache has logged everything before it.
+const APACHE_FLUSH_PATH: &str = "/flush";
+
+/// Apache httpd with mod_auth_digest on loopback, as an HTTP Digest server independent of
+/// ours: `/api` needs Digest credentials of realm [`DIGEST_REALM`], and the one static file
+/// under it answers the access-history-by-cluster call for [`GROUP_ID`] and `Cluster0` with
+/// an empty page. Its configuration, logs and password file live in a scratch directory;
+/// the server is killed and the directory removed on drop (kept, and named on stderr, when
+/// the test is failing).
+///
+/// It runs as a single process (`-X`, prefork) without keep-alive, so connections are
+/// served one after another, each logged before the next is accepted.
+pub struct Apache {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl Apache {
+    /// Starts Apache accepting `user` with `password`; panics, saying what to install, when
+    /// Apache is not installed, and with Apache's error log when it does not come up.
+    pub fn start(user: &str, password: &str) -> Apache {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+
+        assert!(
+            std::path::Path::new(APACHE_BIN).exists()
+                && std::path::Path::new(APACHE_MODULES).is_dir(),
+            "Apache httpd is not installed ({APACHE_BIN} or {APACHE_MODULES} is missing); \
+             install it: apt-get install apache2"
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "atlas-apache-{}-{}",
+            std::process::id(),
+            INSTANCES.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let docroot = dir.join("htdocs");
+        let page = docroot.join(APACHE_ACCESS_PATH);
+        std::fs::create_dir_all(page.parent().unwrap()).unwrap();
+        std::fs::write(&page, r#"{"accessLogs":[]}"#).unwrap();
+        std::fs::write(docroot.join(APACHE_FLUSH_PATH.trim_start_matches('/')), "").unwrap();
+        // htdigest's format: user:realm:MD5(user:realm:password).
+        let ha1 = md5_hex(&format!("{user}:{DIGEST_REALM}:{password}"));
+        std::fs::write(
+            dir.join("htdigest"),
+            format!("{user}:{DIGEST_REALM}:{ha1}\n"),
+        )
+        .unwrap();
+
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.display();
+        let config = format!(
+            r#"ServerRoot "{d}"
+DefaultRuntimeDir "{d}"
+PidFile "{d}/httpd.pid"
+Mutex "file:{d}" default
+ErrorLog "{d}/error.log"
+LogLevel info
+Listen 127.0.0.1:{port}
+ServerName 127.0.0.1
+KeepAlive Off
+LoadModule mpm_prefork_module {APACHE_MODULES}/mod_mpm_prefork.so
+LoadModule authn_core_module {APACHE_MODULES}/mod_authn_core.so
+LoadModule authn_file_module {APACHE_MODULES}/mod_authn_file.so
+LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so
+LoadModule authz_user_module {APACHE_MODULES}/mod_authz_user.so
+LoadModule auth_digest_module {APACHE_MODULES}/mod_auth_digest.so
+LogFormat "%>s %r" requests
+CustomLog "{d}/access.log" requests
+DocumentRoot "{d}/htdocs"
+<Directory "{d}/htdocs">
+    Require all granted
+</Directory>
+<Location /api>
+    AuthType Digest
+    AuthName "{DIGEST_REALM}"
+    AuthDigestProvider file
+    AuthUserFile "{d}/htdigest"
+    # mod_auth_digest's defaults check no nonce count at all (a request replayed within
+    # the nonce's lifetime is accepted) and send no opaque. With the check on, every
+    # challenge carries an opaque naming the client, the answer must echo it, and the
+    # count must rise with every answer to the same nonce. The nonce outlives any test
+    # run, so no answer meets an expired nonce (a stale=true challenge) or a nextnonce.
+    AuthDigestNcCheck On
+    AuthDigestNonceLifetime 3600
+    Require valid-user
+    ForceType application/vnd.atlas.2023-01-01+json
+</Location>
+"#
+        );
+        let conf = dir.join("httpd.conf");
+        std::fs::write(&conf, config).unwrap();
+
+        let child = std::process::Command::new(APACHE_BIN)
+            .arg("-X")
+            .arg("-f")
+            .arg(&conf)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{APACHE_BIN} does not run: {e}"));
+        let mut apache = Apache { child, dir, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(status) = apache.child.try_wait().unwrap() {
+                panic!(
+                    "Apache exited ({status}) on start:\n{}",
+                    apache.diagnostics()
+                );
+            }
+            if apache.flush().is_ok() {
+                return apache;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Apache did not accept connections on port {port} within 10 s:\n{}",
+                apache.diagnostics()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The scratch directory: configuration, logs, password file and document root.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Every request Apache has answered, in order, as (status, request line).
+    pub fn requests(&self) -> Vec<(u16, String)> {
+        self.flush().expect("Apache answers");
+        let log = std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default();
+        let flush = format!("GET {APACHE_FLUSH_PATH} ");
+        log.lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(_, request)| !request.starts_with(&flush))
+            .map(|(status, request)| {
+                let status = status
+                    .parse()
+                    .unwrap_or_else(|_| panic!("unexpected access log line: {status} {request}"));
+                (status, request.to_string())
+            })
+            .collect()
+    }
+
+    /// Requests the unprotected flush path and reads the whole answer. Connections are
+    /// served one at a time, each logged before the next is accepted, so once this one is
+    /// answered every earlier request is in the access log.
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+        write!(
+            stream,
+            "GET {APACHE_FLUSH_PATH} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        if answer.starts_with("HTTP/1.1 200 ") {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "unexpected answer to {APACHE_FLUSH_PATH}: {answer:?}"
+            )))
+        }
+    }
+
+    /// Apache's stderr and error log, for a failure message.
+    fn diagnostics(&self) -> String {
+        ["stderr.log", "error.log"]
+            .iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+                format!("--- {name}\n{text}")
+            })
+            .collect()
+    }
+}
+
+impl Drop for Apache {
+    fn drop(&mut self) {
+        // A single process (`-X`): killing it stops the server.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("Apache's files are kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn md5_hex(text: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

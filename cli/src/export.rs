@@ -34,37 +34,44 @@ pub enum Target {
 }
 
 /// Why an export failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Atlas refused or failed.
+    #[error(transparent)]
     Atlas(AtlasError),
     /// More than 20,000 entries share one millisecond.
+    #[error(
+        "more than 20,000 entries share the millisecond {at_ms} ({}); Atlas cannot return them all, so the export is incomplete",
+        chrono::DateTime::from_timestamp_millis(*at_ms).map(|t| t.to_rfc3339()).unwrap_or_default()
+    )]
     Unsplittable { at_ms: i64 },
     /// An entry without a readable time: the window cannot be narrowed safely.
+    #[error("an entry has no readable time; the window cannot be narrowed safely")]
     NoTime,
     /// Output or checkpoint could not be written or read.
-    Io(String),
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The checkpoint is not one this program wrote.
+    #[error("the checkpoint {} is unreadable", path.display())]
+    BadCheckpoint {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     /// The checkpoint belongs to another project or target.
+    #[error("{0}")]
     CheckpointMismatch(String),
 }
 
-impl std::fmt::Display for ExportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Atlas(e) => write!(f, "{e}"),
-            Self::Unsplittable { at_ms } => write!(
-                f,
-                "more than 20,000 entries share the millisecond {at_ms} ({}); Atlas cannot return them all, so the export is incomplete",
-                chrono::DateTime::from_timestamp_millis(*at_ms)
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default()
-            ),
-            Self::NoTime => {
-                f.write_str("an entry has no readable time; the window cannot be narrowed safely")
-            }
-            Self::Io(e) => f.write_str(e),
-            Self::CheckpointMismatch(e) => f.write_str(e),
-        }
+impl ExportError {
+    /// An I/O failure, saying what was being done.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let what = what.into();
+        move |source| Self::Io { what, source }
     }
 }
 
@@ -86,17 +93,15 @@ impl Checkpoint {
     /// Reads a checkpoint; a missing file is an empty checkpoint.
     pub fn load(path: &Path) -> Result<Self, ExportError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| {
-                ExportError::Io(format!(
-                    "the checkpoint {} is unreadable: {e}",
-                    path.display()
-                ))
+            Ok(text) => serde_json::from_str(&text).map_err(|source| ExportError::BadCheckpoint {
+                path: path.to_path_buf(),
+                source,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(ExportError::Io(format!(
-                "cannot read the checkpoint {}: {e}",
+            Err(e) => Err(ExportError::io(format!(
+                "cannot read the checkpoint {}",
                 path.display()
-            ))),
+            ))(e)),
         }
     }
 
@@ -265,9 +270,10 @@ pub async fn export(
             report.newest_ms = Some(ts);
             newest_seen.insert(fingerprint(entry));
         }
-        serde_json::to_writer(&mut *out, entry).map_err(|e| ExportError::Io(e.to_string()))?;
+        serde_json::to_writer(&mut *out, entry)
+            .map_err(|e| ExportError::io("cannot write an entry")(e.into()))?;
         out.write_all(b"\n")
-            .map_err(|e| ExportError::Io(e.to_string()))?;
+            .map_err(ExportError::io("cannot write an entry"))?;
         report.entries += 1;
         Ok(())
     };
@@ -324,5 +330,5 @@ pub fn atomic_write(
         out.into_inner().map_err(|e| e.into_error())?;
         file.commit()
     })();
-    result.map_err(|e| ExportError::Io(format!("cannot write {}: {e}", path.display())))
+    result.map_err(ExportError::io(format!("cannot write {}", path.display())))
 }

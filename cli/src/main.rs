@@ -207,7 +207,7 @@ impl From<ExportError> for Failure {
             ExportError::CheckpointMismatch(_) => Self::usage(e.to_string()),
             other => Self {
                 code: 1,
-                message: other.to_string(),
+                message: one_line(&other),
             },
         }
     }
@@ -217,6 +217,18 @@ impl From<DownloadError> for Failure {
     fn from(e: DownloadError) -> Self {
         AtlasError::from(e).into()
     }
+}
+
+/// An error and its causes, in one line.
+fn one_line(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 fn main() -> ExitCode {

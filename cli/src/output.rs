@@ -102,12 +102,12 @@ impl Destination {
                 let mut out = std::io::BufWriter::new(stdout.lock());
                 let value = write(&mut out).await?;
                 out.flush()
-                    .map_err(|e| ExportError::Io(format!("cannot write standard output: {e}")))?;
+                    .map_err(ExportError::io("cannot write standard output"))?;
                 Ok(value)
             }
             Self::File(path) => {
                 let io = |e: std::io::Error| {
-                    ExportError::Io(format!("cannot write {}: {e}", path.display()))
+                    ExportError::io(format!("cannot write {}", path.display()))(e)
                 };
                 let mut file = AtomicFile::create(path).map_err(io)?;
                 let mut out = std::io::BufWriter::new(file.file());

@@ -1,3 +1,6 @@
+// Hand-written: the crate root (documentation and re-exports). The client itself is
+// generated into `generated.rs` by `cargo xtask codegen`; never edit that file by hand.
+
 //! A typed client for the MongoDB Atlas Administration API's access-tracking and streams
 //! audit-log operations.
 //!
