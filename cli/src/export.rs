@@ -1,70 +1,93 @@
-//! Exporting every access-log entry of a window, past Atlas's 20,000-entry cap.
+//! `atlas-logs export`: the library's exact export ([`atlas_client::export`]) written as
+//! NDJSON, and the state file that makes runs from cron deliver every entry exactly once.
 //!
-//! Atlas answers with the newest `nLogs` (at most 20,000) entries of a window, newest first,
-//! with no paging. A full page's oldest millisecond `t` may hold more entries than the page
-//! shows, so the entries strictly newer than `t` are emitted and the next request asks for
-//! `[start, t]`: every entry of `t` comes back there, none is lost and none repeats. A full
-//! page that holds a single millisecond is split by `authResult`; if a half is still full,
-//! more than 20,000 entries share that millisecond and the export stops with an error
-//! rather than pretend.
+//! The state file holds the library's [`Checkpoint`] and, between two steps of a delivery,
+//! the name of the finished output still under its temporary name. A run:
+//! 1. reads the state file strictly; if it names a delivery in progress (the previous run
+//!    died between steps 4 and 6), finishes it: renames the temporary file into place if it
+//!    is still there, then clears the record;
+//! 2. checks that the output and the state file can be written, before any request;
+//! 3. exports the window into a uniquely named temporary file beside the output, synced;
+//! 4. writes the state file: the new checkpoint, and the temporary file's name;
+//! 5. renames the temporary file over the output (the delivery);
+//! 6. writes the state file without the record.
 //!
-//! With a checkpoint, a run starts at the previous run's newest millisecond and skips the
-//! entries of that millisecond it already emitted, so runs every few minutes emit each entry
-//! exactly once. The checkpoint moves only after the output is safely in place.
+//! Killed anywhere, the next run delivers each entry exactly once across the outputs: before
+//! step 4 nothing was delivered and the old checkpoint stands; from step 4 on the new
+//! checkpoint stands and the delivery is completed by whichever run gets there. Each file
+//! write is atomic ([`AtomicFile`]). Output to standard output cannot be taken back: an
+//! interrupted run says how many entries it wrote, and the unchanged checkpoint makes the
+//! next run write them again.
 
-use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use atlas_client::types::MongoDbAccessLogs;
-use atlas_client::{AtlasError, AtomicFile, Client};
+use atlas_client::export::{AccessLogEntry, AccessLogExport, Checkpoint, CheckpointError};
+use atlas_client::{AtlasError, AtomicFile, Prepared};
 use serde::{Deserialize, Serialize};
 
-/// Most entries one access-history call returns.
-pub const PAGE: usize = 20_000;
+pub use atlas_client::export::Target;
 
-/// Which process or cluster to read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Target {
-    /// Every process of a cluster.
-    Cluster(String),
-    /// One process, by hostname.
-    Hostname(String),
+/// The state file: the checkpoint, and a delivery between its two steps.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct State {
+    /// Where the export stands.
+    pub checkpoint: Checkpoint,
+    /// A finished output not yet renamed into place.
+    #[serde(deserialize_with = "required")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A finished output under its temporary name, and where it goes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Delivery {
+    /// The temporary file.
+    pub temp: PathBuf,
+    /// The output.
+    pub out: PathBuf,
+}
+
+fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
 }
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    /// Atlas refused or failed.
+    /// Atlas refused or failed, or its answers did not allow an exact result.
     #[error(transparent)]
-    Atlas(AtlasError),
-    /// More than 20,000 entries share one millisecond.
-    #[error(
-        "more than 20,000 entries share the millisecond {at_ms} ({}); Atlas cannot return them all, so the export is incomplete",
-        chrono::DateTime::from_timestamp_millis(*at_ms).map(|t| t.to_rfc3339()).unwrap_or_default()
-    )]
-    Unsplittable { at_ms: i64 },
-    /// An entry without a readable time: the window cannot be narrowed safely.
-    #[error("an entry has no readable time; the window cannot be narrowed safely")]
-    NoTime,
-    /// Output or checkpoint could not be written or read.
+    Atlas(#[from] AtlasError),
+    /// Output or state could not be written or read.
     #[error("{what}")]
     Io {
         what: String,
         #[source]
         source: std::io::Error,
     },
-    /// The checkpoint is not one this program wrote.
-    #[error("the checkpoint {} is unreadable", path.display())]
-    BadCheckpoint {
-        path: std::path::PathBuf,
+    /// The state file cannot be used.
+    #[error("--checkpoint {}: {source}", path.display())]
+    BadState {
+        path: PathBuf,
         #[source]
-        source: serde_json::Error,
+        source: StateError,
     },
-    /// The checkpoint belongs to another project or target.
-    #[error("{0}")]
-    CheckpointMismatch(String),
+}
+
+/// What is wrong with a state file.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("it cannot be read")]
+    Read(#[source] std::io::Error),
+    #[error("it is not a checkpoint of this program (damaged, truncated, or another format)")]
+    Malformed(#[source] serde_json::Error),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 impl ExportError {
@@ -75,52 +98,54 @@ impl ExportError {
     }
 }
 
-/// Where an incremental export stopped.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Checkpoint {
-    /// The project.
-    pub group_id: String,
-    /// The cluster or host.
-    pub target: Option<Target>,
-    /// The newest millisecond exported.
-    pub watermark_ms: Option<i64>,
-    /// Fingerprints of the entries of that millisecond already exported.
-    pub seen_at_watermark: BTreeSet<String>,
-}
-
-impl Checkpoint {
-    /// Reads a checkpoint; a missing file is an empty checkpoint.
-    pub fn load(path: &Path) -> Result<Self, ExportError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|source| ExportError::BadCheckpoint {
-                path: path.to_path_buf(),
-                source,
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(ExportError::io(format!(
-                "cannot read the checkpoint {}",
-                path.display()
-            ))(e)),
-        }
+impl State {
+    /// Reads a state file strictly; `Ok(None)` when there is none yet.
+    pub fn load(path: &Path) -> Result<Option<Self>, ExportError> {
+        let bad = |source: StateError| ExportError::BadState {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(bad(StateError::Read(e))),
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(StateError::Malformed(e)))?;
+        let state: Self =
+            serde_json::from_value(value.clone()).map_err(|e| bad(StateError::Malformed(e)))?;
+        // The checkpoint's own rules (version, consistency), through its strict reader.
+        Checkpoint::from_json(&value["checkpoint"].to_string())
+            .map_err(|e| bad(StateError::Checkpoint(e)))?;
+        Ok(Some(state))
     }
 
-    /// Writes the checkpoint atomically.
+    /// Writes the state file atomically.
     pub fn save(&self, path: &Path) -> Result<(), ExportError> {
-        let text = serde_json::to_string_pretty(self).expect("a checkpoint serialises");
-        atomic_write(path, |out| out.write_all(text.as_bytes()))
+        let text = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
+        let write = || -> std::io::Result<()> {
+            let mut file = AtomicFile::create(path)?;
+            file.file().write_all(text.as_bytes())?;
+            file.commit()
+        };
+        write().map_err(ExportError::io(format!(
+            "cannot write the checkpoint {}",
+            path.display()
+        )))
     }
-}
 
-/// A stable fingerprint of an entry (64-bit FNV-1a of its JSON form).
-pub fn fingerprint(entry: &MongoDbAccessLogs) -> String {
-    let json = serde_json::to_string(entry).expect("an entry serialises");
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in json.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    /// Step 1: completes a delivery the previous run prepared but did not finish. Returns
+    /// the output it delivered, if it did.
+    pub fn finish_delivery(&mut self, path: &Path) -> Result<Option<PathBuf>, ExportError> {
+        let Some(delivery) = self.delivery.take() else {
+            return Ok(None);
+        };
+        let delivered = atlas_client::finish_delivery(&delivery.temp, &delivery.out).map_err(
+            ExportError::io(format!("cannot deliver {}", delivery.out.display())),
+        )?;
+        self.save(path)?;
+        Ok(delivered.then_some(delivery.out))
     }
-    format!("{hash:016x}")
 }
 
 /// What an export did.
@@ -128,207 +153,81 @@ pub fn fingerprint(entry: &MongoDbAccessLogs) -> String {
 pub struct Report {
     /// Entries written.
     pub entries: u64,
-    /// Access-history requests made.
+    /// Access-history requests made, probes included.
     pub requests: u64,
-    /// The newest millisecond written.
-    pub newest_ms: Option<i64>,
+    /// Of those, requests made to learn how Atlas pages or reads the window.
+    pub probes: u64,
 }
 
-/// The filters of one access-history call.
-#[derive(Clone, Debug, Default)]
-pub struct Filters<'a> {
-    /// `start` and `end`, epoch milliseconds.
-    pub window: Option<(i64, i64)>,
-    /// Only successes (`true`) or only failures.
-    pub auth_result: Option<bool>,
-    /// Only this client address.
-    pub ip: Option<&'a str>,
-    /// `nLogs`.
-    pub limit: Option<i32>,
-}
-
-/// Applies filters to an access-history builder and sends it. The by-cluster and by-host
-/// builders are two generated types with the same setters.
-macro_rules! send_filtered {
-    ($call:expr, $filters:expr) => {{
-        let filters: &Filters<'_> = $filters;
-        let mut call = $call;
-        if let Some((start, end)) = filters.window {
-            call = call.start(start).end(end);
-        }
-        if let Some(ok) = filters.auth_result {
-            call = call.auth_result(ok);
-        }
-        if let Some(ip) = filters.ip {
-            call = call.ip_address(ip);
-        }
-        if let Some(limit) = filters.limit {
-            call = call.n_logs(limit);
-        }
-        call.send().await
-    }};
-}
-
-/// One access-history call for a cluster or a host.
-pub async fn fetch(
-    client: &Client,
-    group_id: &str,
-    target: &Target,
-    filters: &Filters<'_>,
-) -> Result<atlas_client::types::MongoDbAccessLogsList, AtlasError> {
-    let result = match target {
-        Target::Cluster(name) => {
-            send_filtered!(
-                client
-                    .get_access_history_cluster()
-                    .group_id(group_id)
-                    .cluster_name(name.as_str()),
-                filters
-            )
-        }
-        Target::Hostname(host) => {
-            send_filtered!(
-                client
-                    .get_access_history_process()
-                    .group_id(group_id)
-                    .hostname(host.as_str()),
-                filters
-            )
-        }
-    };
-    match result {
-        Ok(page) => Ok(page.into_inner()),
-        Err(e) => Err(AtlasError::from(e)),
-    }
-}
-
-/// The access-history calls an export makes.
-pub struct Source<'a> {
-    pub client: &'a Client,
-    pub group_id: &'a str,
-    pub target: &'a Target,
-}
-
-impl Source<'_> {
-    async fn page(
-        &self,
-        start: i64,
-        end: i64,
-        auth_result: Option<bool>,
-    ) -> Result<Vec<(i64, MongoDbAccessLogs)>, ExportError> {
-        let filters = Filters {
-            window: Some((start, end)),
-            auth_result,
-            ip: None,
-            limit: Some(PAGE as i32),
-        };
-        let page = fetch(self.client, self.group_id, self.target, &filters)
-            .await
-            .map_err(ExportError::Atlas)?;
-        let mut entries = page
-            .access_logs
-            .into_iter()
-            .map(|e| {
-                e.time()
-                    .map(|t| (t.timestamp_millis(), e))
-                    .ok_or(ExportError::NoTime)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        entries.sort_by_key(|e| std::cmp::Reverse(e.0));
-        Ok(entries)
-    }
-}
-
-/// Exports every entry of `[start, end]` to `out`, newest first, skipping the entries of
-/// `skip_at` (a millisecond and fingerprints) already exported. `progress` hears of each page.
-pub async fn export(
-    source: &Source<'_>,
-    start: i64,
-    end: i64,
-    skip: Option<(i64, &BTreeSet<String>)>,
+/// Step 3: writes every entry of the export to `out` as NDJSON (each line the object Atlas
+/// sent). `progress` hears of each entry.
+pub async fn write_entries(
+    export: &mut AccessLogExport<'_>,
     out: &mut dyn Write,
     mut progress: impl FnMut(&Report),
-) -> Result<(Report, BTreeSet<String>), ExportError> {
+) -> Result<Report, ExportError> {
     let mut report = Report::default();
-    let mut newest_seen = BTreeSet::new();
-    let mut upper = end;
-    let mut emit = |entry: &MongoDbAccessLogs,
-                    ts: i64,
-                    report: &mut Report,
-                    out: &mut dyn Write|
-     -> Result<(), ExportError> {
-        if let Some((at, seen)) = skip
-            && ts == at
-            && seen.contains(&fingerprint(entry))
-        {
-            return Ok(());
-        }
-        if report.newest_ms.is_none_or(|n| ts >= n) {
-            if report.newest_ms != Some(ts) {
-                newest_seen.clear();
-            }
-            report.newest_ms = Some(ts);
-            newest_seen.insert(fingerprint(entry));
-        }
-        serde_json::to_writer(&mut *out, entry)
-            .map_err(|e| ExportError::io("cannot write an entry")(e.into()))?;
-        out.write_all(b"\n")
-            .map_err(ExportError::io("cannot write an entry"))?;
+    while let Some(entry) = export.next_entry().await? {
+        write_entry(&entry, out)?;
         report.entries += 1;
-        Ok(())
-    };
-    loop {
-        let page = source.page(start, upper, None).await?;
-        report.requests += 1;
-        if page.len() < PAGE {
-            for (ts, entry) in &page {
-                emit(entry, *ts, &mut report, out)?;
-            }
-            progress(&report);
-            break;
-        }
-        let oldest = page.last().map(|(ts, _)| *ts).expect("a full page");
-        let newest = page.first().map(|(ts, _)| *ts).expect("a full page");
-        if oldest < newest {
-            for (ts, entry) in page.iter().take_while(|(ts, _)| *ts > oldest) {
-                emit(entry, *ts, &mut report, out)?;
-            }
-            upper = oldest;
-        } else {
-            // One millisecond fills the page: split it by outcome.
-            for ok in [true, false] {
-                let half = source.page(oldest, oldest, Some(ok)).await?;
-                report.requests += 1;
-                if half.len() >= PAGE {
-                    return Err(ExportError::Unsplittable { at_ms: oldest });
-                }
-                for (ts, entry) in &half {
-                    emit(entry, *ts, &mut report, out)?;
-                }
-            }
-            if oldest == start {
-                progress(&report);
-                break;
-            }
-            upper = oldest - 1;
-        }
+        let cost = export.cost();
+        report.requests = cost.requests;
+        report.probes = cost.probes;
         progress(&report);
     }
-    Ok((report, newest_seen))
+    let cost = export.cost();
+    report.requests = cost.requests;
+    report.probes = cost.probes;
+    Ok(report)
 }
 
-/// Writes a file atomically ([`AtomicFile`]): the path holds the old content or the new,
-/// never a part.
-pub fn atomic_write(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+fn write_entry(entry: &AccessLogEntry, out: &mut dyn Write) -> Result<(), ExportError> {
+    out.write_all(entry.raw_json().as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(ExportError::io("cannot write an entry"))
+}
+
+/// Steps 4 to 6 for a file output: record, deliver, clear. Runs without awaiting, so an
+/// interruption of the program's future cannot fall between the steps.
+pub fn deliver(
+    prepared: Prepared,
+    checkpoint: Checkpoint,
+    state_path: Option<&Path>,
 ) -> Result<(), ExportError> {
-    let result = (|| {
-        let mut file = AtomicFile::create(path)?;
-        let mut out = std::io::BufWriter::new(file.file());
-        write(&mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?;
-        file.commit()
-    })();
-    result.map_err(ExportError::io(format!("cannot write {}", path.display())))
+    let out = prepared.destination().to_path_buf();
+    let Some(state_path) = state_path else {
+        return prepared
+            .commit()
+            .map_err(ExportError::io(format!("cannot write {}", out.display())));
+    };
+    let mut state = State {
+        checkpoint,
+        delivery: Some(Delivery {
+            temp: prepared.temp().to_path_buf(),
+            out: out.clone(),
+        }),
+    };
+    // Step 4: if this fails, nothing is delivered and the old checkpoint stands.
+    state.save(state_path)?;
+    // Step 5. From here on the delivery is recorded: keep the temporary file whatever
+    // happens, so a later run can complete it.
+    let temp = prepared.keep();
+    atlas_client::finish_delivery(&temp, &out)
+        .map_err(ExportError::io(format!("cannot write {}", out.display())))?;
+    // Step 6.
+    state.delivery = None;
+    state.save(state_path)
+}
+
+/// Checks, before any request, that a state file can be written at `path`.
+pub fn check_state_writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "--checkpoint {} is a directory; name a file",
+            path.display()
+        ));
+    }
+    AtomicFile::create(path)
+        .map(drop)
+        .map_err(|e| format!("--checkpoint: cannot write {}: {e}", path.display()))
 }

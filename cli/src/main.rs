@@ -8,10 +8,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atlas_client::{AtlasError, BuildError, Client, DownloadError, ErrorKind};
+use atlas_client::{AtlasError, AtomicFile, BuildError, Client, DownloadError, ErrorKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::export::{Checkpoint, ExportError, Source, Target};
+use atlas_client::export::{AccessLogExport, Filters};
+
+use crate::export::{ExportError, State, Target};
 
 const EXIT_HELP: &str = "\
 Exit codes:
@@ -131,9 +133,16 @@ struct ExportArgs {
     /// Resume from, and update, this checkpoint file: each entry comes out once across runs.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// With --checkpoint: read again this far back from where the last run ended (`10m`),
+    /// and write only entries not written before, to catch entries Atlas records late.
+    #[arg(long, requires = "checkpoint")]
+    overlap: Option<String>,
     /// Write NDJSON here (atomically), or to standard output with `-`.
     #[arg(long, default_value = "-")]
     out: String,
+    /// No summary line on standard error (for cron).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -180,6 +189,8 @@ impl From<AtlasError> for Failure {
     fn from(e: AtlasError) -> Self {
         let code = if e.kind() == ErrorKind::InvalidRequest {
             2
+        } else if e.kind() == ErrorKind::Incomplete {
+            6
         } else if e.is_unauthorized() || e.is_forbidden() {
             3
         } else if e.is_not_found() {
@@ -200,11 +211,7 @@ impl From<ExportError> for Failure {
     fn from(e: ExportError) -> Self {
         match e {
             ExportError::Atlas(e) => e.into(),
-            ExportError::Unsplittable { .. } => Self {
-                code: 6,
-                message: e.to_string(),
-            },
-            ExportError::CheckpointMismatch(_) => Self::usage(e.to_string()),
+            ExportError::BadState { .. } => Self::usage(one_line(&e)),
             other => Self {
                 code: 1,
                 message: one_line(&other),
@@ -247,7 +254,10 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         tokio::select! {
             outcome = run(cli) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(Failure { code: 130, message: "interrupted; nothing partial was left behind".into() }),
+            signal = interrupted() => Err(Failure {
+                code: 128 + signal,
+                message: interruption_message(signal),
+            }),
         }
     });
     match outcome {
@@ -257,6 +267,49 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Entries written to standard output by the export under way: what an interruption
+/// must own up to.
+static STDOUT_ENTRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Waits for SIGINT or SIGTERM (systemd's stop, `timeout`); returns its number.
+async fn interrupted() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => 2,
+            _ = term.recv() => 15,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
+
+fn interruption_message(signal: u8) -> String {
+    let name = if signal == 15 { "terminated" } else { "interrupted" };
+    match STDOUT_ENTRIES.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => format!("{name}; no output file was written and the checkpoint is unchanged"),
+        n => format!(
+            "{name} after writing {n} {} to standard output, which cannot be taken back; the checkpoint is unchanged, so the next run writes {} again",
+            plural(n, "entry", "entries"),
+            if n == 1 { "it" } else { "them" }
+        ),
+    }
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }
 
 /// The client, and the demo server it talks to when there is one.
@@ -397,10 +450,48 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if let Some(s) = start {
                 check_window(s, end, "--start")?;
             }
+            let overlap_ms = args
+                .overlap
+                .as_deref()
+                .map(|v| {
+                    time::parse_duration(v).map_err(|e| Failure::usage(format!("--overlap: {e}")))
+                })
+                .transpose()?;
             let out = output::Destination::parse(&args.out).map_err(Failure::usage)?;
+            let mut state = None;
+            if let Some(path) = &args.checkpoint {
+                export::check_state_writable(path).map_err(Failure::usage)?;
+                state = State::load(path)?;
+                if let Some(state) = &mut state {
+                    if args.start.is_some() {
+                        return Err(Failure::usage(format!(
+                            "--start conflicts with --checkpoint {}, which continues after {}; drop --start, or use another checkpoint",
+                            path.display(),
+                            state.checkpoint.through_ms
+                        )));
+                    }
+                    if let Some(delivered) = state.finish_delivery(path)? {
+                        eprintln!(
+                            "delivered {}, which the previous run had finished but not put in place",
+                            delivered.display()
+                        );
+                    }
+                }
+            }
             let session = connect(&cli.global).await?;
             let group = group_id(&args.target.group_id, &session)?;
-            run_export(&session.client, &group, args, start, end, now, out).await
+            run_export(
+                &session.client,
+                &group,
+                args,
+                start,
+                end,
+                now,
+                overlap_ms,
+                out,
+                state,
+            )
+            .await
         }
         Command::AuditLogs(args) => {
             let start = time_flag("--start", &args.start, now)?;
@@ -422,24 +513,30 @@ async fn access(
     args: &AccessArgs,
     window: Option<(i64, i64)>,
 ) -> Result<(), Failure> {
-    let filters = export::Filters {
+    let filters = Filters {
         window,
         auth_result: args.auth_result.map(|r| matches!(r, AuthResult::Success)),
-        ip: args.ip.as_deref(),
-        limit: args.limit,
+        ip_address: args.ip.clone(),
+        n_logs: args.limit.map(|n| n as u32),
     };
-    let page = export::fetch(client, group, &target(&args.target)?, &filters).await?;
+    let entries =
+        atlas_client::export::fetch_entries(client, group, &target(&args.target)?, &filters)
+            .await?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // JSON and NDJSON carry each entry exactly as Atlas sent it.
     let written = match args.output {
-        Format::Table => output::table(&page.access_logs, &mut out),
-        Format::Json => serde_json::to_writer_pretty(&mut out, &page)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out)),
-        Format::Ndjson => page.access_logs.iter().try_for_each(|e| {
-            serde_json::to_writer(&mut out, e)?;
-            writeln!(out)
-        }),
+        Format::Table => {
+            let fields: Vec<_> = entries.iter().map(|e| e.fields().clone()).collect();
+            output::table(&fields, &mut out)
+        }
+        Format::Json => {
+            let raw: Vec<&str> = entries.iter().map(|e| e.raw_json()).collect();
+            writeln!(out, "{{\"accessLogs\":[{}]}}", raw.join(","))
+        }
+        Format::Ndjson => entries
+            .iter()
+            .try_for_each(|e| writeln!(out, "{}", e.raw_json())),
     };
     written.map_err(|e| Failure {
         code: 1,
@@ -447,6 +544,7 @@ async fn access(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_export(
     client: &Client,
     group: &str,
@@ -454,77 +552,82 @@ async fn run_export(
     start: Option<i64>,
     end: i64,
     now: i64,
+    overlap_ms: Option<i64>,
     out: output::Destination,
+    state: Option<State>,
 ) -> Result<(), Failure> {
     let target = target(&args.target)?;
-    let checkpoint = match &args.checkpoint {
-        Some(path) => Some(Checkpoint::load(path)?),
-        None => None,
+    let state_path = args.checkpoint.as_deref();
+    let mut export = match &state {
+        Some(state) => {
+            AccessLogExport::check_checkpoint(&state.checkpoint, group, &target, None, None)
+                .map_err(|e| Failure::usage(format!("--checkpoint: {e}")))?;
+            AccessLogExport::resume(client, &state.checkpoint, end)
+                .map_err(|e| Failure::usage(format!("--checkpoint: {e}; give a later --end")))?
+        }
+        None => AccessLogExport::new(
+            client,
+            group,
+            target.clone(),
+            start.unwrap_or(now - 7 * 86_400_000),
+            end,
+        ),
     };
-    if let Some(cp) = &checkpoint
-        && cp.target.is_some()
-        && (cp.group_id != group || cp.target.as_ref() != Some(&target))
-    {
-        return Err(ExportError::CheckpointMismatch(format!(
-            "--checkpoint belongs to project {} and {:?}, not {group} and {target:?}",
-            cp.group_id, cp.target
-        ))
-        .into());
+    if let Some(overlap) = overlap_ms {
+        export = export.overlap(overlap);
     }
-    let watermark = checkpoint.as_ref().and_then(|cp| cp.watermark_ms);
-    let start = watermark.or(start).unwrap_or(now - 7 * 86_400_000);
-    if start > end {
-        return Err(Failure::usage(
-            "the window starts after --end (the checkpoint is newer than --end)",
-        ));
-    }
-    let skip = checkpoint
-        .as_ref()
-        .and_then(|cp| cp.watermark_ms.map(|w| (w, &cp.seen_at_watermark)));
-    let source = Source {
-        client,
-        group_id: group,
-        target: &target,
-    };
     let progress = output::Progress::new(std::io::stderr().is_terminal());
-    let result = out
-        .write_atomically(async |writer| {
-            export::export(&source, start, end, skip, writer, |report| {
+    let report = match out {
+        output::Destination::Stdout => {
+            let stdout = std::io::stdout();
+            let mut writer = std::io::BufWriter::new(stdout.lock());
+            let result = export::write_entries(&mut export, &mut writer, |report| {
+                STDOUT_ENTRIES.store(report.entries, std::sync::atomic::Ordering::SeqCst);
                 progress.update(report)
             })
-            .await
-        })
-        .await;
-    progress.finish();
-    let (report, newest_seen) = result?;
-    if let (Some(path), Some(previous)) = (&args.checkpoint, checkpoint) {
-        let next = match report.newest_ms {
-            Some(newest) if Some(newest) == previous.watermark_ms => Checkpoint {
-                seen_at_watermark: previous
-                    .seen_at_watermark
-                    .union(&newest_seen)
-                    .cloned()
-                    .collect(),
-                ..previous
-            },
-            Some(newest) => Checkpoint {
-                group_id: group.to_string(),
-                target: Some(target.clone()),
-                watermark_ms: Some(newest),
-                seen_at_watermark: newest_seen,
-            },
-            None => Checkpoint {
-                group_id: group.to_string(),
-                target: Some(target.clone()),
-                ..previous
-            },
-        };
-        next.save(path)?;
+            .await;
+            progress.finish();
+            let report = result?;
+            writer
+                .flush()
+                .map_err(ExportError::io("cannot write standard output"))?;
+            if let (Some(path), Some(checkpoint)) = (state_path, export.checkpoint()) {
+                State {
+                    checkpoint,
+                    delivery: None,
+                }
+                .save(path)?;
+            }
+            report
+        }
+        output::Destination::File(path) => {
+            let io = || ExportError::io(format!("cannot write {}", path.display()));
+            let mut file = AtomicFile::create(&path).map_err(io())?;
+            let mut writer = std::io::BufWriter::new(file.file());
+            let result =
+                export::write_entries(&mut export, &mut writer, |report| progress.update(report))
+                    .await;
+            progress.finish();
+            let report = result?;
+            writer.into_inner().map_err(|e| io()(e.into_error()))?;
+            let prepared = file.prepare().map_err(io())?;
+            let checkpoint = export
+                .checkpoint()
+                .expect("a finished export has a checkpoint");
+            export::deliver(prepared, checkpoint, state_path)?;
+            report
+        }
+    };
+    if !args.quiet {
+        eprintln!(
+            "exported {} {} in {} {} ({} to learn how Atlas reads the window)",
+            report.entries,
+            plural(report.entries, "entry", "entries"),
+            report.requests,
+            plural(report.requests, "request", "requests"),
+            report.probes
+        );
     }
-    eprintln!(
-        "exported {} entries in {} requests",
-        report.entries, report.requests
-    );
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use atlas_client::types::MongoDbAccessLogs;
 
 use atlas_client::AtomicFile;
 
-use crate::export::{ExportError, Report};
+use crate::export::Report;
 
 /// Entries as a table: time, user, source, IP, host, result, reason.
 pub fn table(entries: &[MongoDbAccessLogs], out: &mut impl Write) -> std::io::Result<()> {
@@ -89,34 +89,6 @@ impl Destination {
         AtomicFile::create(&path)
             .map_err(|e| format!("--out: cannot write {}: {e}", path.display()))?;
         Ok(Self::File(path))
-    }
-
-    /// Runs `write` against the destination; a file appears, whole, only if it succeeds.
-    pub async fn write_atomically<T>(
-        &self,
-        write: impl AsyncFnOnce(&mut dyn Write) -> Result<T, ExportError>,
-    ) -> Result<T, ExportError> {
-        match self {
-            Self::Stdout => {
-                let stdout = std::io::stdout();
-                let mut out = std::io::BufWriter::new(stdout.lock());
-                let value = write(&mut out).await?;
-                out.flush()
-                    .map_err(ExportError::io("cannot write standard output"))?;
-                Ok(value)
-            }
-            Self::File(path) => {
-                let io = |e: std::io::Error| {
-                    ExportError::io(format!("cannot write {}", path.display()))(e)
-                };
-                let mut file = AtomicFile::create(path).map_err(io)?;
-                let mut out = std::io::BufWriter::new(file.file());
-                let value = write(&mut out).await?;
-                out.into_inner().map_err(|e| io(e.into_error()))?;
-                file.commit().map_err(io)?;
-                Ok(value)
-            }
-        }
     }
 }
 

@@ -122,6 +122,92 @@ fn without_temp_name(error: io::Error) -> io::Error {
     }
 }
 
+/// A file written and synced under its temporary name, not yet renamed into place: the
+/// first half of a two-step delivery whose second half may happen in another process (see
+/// [`AtomicFile::prepare`]). Dropping it removes the temporary file; a crash leaves it.
+#[derive(Debug)]
+pub struct Prepared {
+    temp: PathBuf,
+    destination: PathBuf,
+    armed: bool,
+}
+
+impl AtomicFile {
+    /// Flushes and syncs the file and keeps it under its temporary name: the caller can
+    /// record [`Prepared::temp`] somewhere durable, then [`Prepared::commit`]; if the process
+    /// dies in between, [`finish`] completes the delivery from the record.
+    ///
+    /// # Errors
+    ///
+    /// The file could not be flushed or synced; it is removed.
+    pub fn prepare(mut self) -> io::Result<Prepared> {
+        self.temp.as_file_mut().flush()?;
+        self.temp.as_file().sync_all()?;
+        let temp = self.temp.into_temp_path().keep().map_err(|e| e.error)?;
+        Ok(Prepared {
+            temp,
+            destination: self.destination,
+            armed: true,
+        })
+    }
+}
+
+impl Prepared {
+    /// The temporary file holding the content.
+    pub fn temp(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Where the content goes.
+    pub fn destination(&self) -> &Path {
+        &self.destination
+    }
+
+    /// Keeps the temporary file whatever happens next, and returns its name: for a delivery
+    /// recorded elsewhere, which [`finish`] completes.
+    pub fn keep(mut self) -> PathBuf {
+        self.armed = false;
+        std::mem::take(&mut self.temp)
+    }
+
+    /// Renames the file into place and syncs the directory.
+    ///
+    /// # Errors
+    ///
+    /// The rename failed; the temporary file is removed.
+    pub fn commit(mut self) -> io::Result<()> {
+        let result = finish(&self.temp, &self.destination).map(drop);
+        self.armed = result.is_err();
+        result
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Completes a delivery prepared by [`AtomicFile::prepare`], possibly in an earlier process:
+/// renames `temp` over `destination` and syncs the directory. Returns `Ok(false)` when
+/// `temp` no longer exists (the delivery happened already).
+///
+/// # Errors
+///
+/// The rename failed.
+pub fn finish(temp: &Path, destination: &Path) -> io::Result<bool> {
+    match std::fs::rename(temp, destination) {
+        Ok(()) => {
+            sync_dir(parent(destination));
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !temp.exists() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,

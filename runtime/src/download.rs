@@ -161,16 +161,39 @@ where
 /// Verifies the gzip as chunks arrive and writes them (or their text) to `file`. Returns
 /// the bytes written and the file, ready to commit.
 fn write_verified(
-    chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    mut chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
     mut file: AtomicFile,
     decompress: bool,
 ) -> Result<(u64, AtomicFile), DownloadError> {
     let path = file.destination().to_path_buf();
-    let written = write_chunks(chunks, file.file(), decompress).map_err(|e| match e {
-        Failure::Write(source) => DownloadError::Io { path, source },
-        Failure::Data(e) => DownloadError::Corrupt(e),
-    })?;
+    let out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file.file());
+    let chunks = std::iter::from_fn(|| chunks.blocking_recv());
+    let written = write_chunks(chunks, out, decompress)
+        .and_then(|(written, out)| {
+            out.into_inner()
+                .map_err(|e| Failure::Write(e.into_error()))?;
+            Ok(written)
+        })
+        .map_err(|e| e.into_error(path))?;
     Ok((written, file))
+}
+
+/// Runs the verification and decompression of [`save`] on `chunks` held in memory, the
+/// output counted and discarded: the bytes a download would write, or why it would fail
+/// (`DownloadError::Io` with `ErrorKind::FileTooLarge` past 64 MiB of output).
+#[doc(hidden)]
+pub fn verify_gzip(chunks: &[&[u8]], decompress: bool) -> Result<u64, DownloadError> {
+    verify_in_memory(chunks, decompress, VERIFY_LIMIT)
+}
+
+/// How much output [`verify_gzip`] counts before it stops.
+const VERIFY_LIMIT: u64 = 64 << 20;
+
+fn verify_in_memory(chunks: &[&[u8]], decompress: bool, limit: u64) -> Result<u64, DownloadError> {
+    let out = Bounded { left: limit };
+    write_chunks(chunks.iter(), out, decompress)
+        .map(|(written, _)| written)
+        .map_err(|e| e.into_error(PathBuf::new()))
 }
 
 enum Failure {
@@ -178,12 +201,23 @@ enum Failure {
     Data(std::io::Error),
 }
 
-fn write_chunks(
-    mut chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
-    file: &mut std::fs::File,
+impl Failure {
+    fn into_error(self, path: PathBuf) -> DownloadError {
+        match self {
+            Failure::Write(source) => DownloadError::Io { path, source },
+            Failure::Data(e) => DownloadError::Corrupt(e),
+        }
+    }
+}
+
+/// Verifies the gzip in `chunks` and writes them, or their text with `decompress`, to `out`.
+/// Returns the bytes written and `out`.
+fn write_chunks<W: Write>(
+    chunks: impl IntoIterator<Item = impl AsRef<[u8]>>,
+    out: W,
     decompress: bool,
-) -> Result<u64, Failure> {
-    // The decoder passes the file's own errors through; bad data is one of these kinds.
+) -> Result<(u64, W), Failure> {
+    // The decoder passes the writer's own errors through; bad data is one of these kinds.
     let corrupt = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::InvalidData
         | std::io::ErrorKind::InvalidInput
@@ -191,31 +225,45 @@ fn write_chunks(
         _ => Failure::Write(e),
     };
     let out = Counting {
-        inner: std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+        inner: out,
         written: 0,
     };
     let out = if decompress {
-        // The decoder writes the text straight into the file buffer.
+        // The decoder writes the text straight into the output.
         let mut gzip = MultiGzDecoder::new(out);
-        while let Some(chunk) = chunks.blocking_recv() {
-            gzip.write_all(&chunk).map_err(corrupt)?;
+        for chunk in chunks {
+            gzip.write_all(chunk.as_ref()).map_err(corrupt)?;
         }
         gzip.finish().map_err(corrupt)?
     } else {
         let mut gzip = MultiGzDecoder::new(std::io::sink());
         let mut out = out;
-        while let Some(chunk) = chunks.blocking_recv() {
-            gzip.write_all(&chunk).map_err(corrupt)?;
-            out.write_all(&chunk).map_err(Failure::Write)?;
+        for chunk in chunks {
+            gzip.write_all(chunk.as_ref()).map_err(corrupt)?;
+            out.write_all(chunk.as_ref()).map_err(Failure::Write)?;
         }
         gzip.try_finish().map_err(corrupt)?;
         out
     };
-    let written = out.written;
-    out.inner
-        .into_inner()
-        .map_err(|e| Failure::Write(e.into_error()))?;
-    Ok(written)
+    Ok((out.written, out.inner))
+}
+
+/// A writer that discards what it is given, and fails once more than `left` bytes came.
+struct Bounded {
+    left: u64,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.left = self.left.checked_sub(buf.len() as u64).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::FileTooLarge, "output limit reached")
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A writer that counts what goes through it.
@@ -240,7 +288,8 @@ impl<W: Write> Write for Counting<W> {
 const WRITE_BUFFER: usize = 1 << 20;
 
 /// The `filename` of a `Content-Disposition` value, reduced to a plain file name.
-fn disposition_file_name(value: &str) -> Option<String> {
+#[doc(hidden)]
+pub fn disposition_file_name(value: &str) -> Option<String> {
     let raw = value
         .split(';')
         .map(str::trim)
@@ -264,5 +313,30 @@ mod tests {
         );
         assert_eq!(disposition_file_name("attachment; filename=\"..\""), None);
         assert_eq!(disposition_file_name("attachment"), None);
+    }
+
+    #[test]
+    fn verification_in_memory_stops_at_its_limit() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[0; 1 << 20]).unwrap();
+        let gz = encoder.finish().unwrap();
+        let (head, tail) = gz.split_at(10);
+        assert_eq!(
+            verify_in_memory(&[head, tail], true, 1 << 20).unwrap(),
+            1 << 20
+        );
+        assert_eq!(verify_gzip(&[head, tail], false).unwrap(), gz.len() as u64);
+        let Err(DownloadError::Io { source, .. }) = verify_in_memory(&[&gz], true, (1 << 20) - 1)
+        else {
+            panic!("a bomb past the limit was decompressed");
+        };
+        assert_eq!(source.kind(), std::io::ErrorKind::FileTooLarge);
+        for decompress in [false, true] {
+            let truncated = verify_gzip(&[&gz[..gz.len() - 1]], decompress);
+            assert!(
+                matches!(truncated, Err(DownloadError::Corrupt(_))),
+                "{truncated:?}"
+            );
+        }
     }
 }

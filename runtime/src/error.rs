@@ -64,6 +64,9 @@ pub enum ErrorKind {
     Corrupt,
     /// The client could not be built.
     Config,
+    /// Atlas's answers did not allow a complete, exact result (an export stopped rather
+    /// than lose or repeat entries).
+    Incomplete,
 }
 
 /// Atlas's error body, as every Atlas operation sends it. Fields other than these are kept
@@ -120,6 +123,21 @@ impl AtlasError {
             connect: false,
             source: None,
         }))
+    }
+
+    /// An answer that could not be decoded, for the reason given.
+    pub fn decode(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Decode, message)
+    }
+
+    /// Input that must not be sent, for the reason given (kept as the cause).
+    pub fn invalid(source: impl StdError + Send + Sync + 'static) -> Self {
+        Self::other(ErrorKind::InvalidRequest, source)
+    }
+
+    /// An error of `kind` whose message is `source`'s, kept as the cause.
+    pub(crate) fn other(kind: ErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
+        Self::new(kind, one_line(&source)).with_source(source)
     }
 
     fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {

@@ -28,8 +28,9 @@ pub mod response;
 pub mod retry;
 mod runtime;
 pub mod timestamps;
+pub mod window;
 
-pub use atomic::AtomicFile;
+pub use atomic::{AtomicFile, Prepared, finish as finish_delivery};
 pub use auth::{AuthError, Credentials};
 pub use client::{
     BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
@@ -39,5 +40,7 @@ pub use download::{Download, DownloadError};
 pub use error::{AtlasError, ErrorBody, ErrorKind};
 pub use operation::{Bound, Location, Operation, Param};
 pub use retry::{RateLimit, RetryPolicy};
+#[doc(hidden)]
+pub use runtime::unwrap_envelope;
 pub use runtime::{Runtime, USER_AGENT_VALUE};
 pub use timestamps::{entry_time, log_line_time, parse_timestamp};

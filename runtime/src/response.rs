@@ -15,6 +15,23 @@ use serde::de::{self, DeserializeOwned, Visitor};
 
 use crate::auth::AuthFailure;
 
+tokio::task_local! {
+    static CAPTURED: std::cell::RefCell<Option<Bytes>>;
+}
+
+/// Runs `call` (a generated operation's `send()`) and returns, beside its result, the body of
+/// the success answer it decoded, byte for byte as Atlas sent it: for callers that must keep
+/// what the typed value drops (`null`s, fields the spec does not declare).
+pub async fn with_body<F: std::future::Future>(call: F) -> (F::Output, Option<Bytes>) {
+    CAPTURED
+        .scope(std::cell::RefCell::new(None), async {
+            let output = call.await;
+            let body = CAPTURED.with(|c| c.borrow_mut().take());
+            (output, body)
+        })
+        .await
+}
+
 /// The whole body of an answer, kept in its extensions by the runtime.
 #[derive(Clone, Debug)]
 pub struct Body(pub Bytes);
@@ -80,7 +97,12 @@ pub async fn from_response<T: DeserializeOwned, E>(
         _ => serde_json::from_slice::<T>(&bytes).map_err(|e| e.to_string()),
     };
     match decoded {
-        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
+        Ok(inner) => {
+            if status.is_success() {
+                let _ = CAPTURED.try_with(|c| *c.borrow_mut() = Some(bytes.clone()));
+            }
+            Ok(ResponseValue::new(inner, status, headers))
+        }
         Err(why) => {
             extensions.insert(DecodeFailure(why));
             Err(Error::UnexpectedResponse(rebuild(

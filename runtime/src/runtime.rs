@@ -13,12 +13,14 @@
 //! The media types, the absence of `api-version` and the parameter rules are the generated
 //! code's business: it sends exactly what the operation table records.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use progenitor_client::Error;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
+use serde_json::value::RawValue;
 
 use crate::auth::{Auth, AuthError, Credentials, Endpoint};
 use crate::client::{BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
@@ -268,7 +270,8 @@ async fn read_whole(response: reqwest::Response) -> reqwest::Result<reqwest::Res
 
 /// With `envelope=true` Atlas wraps an entity as `{"status": ..., "content": entity}`;
 /// hand the generated decoder the entity, so the typed value is the same as without it.
-fn unwrap_envelope(response: reqwest::Response) -> reqwest::Response {
+#[doc(hidden)]
+pub fn unwrap_envelope(response: reqwest::Response) -> reqwest::Response {
     let is_json = response
         .headers()
         .get(CONTENT_TYPE)
@@ -277,15 +280,13 @@ fn unwrap_envelope(response: reqwest::Response) -> reqwest::Response {
     let Some(body) = body_of(&response).filter(|_| is_json) else {
         return response;
     };
-    let content = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(mut wrapper))
-            if wrapper.contains_key("status") && wrapper.contains_key("content") =>
-        {
-            match serde_json::to_vec(&wrapper.remove("content").unwrap_or_default()) {
-                Ok(content) => bytes::Bytes::from(content),
-                Err(_) => return response,
-            }
-        }
+    // The entity is handed over as Atlas wrote it: decoding it into a `serde_json::Value`
+    // and writing it again would round its numbers (integers past 64 bits, long decimals).
+    let content = match serde_json::from_slice::<BTreeMap<String, &RawValue>>(body) {
+        Ok(wrapper) if wrapper.contains_key("status") => match wrapper.get("content") {
+            Some(content) => body.slice_ref(content.get().as_bytes()),
+            None => return response,
+        },
         _ => return response,
     };
     let mut extensions = response.extensions().clone();
@@ -297,4 +298,35 @@ fn unwrap_envelope(response: reqwest::Response) -> reqwest::Response {
         extensions,
         content,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enveloped(body: &str) -> reqwest::Response {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        rebuild(
+            reqwest::StatusCode::OK,
+            &headers,
+            http::Version::HTTP_11,
+            http::Extensions::new(),
+            bytes::Bytes::copy_from_slice(body.as_bytes()),
+        )
+    }
+
+    #[test]
+    fn an_envelope_gives_its_content_as_written() {
+        let content = r#"{"n":-9979460919294666310164749889919448,"f":3.1958752925610357e39,"big":18446744073709551616, "s":"\u00e9"}"#;
+        let body = format!(r#"{{"status":200,"content":{content}}}"#);
+        let unwrapped = unwrap_envelope(enveloped(&body));
+        assert_eq!(body_of(&unwrapped).unwrap().as_ref(), content.as_bytes());
+        let unwrapped = unwrap_envelope(enveloped(r#"{"content":null,"status":null}"#));
+        assert_eq!(body_of(&unwrapped).unwrap().as_ref(), b"null");
+        for not_an_envelope in [r#"[200,{"a":1}]"#, r#"{"status":200}"#, r#"{"content":1}"#] {
+            let kept = unwrap_envelope(enveloped(not_an_envelope));
+            assert_eq!(body_of(&kept).unwrap().as_ref(), not_an_envelope.as_bytes());
+        }
+    }
 }

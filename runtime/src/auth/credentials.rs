@@ -141,10 +141,24 @@ impl Discovered {
                 });
             }
         };
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ProfileError {
+        Self::from_profile_text(&text, name).map_err(|reason| ProfileError {
             path: path.to_path_buf(),
-            reason: e.message().to_string(),
-        })?;
+            reason,
+        })
+    }
+
+    /// Reads profile `name` of the text of an Atlas CLI configuration file; `Ok(None)` when
+    /// the profile does not exist, `Err` with the reason when the text is not TOML.
+    #[doc(hidden)]
+    pub fn from_profile_text(text: &str, name: &str) -> Result<Option<Self>, String> {
+        if nesting_bound(text) > MAX_NESTING {
+            return Err(format!(
+                "more than {MAX_NESTING} arrays and inline tables (`[` and `{{` outside table headers)"
+            ));
+        }
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| e.message().to_string())?;
         let Some(profile) = table.get(name).and_then(toml::Value::as_table) else {
             return Ok(None);
         };
@@ -164,6 +178,40 @@ impl Discovered {
             base_url: get("ops_manager_url").filter(|s| !s.trim().is_empty()),
         }))
     }
+}
+
+/// The most arrays and inline tables a profile text may have. Some malformed texts drive
+/// `toml` (1.x) past its own recursion limit until the stack overflows; nesting cannot
+/// exceed this bound, and an Atlas CLI configuration has no arrays or inline tables at all.
+const MAX_NESTING: usize = 64;
+
+/// An upper bound on how deeply the TOML parser can nest into `text`: every `[` and `{`,
+/// save those of table-header lines (`[name]`, `[[name]]`), which open at most two levels
+/// and close them on the same line.
+fn nesting_bound(text: &str) -> usize {
+    let opening = text
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .map(|line| line.trim_matches([' ', '\t']))
+        .filter(|line| !is_table_header(line))
+        .map(|line| line.bytes().filter(|b| matches!(b, b'[' | b'{')).count())
+        .sum::<usize>();
+    opening + 2
+}
+
+/// `[name]` or `[[name]]` with a bare (dotted) name: no quotes, comments or brackets inside.
+fn is_table_header(line: &str) -> bool {
+    let brackets = if line.starts_with("[[") && line.ends_with("]]") {
+        2
+    } else if line.starts_with('[') && line.ends_with(']') {
+        1
+    } else {
+        return false;
+    };
+    line.len() >= 2 * brackets
+        && line.as_bytes()[brackets..line.len() - brackets]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' ' | b'\t'))
 }
 
 /// Where the Atlas CLI keeps its configuration: `$XDG_CONFIG_HOME/atlascli/config.toml`,
@@ -279,6 +327,34 @@ mod tests {
         let err = Discovered::from_profile_file(&path, "default").unwrap_err();
         assert!(err.to_string().contains("config.toml"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn texts_that_could_nest_deeply_are_refused_before_parsing() {
+        // Empty arrays where an inline table expects a key each lower `toml`'s depth count,
+        // so that the arrays after them nest past its limit: on a small stack, parsing this
+        // would overflow it.
+        let hostile = format!("={{{}\"\n{}", "[]".repeat(5_000), "[".repeat(5_000));
+        let refused = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || Discovered::from_profile_text(&hostile, "default"))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(refused.unwrap_err().contains("arrays and inline tables"));
+        // Table headers, however many, are not nesting.
+        let profiles: String = (0..500)
+            .map(|i| {
+                format!("[p{i}]\n  public_api_key = \"k{i}\"\n  private_api_key = \"s\"\n[[x.y]]\n")
+            })
+            .collect();
+        let found = Discovered::from_profile_text(&profiles, "p499")
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.credentials.unwrap().id(), "k499");
+        assert!(nesting_bound("a = [[1], {b = [2]}]") >= 4);
+        assert_eq!(nesting_bound("[default]\r\n[[a.b-c_d]]\n"), 2);
+        assert_eq!(nesting_bound("[\"q\"]\n[a]]\n[[a]\n"), 6);
     }
 
     #[test]

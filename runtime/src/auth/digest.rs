@@ -74,6 +74,8 @@ impl Digest {
 
     /// Caches the Digest challenge of a 401; returns whether there was one.
     pub(crate) fn learn(&self, response: &reqwest::Response) -> bool {
+        // `to_str` admits visible ASCII only. `digest_auth::parse` must never see more: it
+        // slices names at character counts, and panics on text that is not ASCII.
         let challenge = response
             .headers()
             .get_all(WWW_AUTHENTICATE)
@@ -90,5 +92,36 @@ impl Digest {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(challenge);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenged(value: &[u8]) -> reqwest::Response {
+        let mut response = http::Response::new(bytes::Bytes::new());
+        *response.status_mut() = reqwest::StatusCode::UNAUTHORIZED;
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_bytes(value).unwrap());
+        reqwest::Response::from(response)
+    }
+
+    #[test]
+    fn challenges_that_are_not_ascii_are_refused_not_parsed() {
+        let digest = Digest::new("pub".into(), SecretString::from("priv"));
+        let request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "https://cloud.mongodb.com/api/atlas/v2".parse().unwrap(),
+        );
+        // A name right after a two-byte character: `digest_auth::parse` (0.3) would slice
+        // inside the character and panic.
+        let value = "Digest \u{bf}realm=\"x\", nonce=\"n\", qop=\"auth\"";
+        assert!(!digest.learn(&challenged(value.as_bytes())));
+        assert!(digest.authorization(&request).is_none());
+        let value = b"Digest realm=\"x\", nonce=\"n\", qop=\"auth\"";
+        assert!(digest.learn(&challenged(value)));
+        assert!(digest.authorization(&request).is_some());
     }
 }

@@ -22,6 +22,8 @@ pub use credentials::{
 };
 pub use oauth::AuthError;
 use oauth::Fetch;
+#[doc(hidden)]
+pub use oauth::parse_token_answer;
 
 use digest::Digest;
 use oauth::ServiceAccount;
@@ -225,6 +227,22 @@ fn failure_answer(error: AuthError) -> reqwest::Response {
         extensions,
         body,
     )
+}
+
+/// The `Authorization` an API key sends for `request` after the 401 `challenge`, as a call
+/// answers it: `None` when the 401 carries no Digest challenge that can be answered.
+#[doc(hidden)]
+pub fn answer_digest_challenge(
+    public_key: &str,
+    private_key: &str,
+    challenge: &reqwest::Response,
+    request: &reqwest::Request,
+) -> Option<HeaderValue> {
+    let digest = Digest::new(public_key.to_string(), SecretString::from(private_key));
+    digest
+        .learn(challenge)
+        .then(|| digest.authorization(request))
+        .flatten()
 }
 
 fn bearer(token: &SecretString) -> HeaderValue {

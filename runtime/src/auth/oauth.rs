@@ -146,23 +146,9 @@ impl ServiceAccount {
             .bytes()
             .await
             .map_err(|e| Fetch::Transport(e.without_url()))?;
-        if !status.is_success() {
-            return Err(Fetch::Refused(rejection(status.as_u16(), body)));
-        }
-        let answer: TokenAnswer = match serde_json::from_slice(&body) {
-            Ok(answer) => answer,
-            Err(e) => {
-                return Err(Fetch::Refused(AuthError::BadAnswer {
-                    status: status.as_u16(),
-                    body,
-                    source: Arc::new(e),
-                }));
-            }
-        };
-        Ok(Token {
-            value: SecretString::from(answer.access_token),
-            renew_at: renewal_time(requested, answer.expires_in),
-        })
+        let (value, renew_at) =
+            parse_token_answer(status.as_u16(), body, requested).map_err(Fetch::Refused)?;
+        Ok(Token { value, renew_at })
     }
 
     /// Gives the cached token back (`/api/oauth/revoke`) and forgets it.
@@ -191,6 +177,30 @@ impl ServiceAccount {
         }
         let body = response.bytes().await.unwrap_or_default();
         Err(rejection(status.as_u16(), body))
+    }
+}
+
+/// Reads the token endpoint's answer to a request sent at `requested`: the token and when
+/// to renew it, or why there is none.
+#[doc(hidden)]
+pub fn parse_token_answer(
+    status: u16,
+    body: Bytes,
+    requested: Instant,
+) -> Result<(SecretString, Instant), AuthError> {
+    if !(200..300).contains(&status) {
+        return Err(rejection(status, body));
+    }
+    match serde_json::from_slice::<TokenAnswer>(&body) {
+        Ok(answer) => Ok((
+            SecretString::from(answer.access_token),
+            renewal_time(requested, answer.expires_in),
+        )),
+        Err(e) => Err(AuthError::BadAnswer {
+            status,
+            body,
+            source: Arc::new(e),
+        }),
     }
 }
 

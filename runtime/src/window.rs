@@ -1,0 +1,665 @@
+//! Every entry of a time window, exactly once, from an operation that caps its answers at
+//! `limit` entries and has no paging (Atlas's access history: 20,000 entries, no cursor).
+//!
+//! How the operation reads its window is undocumented, so nothing here assumes it. The engine
+//! asks for a window a little wider than the one it wants and keeps only the entries inside
+//! the wanted one, so that whatever the operation does at the bounds (inclusive, exclusive,
+//! whole seconds), an answer holding fewer than `limit` entries holds them all. When an
+//! answer is full it learns, with one extra request, whether full answers hold the newest or
+//! the oldest entries, keeps the part of the answer that is certainly complete, and narrows
+//! the window past it. Only when a single instant holds too many entries to narrow past does
+//! it learn, with a few probe requests, how the bounds are read, and then splits that instant
+//! by a partition of the entries (for access logs: successes and failures). Whatever does not
+//! fit any reading it knows stops the export with an error naming what failed, never with a
+//! silent loss or a duplicate.
+
+use std::future::Future;
+
+use crate::error::{AtlasError, ErrorKind};
+
+/// What the engine needs of an entry.
+pub trait Timed {
+    /// The entry's time, epoch milliseconds, as the operation filters on it.
+    fn time_ms(&self) -> i64;
+    /// A fingerprint of the entry's content: equal for the same entry in two answers.
+    fn fingerprint(&self) -> u64;
+}
+
+/// One call of the capped operation: entries whose time the operation places within
+/// `[start, end]` (epoch milliseconds, read the operation's way), at most `limit`, only
+/// those of `part` when given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query<P> {
+    /// Start of the window, as sent.
+    pub start: i64,
+    /// End of the window, as sent.
+    pub end: i64,
+    /// The most entries an answer may hold.
+    pub limit: u32,
+    /// Only the entries of this part of the partition.
+    pub part: Option<P>,
+}
+
+/// A capped operation the engine can list.
+pub trait Pages {
+    /// One entry.
+    type Entry: Timed;
+    /// A value of a partition of the entries (every entry belongs to exactly one part).
+    type Part: Clone;
+    /// The most entries one answer holds.
+    fn limit(&self) -> u32;
+    /// The earliest `start` the operation accepts.
+    fn earliest(&self) -> i64;
+    /// The parts of the partition used to split an instant holding too many entries.
+    fn parts(&self) -> Vec<Self::Part>;
+    /// Sends one query.
+    fn fetch(
+        &self,
+        query: Query<Self::Part>,
+    ) -> impl Future<Output = Result<Vec<Self::Entry>, AtlasError>>;
+}
+
+/// Which entries a full answer holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paging {
+    /// The newest `limit` entries of the window, in any order.
+    Newest,
+    /// The oldest `limit` entries of the window, in any order.
+    Oldest,
+}
+
+/// How far beyond the wanted window a query must reach for its answer to cover the wanted
+/// window whatever the operation's reading of the bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Margins {
+    before: i64,
+    after: i64,
+}
+
+/// Covers every reading: inclusive or exclusive bounds, milliseconds or whole seconds.
+const WIDE: Margins = Margins {
+    before: 1000,
+    after: 1000,
+};
+
+/// Why a window could not be listed exactly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WindowError {
+    /// The operation failed.
+    #[error(transparent)]
+    Call(#[from] AtlasError),
+    /// More entries share one instant, in one part of the partition, than one answer holds:
+    /// they cannot all be had.
+    #[error(
+        "more than {} entries share the millisecond {at_ms} ({}) even split by outcome; Atlas cannot return them all, so the export stops rather than return some of them",
+        thousands(*limit),
+        chrono::DateTime::from_timestamp_millis(*at_ms).map(|t| t.to_rfc3339()).unwrap_or_default()
+    )]
+    Unsplittable {
+        /// The instant.
+        at_ms: i64,
+        /// The cap of one answer.
+        limit: u32,
+    },
+    /// The operation answered in a way no known reading of its window explains; the export
+    /// stops rather than guess.
+    #[error("the answers contradict the assumption that {assumption}; stopping rather than risk losing or repeating entries")]
+    Assumption {
+        /// What was assumed.
+        assumption: String,
+    },
+}
+
+impl From<WindowError> for AtlasError {
+    fn from(error: WindowError) -> Self {
+        match error {
+            WindowError::Call(e) => e,
+            other => AtlasError::other(ErrorKind::Incomplete, other),
+        }
+    }
+}
+
+/// What listing a window cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// Queries sent, probes included.
+    pub requests: u64,
+    /// Of those, queries sent only to learn how the operation pages or reads its bounds.
+    pub probes: u64,
+}
+
+/// Lists `[start, end]` (epoch milliseconds, inclusive) of a capped operation, batch by
+/// batch. Each entry of the window comes out exactly once. Batches come newest first when
+/// full answers hold the newest entries (Atlas's behaviour), oldest first otherwise.
+pub struct Window<S: Pages> {
+    source: S,
+    lo: i64,
+    hi: i64,
+    margins: Margins,
+    margins_learnt: bool,
+    paging: Option<Paging>,
+    cost: Cost,
+    done: bool,
+}
+
+impl<S: Pages> Window<S> {
+    /// A listing of `[start, end]`.
+    pub fn new(source: S, start: i64, end: i64) -> Self {
+        Self {
+            source,
+            lo: start,
+            hi: end,
+            margins: WIDE,
+            margins_learnt: false,
+            paging: None,
+            cost: Cost::default(),
+            done: start > end,
+        }
+    }
+
+    /// What the listing has cost so far.
+    pub fn cost(&self) -> Cost {
+        self.cost
+    }
+
+    /// How full answers page, once learnt.
+    pub fn paging(&self) -> Option<Paging> {
+        self.paging
+    }
+
+    /// The source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The part of the window not yet listed, `None` once it is all listed.
+    pub fn remaining(&self) -> Option<(i64, i64)> {
+        (!self.done).then_some((self.lo, self.hi))
+    }
+
+    async fn fetch(
+        &mut self,
+        lo: i64,
+        hi: i64,
+        part: Option<S::Part>,
+        limit: u32,
+    ) -> Result<Vec<S::Entry>, WindowError> {
+        let start = lo
+            .saturating_sub(self.margins.before)
+            .max(self.source.earliest());
+        let end = hi.saturating_add(self.margins.after).max(start);
+        self.cost.requests += 1;
+        let answer = self
+            .source
+            .fetch(Query {
+                start,
+                end,
+                limit,
+                part,
+            })
+            .await?;
+        if answer.len() > limit as usize {
+            return Err(assumption(format!(
+                "an answer holds at most nLogs entries (asked for {limit}, got {})",
+                answer.len()
+            )));
+        }
+        // Whatever the reading, nothing comes from further than a second outside the query.
+        if let Some(e) = answer.iter().find(|e| {
+            e.time_ms() < start.saturating_sub(1000) || e.time_ms() > end.saturating_add(1000)
+        }) {
+            return Err(assumption(format!(
+                "answers stay within the window asked for (asked for {start}..={end}, got an entry at {})",
+                e.time_ms()
+            )));
+        }
+        Ok(answer)
+    }
+
+    /// The next batch, `None` when the window is done. A batch may be empty.
+    ///
+    /// # Errors
+    ///
+    /// A query failed, an instant holds more entries than can be had, or the answers fit no
+    /// known reading. The listing is then over.
+    pub async fn next_batch(&mut self) -> Option<Result<Vec<S::Entry>, WindowError>> {
+        if self.done {
+            return None;
+        }
+        let batch = self.step().await;
+        if batch.is_err() {
+            self.done = true;
+        }
+        Some(batch)
+    }
+
+    async fn step(&mut self) -> Result<Vec<S::Entry>, WindowError> {
+        let limit = self.source.limit();
+        let (lo, hi) = (self.lo, self.hi);
+        let answer = self.fetch(lo, hi, None, limit).await?;
+        if answer.len() < limit as usize {
+            self.done = true;
+            return Ok(inside(answer, lo, hi));
+        }
+        let paging = match self.paging {
+            Some(paging) => paging,
+            None => self.learn_paging(&answer).await?,
+        };
+        match paging {
+            Paging::Newest => {
+                let m = answer.iter().map(Timed::time_ms).min().unwrap_or(hi);
+                if m < lo {
+                    self.done = true;
+                    return Ok(inside(answer, lo, hi));
+                }
+                if m < hi {
+                    // Everything newer than m is in the answer; m itself may be cut.
+                    self.hi = m;
+                    return Ok(inside(answer, m + 1, hi));
+                }
+                // At least `limit` entries at or after hi: narrow the query to the instant.
+                self.split_instant(hi, Paging::Newest).await
+            }
+            Paging::Oldest => {
+                let m = answer.iter().map(Timed::time_ms).max().unwrap_or(lo);
+                if m > hi {
+                    self.done = true;
+                    return Ok(inside(answer, lo, hi));
+                }
+                if m > lo {
+                    self.lo = m;
+                    return Ok(inside(answer, lo, m - 1));
+                }
+                self.split_instant(lo, Paging::Oldest).await
+            }
+        }
+    }
+
+    /// One extra query of the same window for a single entry: it is the newest of a full
+    /// answer when full answers hold the newest entries, its oldest when they hold the oldest.
+    async fn learn_paging(&mut self, full: &[S::Entry]) -> Result<Paging, WindowError> {
+        let newest = full.iter().map(Timed::time_ms).max().unwrap_or_default();
+        let oldest = full.iter().map(Timed::time_ms).min().unwrap_or_default();
+        self.cost.probes += 1;
+        let one = self.fetch(self.lo, self.hi, None, 1).await?;
+        let paging = match one.first().map(Timed::time_ms) {
+            Some(t) if t == newest => Paging::Newest,
+            Some(t) if t == oldest => Paging::Oldest,
+            Some(t) => {
+                return Err(assumption(format!(
+                    "a full answer holds the newest or the oldest entries of its window (a full answer spans {oldest}..={newest}; asking for one entry gave {t})"
+                )));
+            }
+            None => {
+                return Err(assumption(
+                    "a window that gave a full answer still holds entries when asked for one"
+                        .into(),
+                ));
+            }
+        };
+        self.paging = Some(paging);
+        Ok(paging)
+    }
+
+    /// Lists, part by part, the instant `at` and what else the queries certainly cover on
+    /// the side not yet listed, then moves past it. With the wide margins a query around
+    /// `at` covers its whole second under every reading, so the rest of that second comes
+    /// too; with margins learnt to be exact, the instant alone.
+    async fn split_instant(&mut self, at: i64, paging: Paging) -> Result<Vec<S::Entry>, WindowError> {
+        if !self.margins_learnt {
+            self.learn_margins(at).await?;
+            if self.margins != WIDE {
+                // Narrower queries may now make progress without splitting.
+                return Ok(Vec::new());
+            }
+        }
+        let (from, to) = if self.margins == WIDE {
+            let second = at.div_euclid(1000) * 1000;
+            match paging {
+                Paging::Newest => (second.max(self.lo), at),
+                Paging::Oldest => (at, (second + 999).min(self.hi)),
+            }
+        } else {
+            (at, at)
+        };
+        let limit = self.source.limit();
+        let mut batch = Vec::new();
+        for part in self.source.parts() {
+            let answer = self.fetch(at, at, Some(part), limit).await?;
+            if answer.len() >= limit as usize {
+                return Err(WindowError::Unsplittable { at_ms: at, limit });
+            }
+            batch.extend(answer.into_iter().filter(|e| (from..=to).contains(&e.time_ms())));
+        }
+        batch.sort_by_key(|e| std::cmp::Reverse(e.time_ms()));
+        match paging {
+            Paging::Newest => {
+                self.hi = from - 1;
+                self.done = self.hi < self.lo;
+            }
+            Paging::Oldest => {
+                self.lo = to + 1;
+                self.done = self.lo > self.hi;
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Learns how tightly queries can be drawn around an instant, from an entry at `at`:
+    /// asks for `[at, at]`, then the neighbouring readings. Keeps the wide margins when no
+    /// narrower query is known to cover the entry.
+    async fn learn_margins(&mut self, at: i64) -> Result<(), WindowError> {
+        self.margins_learnt = true;
+        let limit = self.source.limit();
+        let saved = self.margins;
+        let covers = async |this: &mut Self, before: i64, after: i64| {
+            this.margins = Margins { before, after };
+            this.cost.probes += 1;
+            let answer = this.fetch(at, at, None, limit).await;
+            this.margins = saved;
+            answer.map(|a| a.iter().any(|e| e.time_ms() == at))
+        };
+        let exact = covers(self, 0, 0).await?;
+        let margins = if exact && !self.reads_seconds_at(at).await? {
+            Margins {
+                before: 0,
+                after: 0,
+            }
+        } else if covers(self, 1, 1).await? {
+            let before = if covers(self, 0, 1).await? { 0 } else { 1 };
+            let after = if covers(self, 1, 0).await? { 0 } else { 1 };
+            Margins { before, after }
+        } else {
+            WIDE
+        };
+        self.margins = margins;
+        Ok(())
+    }
+}
+
+impl<S: Pages> Window<S> {
+    /// Whether a query of the instant `at` alone brings other entries of its second: the
+    /// operation then reads whole seconds, and only the wide margins let a query cover a
+    /// whole second at once.
+    async fn reads_seconds_at(&mut self, at: i64) -> Result<bool, WindowError> {
+        let saved = self.margins;
+        self.margins = Margins {
+            before: 0,
+            after: 0,
+        };
+        self.cost.probes += 1;
+        let limit = self.source.limit();
+        let answer = self.fetch(at, at, None, limit).await;
+        self.margins = saved;
+        Ok(answer?.iter().any(|e| e.time_ms() != at))
+    }
+}
+
+/// `20000` as `20,000`.
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The entries of an answer within `[lo, hi]`.
+fn inside<E: Timed>(answer: Vec<E>, lo: i64, hi: i64) -> Vec<E> {
+    let mut kept: Vec<E> = answer
+        .into_iter()
+        .filter(|e| (lo..=hi).contains(&e.time_ms()))
+        .collect();
+    kept.sort_by_key(|e| std::cmp::Reverse(e.time_ms()));
+    kept
+}
+
+fn assumption(assumption: String) -> WindowError {
+    WindowError::Assumption { assumption }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::collections::BTreeMap;
+
+    /// An entry of the simulated operation.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct E {
+        t: i64,
+        id: u64,
+        ok: bool,
+    }
+
+    impl Timed for E {
+        fn time_ms(&self) -> i64 {
+            self.t
+        }
+        fn fingerprint(&self) -> u64 {
+            self.id
+        }
+    }
+
+    /// Every reading of the window the engine must be exact or loud under.
+    #[derive(Clone, Copy, Debug)]
+    struct Reading {
+        start_inclusive: bool,
+        end_inclusive: bool,
+        seconds: bool,
+        oldest: bool,
+        scrambled: bool,
+    }
+
+    fn readings() -> Vec<Reading> {
+        let mut all = Vec::new();
+        for bits in 0..32u8 {
+            let r = Reading {
+                start_inclusive: bits & 1 != 0,
+                end_inclusive: bits & 2 != 0,
+                seconds: bits & 4 != 0,
+                oldest: bits & 8 != 0,
+                scrambled: bits & 16 != 0,
+            };
+            all.push(r);
+        }
+        all
+    }
+
+    struct Sim {
+        entries: Vec<E>,
+        reading: Reading,
+        limit: u32,
+        calls: Cell<u64>,
+    }
+
+    impl Pages for &Sim {
+        type Entry = E;
+        type Part = bool;
+        fn limit(&self) -> u32 {
+            self.limit
+        }
+        fn earliest(&self) -> i64 {
+            0
+        }
+        fn parts(&self) -> Vec<bool> {
+            vec![true, false]
+        }
+        async fn fetch(&self, q: Query<bool>) -> Result<Vec<E>, AtlasError> {
+            self.calls.set(self.calls.get() + 1);
+            let r = self.reading;
+            let key = |t: i64| if r.seconds { t.div_euclid(1000) } else { t };
+            let (s, e) = (key(q.start), key(q.end));
+            let mut matched: Vec<E> = self
+                .entries
+                .iter()
+                .filter(|x| {
+                    let k = key(x.t);
+                    (if r.start_inclusive { k >= s } else { k > s })
+                        && (if r.end_inclusive { k <= e } else { k < e })
+                        && q.part.is_none_or(|ok| ok == x.ok)
+                })
+                .cloned()
+                .collect();
+            matched.sort_by_key(|x| (std::cmp::Reverse(x.t), x.id));
+            if r.oldest {
+                matched.reverse();
+            }
+            matched.truncate(q.limit as usize);
+            if r.scrambled {
+                matched.sort_by_key(|x| x.id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            }
+            Ok(matched)
+        }
+    }
+
+    fn data(seed: u64, n: usize, burst: usize) -> Vec<E> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let mut entries: Vec<E> = (0..n as u64)
+            .map(|id| E {
+                t: 1_000_000 + (next() % 60_000) as i64,
+                id,
+                ok: next() % 3 != 0,
+            })
+            .collect();
+        for i in 0..burst as u64 {
+            entries.push(E {
+                t: 1_030_500,
+                id: n as u64 + i,
+                ok: i % 2 == 0,
+            });
+        }
+        entries
+    }
+
+    fn list(sim: &Sim, start: i64, end: i64) -> Result<Vec<E>, WindowError> {
+        let mut window = Window::new(sim, start, end);
+        let mut out = Vec::new();
+        futures::executor::block_on(async {
+            while let Some(batch) = window.next_batch().await {
+                out.extend(batch?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn truth(entries: &[E], start: i64, end: i64) -> BTreeMap<u64, i64> {
+        entries
+            .iter()
+            .filter(|e| (start..=end).contains(&e.t))
+            .map(|e| (e.id, e.t))
+            .collect()
+    }
+
+    #[test]
+    fn exact_under_every_reading() {
+        for reading in readings() {
+            for (seed, n, burst, limit) in [(1, 300, 0, 50), (2, 2_000, 0, 97), (3, 500, 40, 30), (4, 50, 0, 100)] {
+                let sim = Sim {
+                    entries: data(seed, n, burst),
+                    reading,
+                    limit,
+                    calls: Cell::new(0),
+                };
+                // Bounds on entries, inside seconds, and around the burst.
+                for (start, end) in [(1_000_000, 1_060_000), (1_010_123, 1_030_500), (1_030_500, 1_030_500), (1_020_000, 1_041_999)] {
+                    let expected = truth(&sim.entries, start, end);
+                    match list(&sim, start, end) {
+                        Ok(got) => {
+                            let ids: BTreeMap<u64, i64> = got.iter().map(|e| (e.id, e.t)).collect();
+                            assert_eq!(ids.len(), got.len(), "{reading:?} {start}..{end}: a duplicate");
+                            assert_eq!(ids, expected, "{reading:?} {start}..{end}: wrong set");
+                        }
+                        // Loud is allowed only where exact is impossible: a burst of one
+                        // part larger than an answer, or whole seconds too dense to split.
+                        Err(WindowError::Unsplittable { .. }) => {
+                            assert!(burst > 0 || reading.seconds, "{reading:?} {start}..{end} seed {seed}");
+                        }
+                        Err(e) => panic!("{reading:?} {start}..{end} seed {seed}: {e}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn default_reading_costs_pages_plus_one() {
+        let sim = Sim {
+            entries: data(7, 1_000, 0),
+            reading: Reading {
+                start_inclusive: true,
+                end_inclusive: true,
+                seconds: false,
+                oldest: false,
+                scrambled: false,
+            },
+            limit: 100,
+            calls: Cell::new(0),
+        };
+        let mut window = Window::new(&sim, 1_000_000, 1_060_000);
+        let n = futures::executor::block_on(async {
+            let mut n = 0;
+            while let Some(batch) = window.next_batch().await {
+                n += batch.unwrap().len();
+            }
+            n
+        });
+        assert_eq!(n, 1_000);
+        let cost = window.cost();
+        assert_eq!(cost.probes, 1, "{cost:?}");
+        assert!(cost.requests <= 10 + 1 + 2, "{cost:?}");
+    }
+
+    #[test]
+    fn a_page_of_neither_end_is_refused() {
+        struct Middle;
+        impl Pages for Middle {
+            type Entry = E;
+            type Part = bool;
+            fn limit(&self) -> u32 {
+                3
+            }
+            fn earliest(&self) -> i64 {
+                0
+            }
+            fn parts(&self) -> Vec<bool> {
+                vec![true, false]
+            }
+            async fn fetch(&self, q: Query<bool>) -> Result<Vec<E>, AtlasError> {
+                // Full answers span 13..=15; one entry is 14: neither end.
+                let e = |t: i64| E {
+                    t,
+                    id: t as u64,
+                    ok: true,
+                };
+                Ok(if q.limit == 1 {
+                    vec![e(14)]
+                } else {
+                    vec![e(13), e(14), e(15)]
+                })
+            }
+        }
+        let mut window = Window::new(Middle, 0, 100);
+        let err = futures::executor::block_on(async {
+            loop {
+                match window.next_batch().await {
+                    Some(Err(e)) => break e,
+                    Some(Ok(_)) => continue,
+                    None => panic!("a contradicting source must not list quietly"),
+                }
+            }
+        });
+        assert!(matches!(err, WindowError::Assumption { .. }), "{err}");
+    }
+}
