@@ -297,7 +297,11 @@ async fn interrupted() -> u8 {
 }
 
 fn interruption_message(signal: u8) -> String {
-    let name = if signal == 15 { "terminated" } else { "interrupted" };
+    let name = if signal == 15 {
+        "terminated"
+    } else {
+        "interrupted"
+    };
     match STDOUT_ENTRIES.load(std::sync::atomic::Ordering::SeqCst) {
         0 => format!("{name}; no output file was written and the checkpoint is unchanged"),
         n => format!(

@@ -104,7 +104,9 @@ pub enum WindowError {
     },
     /// The operation answered in a way no known reading of its window explains; the export
     /// stops rather than guess.
-    #[error("the answers contradict the assumption that {assumption}; stopping rather than risk losing or repeating entries")]
+    #[error(
+        "the answers contradict the assumption that {assumption}; stopping rather than risk losing or repeating entries"
+    )]
     Assumption {
         /// What was assumed.
         assumption: String,
@@ -306,7 +308,11 @@ impl<S: Pages> Window<S> {
     /// the side not yet listed, then moves past it. With the wide margins a query around
     /// `at` covers its whole second under every reading, so the rest of that second comes
     /// too; with margins learnt to be exact, the instant alone.
-    async fn split_instant(&mut self, at: i64, paging: Paging) -> Result<Vec<S::Entry>, WindowError> {
+    async fn split_instant(
+        &mut self,
+        at: i64,
+        paging: Paging,
+    ) -> Result<Vec<S::Entry>, WindowError> {
         if !self.margins_learnt {
             self.learn_margins(at).await?;
             if self.margins != WIDE {
@@ -330,7 +336,11 @@ impl<S: Pages> Window<S> {
             if answer.len() >= limit as usize {
                 return Err(WindowError::Unsplittable { at_ms: at, limit });
             }
-            batch.extend(answer.into_iter().filter(|e| (from..=to).contains(&e.time_ms())));
+            batch.extend(
+                answer
+                    .into_iter()
+                    .filter(|e| (from..=to).contains(&e.time_ms())),
+            );
         }
         batch.sort_by_key(|e| std::cmp::Reverse(e.time_ms()));
         match paging {
@@ -401,7 +411,7 @@ fn thousands(n: u32) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -565,7 +575,12 @@ mod tests {
     #[test]
     fn exact_under_every_reading() {
         for reading in readings() {
-            for (seed, n, burst, limit) in [(1, 300, 0, 50), (2, 2_000, 0, 97), (3, 500, 40, 30), (4, 50, 0, 100)] {
+            for (seed, n, burst, limit) in [
+                (1, 300, 0, 50),
+                (2, 2_000, 0, 97),
+                (3, 500, 40, 30),
+                (4, 50, 0, 100),
+            ] {
                 let sim = Sim {
                     entries: data(seed, n, burst),
                     reading,
@@ -573,18 +588,30 @@ mod tests {
                     calls: Cell::new(0),
                 };
                 // Bounds on entries, inside seconds, and around the burst.
-                for (start, end) in [(1_000_000, 1_060_000), (1_010_123, 1_030_500), (1_030_500, 1_030_500), (1_020_000, 1_041_999)] {
+                for (start, end) in [
+                    (1_000_000, 1_060_000),
+                    (1_010_123, 1_030_500),
+                    (1_030_500, 1_030_500),
+                    (1_020_000, 1_041_999),
+                ] {
                     let expected = truth(&sim.entries, start, end);
                     match list(&sim, start, end) {
                         Ok(got) => {
                             let ids: BTreeMap<u64, i64> = got.iter().map(|e| (e.id, e.t)).collect();
-                            assert_eq!(ids.len(), got.len(), "{reading:?} {start}..{end}: a duplicate");
+                            assert_eq!(
+                                ids.len(),
+                                got.len(),
+                                "{reading:?} {start}..{end}: a duplicate"
+                            );
                             assert_eq!(ids, expected, "{reading:?} {start}..{end}: wrong set");
                         }
                         // Loud is allowed only where exact is impossible: a burst of one
                         // part larger than an answer, or whole seconds too dense to split.
                         Err(WindowError::Unsplittable { .. }) => {
-                            assert!(burst > 0 || reading.seconds, "{reading:?} {start}..{end} seed {seed}");
+                            assert!(
+                                burst > 0 || reading.seconds,
+                                "{reading:?} {start}..{end} seed {seed}"
+                            );
                         }
                         Err(e) => panic!("{reading:?} {start}..{end} seed {seed}: {e}"),
                     }
