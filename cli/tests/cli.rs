@@ -54,7 +54,7 @@ async fn fake(entries: usize, same_ms_burst: usize) -> FakeAtlas {
     .unwrap()
 }
 
-/// The entries of a cluster in `[start, end]`, as JSON without null fields.
+/// The entries of a cluster in `[start, end]`, as fake-atlas sends them (nulls included).
 fn truth(data: &DataSet, cluster: &str, start: i64, end: i64) -> Vec<Value> {
     let hosts: Vec<u16> = data
         .cluster(cluster)
@@ -66,22 +66,16 @@ fn truth(data: &DataSet, cluster: &str, start: i64, end: i64) -> Vec<Value> {
     data.entries
         .iter()
         .filter(|e| hosts.contains(&e.host) && e.ts_ms >= start && e.ts_ms <= end)
-        .map(|e| without_nulls(data.entry_json(e, false)))
+        .map(|e| data.entry_json(e, false))
         .collect()
 }
 
-fn without_nulls(mut value: Value) -> Value {
-    if let Value::Object(map) = &mut value {
-        map.retain(|_, v| !v.is_null());
-    }
-    value
-}
-
+/// The NDJSON lines of a file, parsed; `null`s are kept, so they must match exactly.
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
-        .map(|l| without_nulls(serde_json::from_str(l).unwrap()))
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
@@ -347,6 +341,14 @@ async fn export_is_complete_exact_and_within_budget() {
     assert_eq!(got.len(), expected.len(), "same count");
     assert_eq!(as_set(&got).len(), got.len(), "no duplicates");
     assert!(as_set(&got) == as_set(&expected), "same set");
+    // Byte for byte what Atlas sent: fake-atlas writes compact JSON, `null`s included.
+    let raw: BTreeSet<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(raw == as_set(&expected), "each line is the object as sent");
+    assert!(raw.iter().any(|l| l.contains("\"failureReason\":null")));
     let budget = (1.1 * (expected.len() as f64 / 20_000.0).ceil()).floor() as u64 + 1;
     let requests = atlas.stats().access_cluster;
     assert!(
@@ -612,4 +614,108 @@ fn demo_runs_without_an_account() {
         String::from_utf8_lossy(&output.stderr)
             .starts_with("demo: fake Atlas at http://127.0.0.1:")
     );
+}
+
+/// Runs of `export` killed at random instants (SIGKILL, SIGTERM, SIGINT), each followed by
+/// another run, deliver every entry exactly once across the outputs they delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_killed_at_random_points_deliver_each_entry_exactly_once() {
+    let atlas = fake(60_000, 0).await;
+    // Slow answers, so that kills land during requests, between them and while writing.
+    atlas.set_faults(Faults {
+        latency: std::time::Duration::from_millis(150),
+        ..Faults::default()
+    });
+    let data = atlas.data().clone();
+    let now = data.config.now_ms;
+    let start = now - 7 * 86_400_000;
+    let home = scratch("kills");
+    let checkpoint = home.join("state.json");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut rng = seed | 1;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let ends = [
+        now - 5 * 86_400_000,
+        now - 3 * 86_400_000,
+        now - 86_400_000,
+        now,
+    ];
+    let mut runs = 0;
+    let mut kills = 0;
+    for (i, end) in ends.iter().enumerate() {
+        loop {
+            runs += 1;
+            let out = home.join(format!("out-{runs:03}.ndjson"));
+            let mut command = cli(&atlas, &home);
+            command.args([
+                "export",
+                "--group-id",
+                &data.group_id,
+                "--cluster",
+                "Cluster0",
+                "--checkpoint",
+                &checkpoint.display().to_string(),
+                "--end",
+                &end.to_string(),
+                "--out",
+                &out.display().to_string(),
+            ]);
+            if i == 0 && !checkpoint.exists() {
+                command.args(["--start", &start.to_string()]);
+            }
+            let child = command
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Three kills at most per slice, then a run to completion.
+            let kill_after = (kills < 3 * (i + 1)).then(|| next(1_500));
+            if let Some(ms) = kill_after {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                let signal = ["KILL", "TERM", "INT"][next(3) as usize];
+                let _ = Command::new("kill")
+                    .args([&format!("-{signal}"), &child.id().to_string()])
+                    .status();
+                kills += 1;
+            }
+            let output = child.wait_with_output().unwrap();
+            if output.status.success() {
+                break;
+            }
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                kill_after.is_some(),
+                "an unkilled run failed (seed {seed}): {stderr}"
+            );
+            assert!(
+                output.status.code().is_none_or(|c| c == 130 || c == 143),
+                "a killed run ends by its signal (seed {seed}): {:?} {stderr}",
+                output.status
+            );
+        }
+    }
+    let mut delivered = Vec::new();
+    for entry in std::fs::read_dir(&home).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("out-") && name.ends_with(".ndjson") {
+            delivered.extend(lines(&path));
+        }
+    }
+    let expected = truth(&data, "Cluster0", start, now);
+    assert_eq!(
+        delivered.len(),
+        expected.len(),
+        "exactly once across {runs} runs, {kills} of them killed (seed {seed})"
+    );
+    assert!(as_set(&delivered) == as_set(&expected), "seed {seed}");
+    assert!(kills >= 1);
 }
