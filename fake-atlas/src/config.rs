@@ -34,6 +34,8 @@ pub struct Config {
     pub audit_log_compression: u32,
     /// Faults to inject from the start.
     pub faults: Faults,
+    /// How access history reads `start`/`end` and which matching entries a page holds.
+    pub semantics: WindowSemantics,
 }
 
 impl Default for Config {
@@ -48,8 +50,66 @@ impl Default for Config {
             audit_log_bytes: 4 << 20,
             audit_log_compression: 1,
             faults: Faults::default(),
+            semantics: WindowSemantics::default(),
         }
     }
+}
+
+/// One reading of the access-history time window (`start`, `end`) and of which matching
+/// entries a page capped at `nLogs` holds. Atlas does not document these; the default is:
+/// both bounds inclusive, compared with each entry's millisecond time, the newest `nLogs`
+/// matching entries, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowSemantics {
+    /// Whether an entry at `start` matches (`true`: `>= start`; `false`: `> start`).
+    pub start_inclusive: bool,
+    /// Whether an entry at `end` matches (`true`: `<= end`; `false`: `< end`).
+    pub end_inclusive: bool,
+    /// The unit in which entry times are compared with `start` and `end`.
+    pub precision: Precision,
+    /// Which matching entries a page holds, and in what order.
+    pub page: PageOrder,
+}
+
+impl Default for WindowSemantics {
+    /// Inclusive bounds, millisecond comparison, newest first.
+    fn default() -> Self {
+        Self {
+            start_inclusive: true,
+            end_inclusive: true,
+            precision: Precision::Millis,
+            page: PageOrder::NewestFirst,
+        }
+    }
+}
+
+/// The unit in which entry times are compared with the window's bounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// The entry's millisecond time against `start` and `end` as given.
+    #[default]
+    Millis,
+    /// Whole seconds: `ts_ms.div_euclid(1000)` against `start.div_euclid(1000)` and
+    /// `end.div_euclid(1000)`, so a window matches every entry of each second it touches
+    /// (subject to the inclusive/exclusive rules, applied to those seconds).
+    Seconds,
+}
+
+/// Which matching entries a page capped at `nLogs` holds, and in what order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PageOrder {
+    /// The newest `nLogs` matching entries, newest first.
+    #[default]
+    NewestFirst,
+    /// The newest `nLogs` matching entries in a deterministic scrambled order: sorted by a
+    /// hash of each entry's position in the data set, and, when that comes out sorted by
+    /// time either way while the page holds at least three entries of two or more times,
+    /// with one pair of neighbours of different times swapped. Never monotonic in time
+    /// then.
+    NewestAnyOrder,
+    /// The oldest `nLogs` matching entries, oldest first: the exact reverse of the whole
+    /// match in `NewestFirst` order, cut after `nLogs`.
+    OldestFirst,
 }
 
 /// A token bucket: `capacity` tokens, `refill` more every `period`.

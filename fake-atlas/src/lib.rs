@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 pub use config::{
     Config, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, Faults,
-    RateLimit,
+    PageOrder, Precision, RateLimit, WindowSemantics,
 };
 pub use data::{DataConfig, DataSet};
 pub use stats::Stats;

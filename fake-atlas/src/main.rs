@@ -5,8 +5,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use fake_atlas::{Config, DataConfig, DataSet, FakeAtlas, Faults, RateLimit};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fake_atlas::{
+    Config, DataConfig, DataSet, FakeAtlas, Faults, PageOrder, Precision, RateLimit,
+    WindowSemantics,
+};
 
 /// A loopback stand-in for the MongoDB Atlas Admin API's access-tracking and streams
 /// audit-log operations, with Atlas's authentication, versioning, rate limits and errors.
@@ -108,6 +111,56 @@ struct ServeArgs {
     /// Fault: end audit-log bodies after this many bytes (a truncated gzip).
     #[arg(long)]
     truncate_gzip_after: Option<u64>,
+    /// Access history: an entry exactly at start does not match (default: it does).
+    #[arg(long)]
+    start_exclusive: bool,
+    /// Access history: an entry exactly at end does not match (default: it does).
+    #[arg(long)]
+    end_exclusive: bool,
+    /// Access history: compare entry times with start and end in milliseconds, or in whole
+    /// seconds (each side divided by 1000, rounded down).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Millis)]
+    precision: PrecisionArg,
+    /// Access history: which matching entries a page capped at nLogs holds, and in what
+    /// order.
+    #[arg(long, value_enum, default_value_t = PageArg::NewestFirst)]
+    page: PageArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    /// The entry's millisecond time against start and end.
+    Millis,
+    /// Whole seconds: floor(time / 1000) against floor(start / 1000) and floor(end / 1000).
+    Seconds,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PageArg {
+    /// The newest nLogs matching entries, newest first.
+    NewestFirst,
+    /// The newest nLogs matching entries, in a fixed scrambled order (not sorted by time).
+    NewestAnyOrder,
+    /// The oldest nLogs matching entries, oldest first.
+    OldestFirst,
+}
+
+impl ServeArgs {
+    fn semantics(&self) -> WindowSemantics {
+        WindowSemantics {
+            start_inclusive: !self.start_exclusive,
+            end_inclusive: !self.end_exclusive,
+            precision: match self.precision {
+                PrecisionArg::Millis => Precision::Millis,
+                PrecisionArg::Seconds => Precision::Seconds,
+            },
+            page: match self.page {
+                PageArg::NewestFirst => PageOrder::NewestFirst,
+                PageArg::NewestAnyOrder => PageOrder::NewestAnyOrder,
+                PageArg::OldestFirst => PageOrder::OldestFirst,
+            },
+        }
+    }
 }
 
 fn parse_now(value: &str) -> Result<i64, String> {
@@ -163,6 +216,7 @@ fn serve(cli: Cli) -> ExitCode {
     }
     let config = Config {
         data: cli.data.config(),
+        semantics: s.semantics(),
         api_keys: vec![(s.public_key, s.private_key)],
         service_accounts: vec![(s.client_id, s.client_secret)],
         nonce_lifetime: Duration::from_secs(s.nonce_lifetime),

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{AuditLog, DEFAULT_WINDOW_S};
 use crate::auth::{AuthState, Verdict};
-use crate::config::{Config, Faults};
+use crate::config::{Config, Faults, PageOrder, Precision, WindowSemantics};
 use crate::data::{DataSet, Entry};
 use crate::faults::{Cut, cut};
 use crate::ratelimit::{EndpointSet, RateLimiter, Take};
@@ -450,31 +450,112 @@ impl AccessFilter {
         })
     }
 
-    /// The newest `n_logs` matching entries of the given hosts, newest first.
-    fn select<'d>(&self, data: &'d DataSet, hosts: &[u16]) -> Vec<&'d Entry> {
+    /// The matching entries of the given hosts that `semantics` puts in a page of at most
+    /// `n_logs`, in its order.
+    fn select<'d>(
+        &self,
+        data: &'d DataSet,
+        hosts: &[u16],
+        semantics: &WindowSemantics,
+    ) -> Vec<&'d Entry> {
         let entries = &data.entries;
+        // `entries` is newest first: the window is one contiguous run of it.
         let (from, to) = match self.window {
             None => (0, entries.len()),
-            Some((start, end)) => (
-                entries.partition_point(|e| e.ts_ms > end),
-                entries.partition_point(|e| e.ts_ms >= start),
-            ),
+            Some(window) => {
+                let (lo, hi) = window_ms(window, semantics);
+                let from = entries.partition_point(|e| i128::from(e.ts_ms) > hi);
+                let to = entries.partition_point(|e| i128::from(e.ts_ms) >= lo);
+                (from, to.max(from))
+            }
         };
         let ip = self
             .ip
             .as_deref()
             .map(|ip| data.ips.iter().position(|x| x == ip));
-        entries[from..to]
-            .iter()
-            .filter(|e| hosts.contains(&e.host))
-            .filter(|e| self.auth_result.is_none_or(|ok| ok == e.failure.is_none()))
-            .filter(|e| match ip {
-                None => true,
-                Some(Some(i)) => e.ip as usize == i,
-                Some(None) => false,
-            })
-            .take(self.n_logs)
-            .collect()
+        let matches = |e: &Entry| {
+            hosts.contains(&e.host)
+                && self.auth_result.is_none_or(|ok| ok == e.failure.is_none())
+                && match ip {
+                    None => true,
+                    Some(Some(i)) => e.ip as usize == i,
+                    Some(None) => false,
+                }
+        };
+        let window = &entries[from..to];
+        match semantics.page {
+            PageOrder::NewestFirst => window
+                .iter()
+                .filter(|e| matches(e))
+                .take(self.n_logs)
+                .collect(),
+            PageOrder::OldestFirst => window
+                .iter()
+                .rev()
+                .filter(|e| matches(e))
+                .take(self.n_logs)
+                .collect(),
+            PageOrder::NewestAnyOrder => {
+                let mut page: Vec<(usize, &Entry)> = window
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| matches(e))
+                    .take(self.n_logs)
+                    .map(|(i, e)| (from + i, e))
+                    .collect();
+                page.sort_unstable_by_key(|&(i, _)| (scramble(i as u64), i));
+                let mut page: Vec<&Entry> = page.into_iter().map(|(_, e)| e).collect();
+                break_time_order(&mut page);
+                page
+            }
+        }
+    }
+}
+
+/// The inclusive range `[lo, hi]` of entry times, in milliseconds, that `semantics` matches
+/// for the window `(start, end)`; empty when `lo > hi`. Whole-second comparisons become the
+/// first and last millisecond of the seconds they admit. `i128`, so no bound overflows.
+fn window_ms((start, end): (i64, i64), semantics: &WindowSemantics) -> (i128, i128) {
+    let (start, end) = (i128::from(start), i128::from(end));
+    let (lo, hi) = match semantics.precision {
+        Precision::Millis => (start, end),
+        Precision::Seconds => (start.div_euclid(1000), end.div_euclid(1000)),
+    };
+    let lo = if semantics.start_inclusive {
+        lo
+    } else {
+        lo + 1
+    };
+    let hi = if semantics.end_inclusive { hi } else { hi - 1 };
+    match semantics.precision {
+        Precision::Millis => (lo, hi),
+        Precision::Seconds => (lo * 1000, hi * 1000 + 999),
+    }
+}
+
+/// A fixed bijective mix of a position (SplitMix64's finaliser), for a scrambled order
+/// that is the same on every call.
+fn scramble(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// If `page` is sorted by time either way, swaps the first two neighbours of different
+/// times. With at least three entries that leaves it sorted neither way: the swapped pair
+/// runs against the old order, and the pair it forms with a third neighbour runs with it.
+/// A page of one time throughout stays as it is.
+fn break_time_order(page: &mut [&Entry]) {
+    if page.len() < 3 {
+        return;
+    }
+    let descending = page.windows(2).all(|w| w[0].ts_ms >= w[1].ts_ms);
+    let ascending = page.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms);
+    if (descending || ascending)
+        && let Some(i) = page.windows(2).position(|w| w[0].ts_ms != w[1].ts_ms)
+    {
+        page.swap(i, i + 1);
     }
 }
 
@@ -555,7 +636,7 @@ async fn access(call: Call<'_>, target: Target<'_>, query: Option<&str>) -> Resp
     };
     let legacy = call.op == Op::Legacy;
     let entries: Vec<Value> = filter
-        .select(data, &hosts)
+        .select(data, &hosts, &call.shared.config.semantics)
         .into_iter()
         .map(|e| data.entry_json(e, legacy))
         .collect();

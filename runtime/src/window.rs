@@ -175,6 +175,11 @@ impl<S: Pages> Window<S> {
         &self.source
     }
 
+    /// The source, to adjust before the listing starts.
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
+
     /// The part of the window not yet listed, `None` once it is all listed.
     pub fn remaining(&self) -> Option<(i64, i64)> {
         (!self.done).then_some((self.lo, self.hi))
@@ -320,28 +325,50 @@ impl<S: Pages> Window<S> {
                 return Ok(Vec::new());
             }
         }
-        let (from, to) = if self.margins == WIDE {
-            let second = at.div_euclid(1000) * 1000;
-            match paging {
-                Paging::Newest => (second.max(self.lo), at),
-                Paging::Oldest => (at, (second + 999).min(self.hi)),
-            }
-        } else {
-            (at, at)
-        };
         let limit = self.source.limit();
-        let mut batch = Vec::new();
+        let mut got = Vec::new();
         for part in self.source.parts() {
             let answer = self.fetch(at, at, Some(part), limit).await?;
             if answer.len() >= limit as usize {
                 return Err(WindowError::Unsplittable { at_ms: at, limit });
             }
-            batch.extend(
-                answer
-                    .into_iter()
-                    .filter(|e| (from..=to).contains(&e.time_ms())),
-            );
+            got.extend(answer);
         }
+        // With the wide margins a query around `at` covers its whole second under every
+        // reading. With margins learnt exact, an answer holding other milliseconds of the
+        // second shows that the operation reads whole seconds: `[at, at]` then covered the
+        // whole second too, and only the wide margins cover whole seconds from here on.
+        let second = at.div_euclid(1000) * 1000;
+        let whole_second = if self.margins == WIDE {
+            true
+        } else if got
+            .iter()
+            .any(|e| e.time_ms() != at && e.time_ms().div_euclid(1000) * 1000 == second)
+        {
+            if self.margins
+                != (Margins {
+                    before: 0,
+                    after: 0,
+                })
+            {
+                return Err(assumption(format!(
+                    "the window is read to the millisecond (a query of {at} alone returned other milliseconds of its second)"
+                )));
+            }
+            self.margins = WIDE;
+            true
+        } else {
+            false
+        };
+        let (from, to) = match (whole_second, paging) {
+            (false, _) => (at, at),
+            (true, Paging::Newest) => (second.max(self.lo), at),
+            (true, Paging::Oldest) => (at, (second + 999).min(self.hi)),
+        };
+        let mut batch: Vec<S::Entry> = got
+            .into_iter()
+            .filter(|e| (from..=to).contains(&e.time_ms()))
+            .collect();
         batch.sort_by_key(|e| std::cmp::Reverse(e.time_ms()));
         match paging {
             Paging::Newest => {
