@@ -151,4 +151,7 @@ pub struct Faults {
     pub close_next: u32,
     /// End audit-log bodies cleanly after this many bytes (an invalid, truncated gzip).
     pub truncate_gzip_after: Option<u64>,
+    /// Entries Atlas records late: those of this time range (epoch ms, inclusive) with an
+    /// even connection number are not served while set. The ground truth holds them.
+    pub late: Option<(i64, i64)>,
 }

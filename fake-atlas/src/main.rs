@@ -236,6 +236,7 @@ fn serve(cli: Cli) -> ExitCode {
             close_after_bytes: s.close_after_bytes,
             close_next: s.close_next,
             truncate_gzip_after: s.truncate_gzip_after,
+            late: None,
         },
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");

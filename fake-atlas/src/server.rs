@@ -457,6 +457,7 @@ impl AccessFilter {
         data: &'d DataSet,
         hosts: &[u16],
         semantics: &WindowSemantics,
+        late: Option<(i64, i64)>,
     ) -> Vec<&'d Entry> {
         let entries = &data.entries;
         // `entries` is newest first: the window is one contiguous run of it.
@@ -473,8 +474,13 @@ impl AccessFilter {
             .ip
             .as_deref()
             .map(|ip| data.ips.iter().position(|x| x == ip));
+        // Entries "recorded late": not served yet (every other one of a time range).
+        let not_yet = |e: &Entry| {
+            late.is_some_and(|(a, b)| (a..=b).contains(&e.ts_ms) && e.conn.is_multiple_of(2))
+        };
         let matches = |e: &Entry| {
-            hosts.contains(&e.host)
+            !not_yet(e)
+                && hosts.contains(&e.host)
                 && self.auth_result.is_none_or(|ok| ok == e.failure.is_none())
                 && match ip {
                     None => true,
@@ -635,8 +641,9 @@ async fn access(call: Call<'_>, target: Target<'_>, query: Option<&str>) -> Resp
         },
     };
     let legacy = call.op == Op::Legacy;
+    let late = call.shared.faults.lock().unwrap().late;
     let entries: Vec<Value> = filter
-        .select(data, &hosts, &call.shared.config.semantics)
+        .select(data, &hosts, &call.shared.config.semantics, late)
         .into_iter()
         .map(|e| data.entry_json(e, legacy))
         .collect();
