@@ -218,7 +218,7 @@ async fn overlap_catches_late_entries_exactly_once() {
                 .nth(1)
                 .unwrap();
             let conn: u32 = conn.split('"').next().unwrap().parse().unwrap();
-            conn % 2 == 0
+            conn.is_multiple_of(2)
         })
         .count();
     assert!(hidden > 0, "the test hides some entries");
