@@ -367,6 +367,13 @@ impl From<AuthError> for AtlasError {
     }
 }
 
+/// A file could not be read or written (a checkpoint, an output).
+impl From<std::io::Error> for AtlasError {
+    fn from(error: std::io::Error) -> Self {
+        Self::other(ErrorKind::Io, error)
+    }
+}
+
 impl From<BuildError> for AtlasError {
     fn from(error: BuildError) -> Self {
         Self::new(ErrorKind::Config, one_line(&error)).with_source(error)

@@ -1,4 +1,10 @@
 //! `cargo xtask codegen`: spec -> normalisation -> progenitor -> prettyplease -> file.
+//!
+//! What is generated lives in `xtask/codegen.toml` (see [`Target`]), read at run time from
+//! the workspace the command runs in. Every refusal of a run is collected before it ends:
+//! operations the normalisation pass refuses, operations progenitor cannot generate, glue
+//! that does not fit, crates the generated code needs that its crate does not declare.
+//! Nothing is written unless every target generates.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -9,78 +15,424 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 
-use crate::normalize::{self, Operation};
+use crate::normalize::{self, Operation, Refusal};
 use crate::{glue, table};
 
+/// The file, relative to the workspace root, that lists what `cargo xtask codegen` writes.
+pub const CONFIG: &str = "xtask/codegen.toml";
+
 /// One generated client: which spec it comes from, where its code goes, and the path of
-/// the runtime crate its hooks and operation table use.
-#[derive(Clone, Copy, Debug)]
+/// the runtime crate its hooks and operation table use. Read from [`CONFIG`]:
+///
+/// ```toml
+/// [[target]]
+/// spec = "spec/atlas.yaml"                 # relative to the workspace root
+/// output = "generated/src/generated.rs"
+/// runtime = "::atlas_runtime"              # optional; this is the default
+/// tags = ["Access Tracking"]               # optional; only operations with one of them
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Target {
-    /// The spec, relative to the workspace root.
-    pub spec: &'static str,
-    /// The generated module, relative to the workspace root.
-    pub output: &'static str,
+    /// The spec, relative to the workspace root (or absolute).
+    pub spec: PathBuf,
+    /// The generated module, relative to the workspace root (or absolute).
+    pub output: PathBuf,
     /// Rust path of the runtime crate, as seen from the generated crate.
-    pub runtime: &'static str,
+    #[serde(default = "default_runtime")]
+    pub runtime: String,
+    /// When not empty, only the operations carrying one of these tags are generated, with
+    /// the component schemas they reach.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
-/// Everything `cargo xtask codegen` writes.
-pub const TARGETS: &[Target] = &[
-    Target {
-        spec: "spec/atlas.yaml",
-        output: "generated/src/generated.rs",
-        runtime: "::atlas_runtime",
+fn default_runtime() -> String {
+    "::atlas_runtime".to_string()
+}
+
+impl Target {
+    /// A target with the default runtime path and every operation.
+    pub fn new(spec: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
+        Self {
+            spec: spec.into(),
+            output: output.into(),
+            runtime: default_runtime(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    target: Vec<Target>,
+}
+
+/// The targets listed in [`CONFIG`] of the workspace at `root`.
+pub fn targets(root: &Path) -> Result<Vec<Target>> {
+    let path = root.join(CONFIG);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {CONFIG}"))?;
+    let config: Config = toml::from_str(&text).with_context(|| format!("reading {CONFIG}"))?;
+    Ok(config.target)
+}
+
+/// The root of the workspace the command runs in: the nearest directory, from the current
+/// one up, whose `Cargo.toml` has a `[workspace]` table.
+pub fn workspace_root() -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    find_workspace(&cwd).with_context(|| {
+        format!(
+            "no Cargo workspace at or above {}; run the command inside the workspace",
+            cwd.display()
+        )
+    })
+}
+
+fn find_workspace(from: &Path) -> Option<PathBuf> {
+    from.ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .is_some_and(|manifest| manifest.contains_key("workspace"))
+        })
+        .map(Path::to_path_buf)
+}
+
+/// Everything a run refused, listed together.
+#[derive(Debug)]
+pub struct Refused {
+    /// The spec, as the target names it.
+    pub spec: String,
+    pub refusals: Vec<Refusal>,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.refusals.len();
+        write!(
+            f,
+            "{}: {n} {} cannot be generated:",
+            self.spec,
+            if n == 1 { "construct" } else { "constructs" }
+        )?;
+        for refusal in &self.refusals {
+            write!(f, "\n  - {refusal}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// What a target needs from the crate its code lands in, beyond progenitor's own needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// The crate, as the generated code names it.
+    pub name: &'static str,
+    /// The features it needs.
+    pub features: &'static [&'static str],
+    /// What in the spec brings it in.
+    pub because: &'static str,
+    /// The line to add to `[dependencies]`.
+    pub suggestion: &'static str,
+}
+
+/// The crates a generated file may use by the formats of its spec, beside those every
+/// generated client uses (progenitor-client, reqwest, serde, serde_json, regress and the
+/// runtime).
+const FORMAT_CRATES: &[Dependency] = &[
+    Dependency {
+        name: "chrono",
+        features: &["serde"],
+        because: "`format: date-time` (chrono::DateTime<Utc>) or `format: date` (chrono::NaiveDate)",
+        suggestion: r#"chrono = { version = "0.4", default-features = false, features = ["std", "serde"] }"#,
     },
-    Target {
-        spec: "xtask/fixture/spec.yaml",
-        output: "xtask/fixture/src/generated.rs",
-        runtime: "::atlas_runtime",
+    Dependency {
+        name: "uuid",
+        features: &["serde"],
+        because: "`format: uuid` (uuid::Uuid)",
+        suggestion: r#"uuid = { version = "1", default-features = false, features = ["std", "serde"] }"#,
     },
 ];
 
-/// The workspace root (the parent of the xtask crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the xtask crate lives inside the workspace")
-        .to_path_buf()
+/// The format crates generated code uses.
+pub fn dependencies(code: &str) -> Vec<Dependency> {
+    FORMAT_CRATES
+        .iter()
+        .filter(|d| code.contains(&format!("::{}::", d.name)))
+        .cloned()
+        .collect()
 }
 
-/// Generates the code of one target from the spec on disk.
-pub fn generate(root: &Path, target: &Target) -> Result<String> {
-    let text = std::fs::read_to_string(root.join(target.spec))
-        .with_context(|| format!("reading {}", target.spec))?;
-    generate_from_str(&text, target).with_context(|| format!("generating from {}", target.spec))
+/// Generated code and what it needs.
+pub struct Generated {
+    pub code: String,
+    pub dependencies: Vec<Dependency>,
+    /// How many operations it holds.
+    pub operations: usize,
 }
 
-/// Generates the code of one target from spec text (YAML or JSON).
-pub fn generate_from_str(text: &str, target: &Target) -> Result<String> {
+/// Generates the code of one target from the spec on disk, and checks that the crate it
+/// lands in (the nearest `Cargo.toml` above the output, if any) declares what it needs.
+pub fn generate(root: &Path, target: &Target) -> Result<Generated> {
+    let spec_name = target.spec.display().to_string();
+    let text = std::fs::read_to_string(root.join(&target.spec))
+        .with_context(|| format!("reading {spec_name}"))?;
+    // A refusal names the spec already.
+    let generated = generate_from_str(&text, target).map_err(|e| match e.is::<Refused>() {
+        true => e,
+        false => e.context(format!("generating from {spec_name}")),
+    })?;
+    if let Some(manifest) = crate_manifest(&root.join(&target.output)) {
+        let missing = missing_dependencies(&manifest, &generated.dependencies)?;
+        if !missing.is_empty() {
+            let shown = manifest.strip_prefix(root).unwrap_or(&manifest).display();
+            return Err(Refused {
+                spec: spec_name,
+                refusals: missing
+                    .into_iter()
+                    .map(|d| Refusal {
+                        subject: format!("{shown}"),
+                        reason: format!(
+                            "the generated code uses `{}` for {}, but the crate does not \
+                             declare it with the feature{} {}; add to [dependencies]: {}",
+                            d.name,
+                            d.because,
+                            if d.features.len() == 1 { "" } else { "s" },
+                            d.features.join(", "),
+                            d.suggestion
+                        ),
+                    })
+                    .collect(),
+            }
+            .into());
+        }
+    }
+    Ok(generated)
+}
+
+/// Generates the code of one target from spec text (YAML or JSON). Runs on a thread of its
+/// own with a large stack: typify recurses through `allOf` / `oneOf` nests as deep as the
+/// spec's, and the main thread's 8 MiB do not hold the official spec's.
+pub fn generate_from_str(text: &str, target: &Target) -> Result<Generated> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("codegen".to_string())
+            .stack_size(1 << 30)
+            .spawn_scoped(scope, || generate_here(text, target))
+            .context("starting the generator thread")?;
+        match worker.join() {
+            Ok(outcome) => outcome,
+            Err(payload) => panic::resume_unwind(payload),
+        }
+    })
+}
+
+fn generate_here(text: &str, target: &Target) -> Result<Generated> {
+    let spec_name = target.spec.display().to_string();
+    let phases = Phases::new();
     let spec: OpenAPI =
         serde_norway::from_str(text).context("the spec is not a valid OpenAPI 3.0 document")?;
-    let normalized = normalize::normalize(spec)?;
-    let runtime = TokenStream::from_str(target.runtime)
+    phases.done("parse");
+    let normalized = normalize::normalize(spec, &target.tags)?;
+    phases.done("normalise");
+    let runtime = TokenStream::from_str(&target.runtime)
         .map_err(|e| anyhow!("runtime path `{}`: {e}", target.runtime))?;
-    let client = run_progenitor(&normalized.spec, &runtime)?;
+    let mut refused = normalized.refused;
+    let client = run_progenitor(&normalized.spec, &runtime, &mut refused);
+    phases.done("progenitor");
+    let client = match client {
+        Some(client) if refused.is_empty() => client,
+        _ => {
+            return Err(Refused {
+                spec: spec_name,
+                refusals: refused,
+            }
+            .into());
+        }
+    };
 
     let mut file: syn::File =
         syn::parse2(client).context("progenitor produced code that does not parse")?;
+    phases.done("syn");
     remove_timeout_constructor(&mut file);
     polish_literals(&mut file, &normalized.spec);
-    glue::rewrite(&mut file, &normalized.operations, &runtime)?;
+    if let Err(refusals) = glue::rewrite(&mut file, &normalized.operations, &runtime) {
+        return Err(Refused {
+            spec: spec_name,
+            refusals,
+        }
+        .into());
+    }
+    let duplicates = duplicate_type_names(&file);
+    if !duplicates.is_empty() {
+        return Err(Refused {
+            spec: spec_name,
+            refusals: duplicates
+                .into_iter()
+                .map(|name| Refusal {
+                    subject: format!("type `types::{name}`"),
+                    reason: "two schemas of the spec would generate a type of this name; \
+                             rename one of them"
+                        .to_string(),
+                })
+                .collect(),
+        }
+        .into());
+    }
     let table: syn::File = syn::parse2(table::tokens(&normalized.operations, &runtime))
         .context("the operation table does not parse")?;
     file.items.extend(table.items);
     let glue: syn::File = syn::parse2(glue::items(&normalized.operations, &runtime))
         .context("the runtime glue does not parse")?;
     file.items.extend(glue.items);
+    phases.done("glue");
     let body = prettyplease::unparse(&file);
+    phases.done("prettyplease");
     check_operation_ids(&body, &normalized.operations)?;
 
-    Ok(format!(
-        "// Generated by `cargo xtask codegen` from {} with progenitor 0.15.1.\n\
-         // Do not edit: change the spec or the xtask, then run `cargo xtask codegen`.\n\n{body}",
-        target.spec
-    ))
+    let code = format!(
+        "// Generated by `cargo xtask codegen` from {spec_name} with progenitor 0.15.1.\n\
+         // Do not edit: change the spec or the xtask, then run `cargo xtask codegen`.\n\n{body}"
+    );
+    Ok(Generated {
+        dependencies: dependencies(&code),
+        operations: normalized.operations.len(),
+        code,
+    })
+}
+
+/// With `XTASK_TIMINGS=1`, the time each phase of a generation takes, on stderr.
+struct Phases {
+    last: std::cell::Cell<std::time::Instant>,
+    on: bool,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Self {
+            last: std::cell::Cell::new(std::time::Instant::now()),
+            on: std::env::var_os("XTASK_TIMINGS").is_some_and(|v| v == "1"),
+        }
+    }
+
+    fn done(&self, phase: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!("  {phase}: {:.2?}", now - self.last.get());
+            self.last.set(now);
+        }
+    }
+}
+
+/// Names defined twice in the generated `types` module (which would not compile).
+fn duplicate_type_names(file: &syn::File) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut twice = std::collections::BTreeSet::new();
+    for item in &file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "types" {
+            continue;
+        }
+        for item in module.content.iter().flat_map(|(_, items)| items) {
+            let name = match item {
+                syn::Item::Struct(s) => &s.ident,
+                syn::Item::Enum(e) => &e.ident,
+                syn::Item::Type(t) => &t.ident,
+                _ => continue,
+            };
+            if !seen.insert(name.to_string()) {
+                twice.insert(name.to_string());
+            }
+        }
+    }
+    twice.into_iter().collect()
+}
+
+/// The manifest of the crate a file belongs to: the nearest `Cargo.toml` above it that
+/// has a `[package]`.
+pub fn crate_manifest(file: &Path) -> Option<PathBuf> {
+    file.ancestors().skip(1).find_map(|dir| {
+        let path = dir.join("Cargo.toml");
+        let manifest: toml::Table = std::fs::read_to_string(&path).ok()?.parse().ok()?;
+        manifest.contains_key("package").then_some(path)
+    })
+}
+
+/// The dependencies a crate's manifest lacks, or declares without a needed feature.
+/// Workspace-inherited dependencies (`workspace = true`) are looked up in the workspace's
+/// manifest; their features add up.
+pub fn missing_dependencies(manifest: &Path, needed: &[Dependency]) -> Result<Vec<Dependency>> {
+    let read = |path: &Path| -> Result<toml::Table> {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .parse()
+            .with_context(|| format!("reading {}", path.display()))
+    };
+    let own = read(manifest)?;
+    let workspace = match own.contains_key("workspace") {
+        true => Some(own.clone()),
+        false => manifest
+            .parent()
+            .and_then(|dir| dir.parent())
+            .and_then(find_workspace)
+            .map(|root| read(&root.join("Cargo.toml")))
+            .transpose()?,
+    };
+    let section = |table: &toml::Table, path: &[&str]| -> Option<toml::Table> {
+        let mut current = table;
+        for key in path {
+            current = current.get(*key)?.as_table()?;
+        }
+        Some(current.clone())
+    };
+    let deps = section(&own, &["dependencies"]).unwrap_or_default();
+    let shared = workspace
+        .as_ref()
+        .and_then(|w| section(w, &["workspace", "dependencies"]))
+        .unwrap_or_default();
+    let features_of = |value: &toml::Value| -> (bool, Vec<String>) {
+        let Some(table) = value.as_table() else {
+            // `name = "version"`: default features only.
+            return (false, Vec::new());
+        };
+        let features = table
+            .get("features")
+            .and_then(toml::Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            table.get("workspace").and_then(toml::Value::as_bool) == Some(true),
+            features,
+        )
+    };
+    let mut missing = Vec::new();
+    for need in needed {
+        let Some(declared) = deps.get(need.name) else {
+            missing.push(need.clone());
+            continue;
+        };
+        let (inherited, mut features) = features_of(declared);
+        if inherited && let Some(base) = shared.get(need.name) {
+            features.extend(features_of(base).1);
+        }
+        if !need
+            .features
+            .iter()
+            .all(|f| features.iter().any(|g| g == f))
+        {
+            missing.push(need.clone());
+        }
+    }
+    Ok(missing)
 }
 
 fn settings(runtime: &TokenStream) -> GenerationSettings {
@@ -94,38 +446,137 @@ fn settings(runtime: &TokenStream) -> GenerationSettings {
     settings
 }
 
-/// Runs progenitor, turning its panics into errors that name the operation at fault.
-fn run_progenitor(spec: &OpenAPI, runtime: &TokenStream) -> Result<TokenStream> {
+/// Runs progenitor. When it fails, finds every operation at fault (halving the set of
+/// operations until each failing one stands alone) and adds each to `refused`.
+fn run_progenitor(
+    spec: &OpenAPI,
+    runtime: &TokenStream,
+    refused: &mut Vec<Refusal>,
+) -> Option<TokenStream> {
     let settings = settings(runtime);
-    match attempt(spec, &settings) {
-        Ok(tokens) => Ok(tokens),
-        Err(whole) => {
-            for (label, single) in single_operation_specs(spec) {
-                if let Err(reason) = attempt(&single, &settings) {
-                    bail!(
-                        "operation {label}: progenitor cannot generate it: {}",
-                        first_line(&reason)
-                    );
-                }
-            }
-            bail!(
-                "progenitor cannot generate the spec: {}",
-                first_line(&whole)
-            )
-        }
+    let whole = match attempt(spec, &settings) {
+        Ok(tokens) => return Some(tokens),
+        Err(whole) => whole,
+    };
+    let operations = operation_keys(spec);
+    // The component schemas alone.
+    if let Err(reason) = attempt(&with_operations(spec, &[]), &settings) {
+        refused.push(Refusal {
+            subject: "the component schemas".to_string(),
+            reason: format!("progenitor cannot generate them: {}", first_line(&reason)),
+        });
+        return None;
     }
+    let before = refused.len();
+    isolate(spec, &settings, &operations, refused);
+    if refused.len() == before {
+        refused.push(Refusal {
+            subject: "the spec".to_string(),
+            reason: format!(
+                "progenitor cannot generate it, though it can each operation alone: {}",
+                first_line(&whole)
+            ),
+        });
+    }
+    None
 }
 
+/// `(path, method)` of every operation.
+fn operation_keys(spec: &OpenAPI) -> Vec<(String, &'static str)> {
+    let mut keys = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        let mut item = item.clone();
+        for (method, slot) in normalize::operation_slots(&mut item) {
+            if slot.is_some() {
+                keys.push((path.clone(), method));
+            }
+        }
+    }
+    keys
+}
+
+/// Bisects `operations` for the ones progenitor cannot generate. Attempts keep only the
+/// components the operations reach, which makes them cheap.
+fn isolate(
+    spec: &OpenAPI,
+    settings: &GenerationSettings,
+    operations: &[(String, &'static str)],
+    refused: &mut Vec<Refusal>,
+) {
+    let mut part = with_operations(spec, operations);
+    normalize::prune_components(&mut part);
+    let Err(reason) = attempt(&part, settings) else {
+        return;
+    };
+    if let [(path, method)] = operations {
+        let id = spec
+            .paths
+            .paths
+            .get(path)
+            .and_then(|item| item.as_item())
+            .and_then(|item| {
+                item.iter()
+                    .find(|(m, _)| m == method)
+                    .and_then(|(_, op)| op.operation_id.clone())
+            });
+        refused.push(Refusal {
+            subject: normalize::label(id.as_deref(), method, path),
+            reason: format!("progenitor cannot generate it: {}", first_line(&reason)),
+        });
+        return;
+    }
+    let (left, right) = operations.split_at(operations.len() / 2);
+    isolate(spec, settings, left, refused);
+    isolate(spec, settings, right, refused);
+}
+
+/// A copy of the spec holding only the given operations.
+fn with_operations(spec: &OpenAPI, operations: &[(String, &'static str)]) -> OpenAPI {
+    let mut part = spec.clone();
+    part.paths
+        .paths
+        .retain(|path, _| operations.iter().any(|(p, _)| p == path));
+    for (path, item) in part.paths.paths.iter_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for (method, slot) in normalize::operation_slots(item) {
+            if !operations.iter().any(|(p, m)| p == path && *m == method) {
+                *slot = None;
+            }
+        }
+    }
+    part
+}
+
+thread_local! {
+    /// Set while progenitor runs on this thread: its panics are refusals, not crashes, so
+    /// their default message is not printed.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs progenitor, turning its panics into errors.
 fn attempt(
     spec: &OpenAPI,
     settings: &GenerationSettings,
 ) -> std::result::Result<TokenStream, String> {
-    let previous = panic::take_hook();
-    panic::set_hook(Box::new(|_| {}));
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         Generator::new(settings).generate_tokens(spec)
     }));
-    panic::set_hook(previous);
+    QUIET.with(|q| q.set(false));
     match outcome {
         Ok(Ok(tokens)) => Ok(tokens),
         Ok(Err(e)) => Err(e.to_string()),
@@ -144,36 +595,6 @@ fn first_line(message: &str) -> &str {
         Some(open) => open.rsplit_once(": ").map_or(line, |(gist, _)| gist),
         None => line,
     }
-}
-
-/// One copy of the spec per operation, holding that operation alone.
-fn single_operation_specs(spec: &OpenAPI) -> Vec<(String, OpenAPI)> {
-    let mut out = Vec::new();
-    for (path, item) in &spec.paths.paths {
-        let ReferenceOr::Item(item) = item else {
-            continue;
-        };
-        for (method, op) in item.iter() {
-            let mut single = spec.clone();
-            let mut only = item.clone();
-            for (m, slot) in normalize::operation_slots(&mut only) {
-                if m != method {
-                    *slot = None;
-                }
-            }
-            single.paths.paths.clear();
-            single
-                .paths
-                .paths
-                .insert(path.clone(), ReferenceOr::Item(only));
-            let id = op.operation_id.clone().unwrap_or_default();
-            out.push((
-                format!("`{id}` ({} {path})", method.to_ascii_uppercase()),
-                single,
-            ));
-        }
-    }
-    out
 }
 
 /// progenitor's `Client::new` builds a reqwest client with a 15 s *total* timeout, which
@@ -235,7 +656,10 @@ fn polish_literals(file: &mut syn::File, spec: &OpenAPI) {
         };
         if let Some(p) = resolved {
             let wire = &p.parameter_data_ref().name;
-            names.insert(normalize::sanitize_snake(wire), wire.clone());
+            let rust = normalize::sanitize_snake(wire);
+            // A keyword gets a trailing underscore (`type` -> `type_`).
+            names.insert(format!("{rust}_"), wire.clone());
+            names.insert(rust, wire.clone());
         }
     }
     Rewrite(names).visit_file_mut(file);
@@ -244,8 +668,13 @@ fn polish_literals(file: &mut syn::File, spec: &OpenAPI) {
 /// The runtime finds an operation by the id progenitor passes to its hooks; make sure the
 /// table uses the same ids.
 fn check_operation_ids(code: &str, operations: &[Operation]) -> Result<()> {
+    let marker = "operation_id: \"";
+    let named: std::collections::BTreeSet<&str> = code
+        .match_indices(marker)
+        .filter_map(|(at, _)| code[at + marker.len()..].split('"').next())
+        .collect();
     for op in operations {
-        if !code.contains(&format!("operation_id: \"{}\"", op.id)) {
+        if !named.contains(op.id.as_str()) {
             bail!(
                 "operation `{}`: progenitor names it differently from `{}`; the runtime would \
                  not find its media type. Choose an operationId made of letters and digits",
@@ -263,31 +692,39 @@ pub enum Freshness {
     Stale { diff: String },
 }
 
-/// Compares the committed output of a target with freshly generated code.
-pub fn check(root: &Path, target: &Target) -> Result<Freshness> {
-    let fresh = generate(root, target)?;
-    let committed = std::fs::read_to_string(root.join(target.output)).unwrap_or_default();
+/// Compares the committed output of a target with generated code.
+pub fn compare(root: &Path, target: &Target, fresh: &str) -> Freshness {
+    let output = target.output.display().to_string();
+    let committed = std::fs::read_to_string(root.join(&target.output)).unwrap_or_default();
     if committed == fresh {
-        return Ok(Freshness::UpToDate);
+        return Freshness::UpToDate;
     }
-    let diff = similar::TextDiff::from_lines(&committed, &fresh)
+    let diff = similar::TextDiff::from_lines(committed.as_str(), fresh)
         .unified_diff()
         .context_radius(2)
         .header(
-            &format!("{} (committed)", target.output),
-            &format!("{} (from {})", target.output, target.spec),
+            &format!("{output} (committed)"),
+            &format!("{output} (from {})", target.spec.display()),
         )
         .to_string();
-    Ok(Freshness::Stale { diff })
+    Freshness::Stale { diff }
 }
 
-/// Writes the generated code of a target, touching the file only when it changes.
-pub fn write(root: &Path, target: &Target) -> Result<bool> {
+/// Compares the committed output of a target with freshly generated code.
+pub fn check(root: &Path, target: &Target) -> Result<Freshness> {
     let fresh = generate(root, target)?;
-    let path = root.join(target.output);
-    if std::fs::read_to_string(&path).ok().as_deref() == Some(fresh.as_str()) {
+    Ok(compare(root, target, &fresh.code))
+}
+
+/// Writes generated code, touching the file only when it changes.
+pub fn write(root: &Path, target: &Target, code: &str) -> Result<bool> {
+    let path = root.join(&target.output);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(code) {
         return Ok(false);
     }
-    std::fs::write(&path, fresh).with_context(|| format!("writing {}", target.output))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&path, code).with_context(|| format!("writing {}", target.output.display()))?;
     Ok(true)
 }

@@ -18,13 +18,13 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::visit_mut::VisitMut;
 
-use crate::normalize::{Operation, sanitize_snake};
+use crate::normalize::{Operation, Refusal, sanitize_snake};
 
 /// The items every generated client gets beside progenitor's code.
 pub fn items(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
     let downloads = operations
         .iter()
-        .filter(|op| op.streamed && op.accept.ends_with("gzip"))
+        .filter(|op| op.streamed && op.bodiless_success.is_empty() && op.accept.ends_with("gzip"))
         .map(|op| {
             let builder = format_ident!("{}", heck::ToPascalCase::to_pascal_case(op.id.as_str()));
             quote! {
@@ -126,58 +126,68 @@ pub fn items(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
     }
 }
 
-/// Rewrites progenitor's output in place (see the module documentation).
+/// Rewrites progenitor's output in place (see the module documentation). Every operation
+/// whose `send()` does not have the shape the rewrites expect is refused.
 pub fn rewrite(
     file: &mut syn::File,
     operations: &[Operation],
     runtime: &TokenStream,
-) -> Result<()> {
+) -> std::result::Result<(), Vec<Refusal>> {
     let mut sends = Sends {
         operations,
         runtime,
         done: BTreeMap::new(),
-        error: None,
+        errors: Vec::new(),
     };
     sends.visit_file_mut(file);
-    if let Some(e) = sends.error {
-        return Err(e);
-    }
+    let mut refused = sends.errors;
     for op in operations {
-        if !sends.done.contains_key(&op.id) {
-            bail!(
-                "operation `{}`: no builder `send()` for it in progenitor's output",
-                op.operation_id
-            );
+        if !sends.done.contains_key(&op.id) && !refused.iter().any(|r| r.subject == label(op)) {
+            refused.push(Refusal {
+                subject: label(op),
+                reason: "no builder `send()` for it in progenitor's output".to_string(),
+            });
         }
+    }
+    if !refused.is_empty() {
+        return Err(refused);
     }
     mark_deprecated(file, operations);
     Ok(())
+}
+
+fn label(op: &Operation) -> String {
+    crate::normalize::label(Some(&op.operation_id), &op.method, &op.path)
 }
 
 struct Sends<'a> {
     operations: &'a [Operation],
     runtime: &'a TokenStream,
     done: BTreeMap<String, ()>,
-    error: Option<anyhow::Error>,
+    errors: Vec<Refusal>,
 }
 
 impl VisitMut for Sends<'_> {
     fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
-        if f.sig.ident != "send" || self.error.is_some() {
+        if f.sig.ident != "send" {
             return;
         }
         let Some(id) = operation_info_id(&f.block) else {
             return;
         };
         let Some(index) = self.operations.iter().position(|op| op.id == id) else {
-            self.error = Some(anyhow::anyhow!(
-                "progenitor generated an operation `{id}` the table does not know"
-            ));
+            self.errors.push(Refusal {
+                subject: format!("operation `{id}`"),
+                reason: "progenitor generated an operation the table does not know".to_string(),
+            });
             return;
         };
         let op = &self.operations[index];
         if let Err(e) = rewrite_send(f, op, index, self.runtime) {
-            self.error = Some(e.context(format!("operation `{}`", op.operation_id)));
+            self.errors.push(Refusal {
+                subject: label(op),
+                reason: format!("{e:#}"),
+            });
             return;
         }
         self.done.insert(op.id.clone(), ());
@@ -225,7 +235,12 @@ fn rewrite_send(
         let wanted = sanitize_snake(wire);
         fields
             .iter()
-            .find(|f| f.to_string().trim_start_matches("r#") == wanted)
+            .find(|f| {
+                // A keyword gets a trailing underscore (`type` -> `type_`), or `r#`.
+                let name = f.to_string();
+                let name = name.trim_start_matches("r#");
+                name == wanted || name.strip_suffix('_') == Some(wanted.as_str())
+            })
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no builder field for parameter `{wire}`"))
     };
@@ -290,7 +305,122 @@ fn rewrite_send(
     if op.content_type.is_some() && !chain.json_seen {
         bail!("the operation has a request body, but `send()` sends no JSON body");
     }
+    if !op.bodiless_success.is_empty() {
+        optional_success(f, &op.bodiless_success)?;
+    }
     Ok(())
+}
+
+/// An operation whose success is a body or none (a 200 with JSON beside a 204) returns
+/// `ResponseValue<Option<T>>`: `Some` for the typed statuses, `None` for the body-less
+/// ones, with their status and headers. Every success stays a success.
+fn optional_success(f: &mut syn::ImplItemFn, bodiless: &[u16]) -> Result<()> {
+    // `Result<ResponseValue<T>, Error<E>>` -> `Result<ResponseValue<Option<T>>, Error<E>>`
+    let syn::ReturnType::Type(_, output) = &mut f.sig.output else {
+        bail!("`send()` returns nothing");
+    };
+    let inner = first_generic(output, "Result")
+        .and_then(|value| first_generic(value, "ResponseValue"))
+        .ok_or_else(|| anyhow::anyhow!("`send()` does not return a `ResponseValue`"))?;
+    let typed = inner.clone();
+    *inner = syn::parse_quote!(::std::option::Option<#typed>);
+
+    // The answer's `match` on the status: the typed arms wrap their value in `Some`; the
+    // body-less statuses get arms of their own, before the catch-all.
+    struct Arms<'a> {
+        bodiless: &'a [u16],
+        typed: &'a syn::Type,
+        found: bool,
+    }
+    impl VisitMut for Arms<'_> {
+        fn visit_expr_match_mut(&mut self, m: &mut syn::ExprMatch) {
+            let on_status =
+                matches!(&*m.expr, syn::Expr::MethodCall(call) if call.method == "as_u16");
+            if !on_status {
+                return syn::visit_mut::visit_expr_match_mut(self, m);
+            }
+            self.found = true;
+            for arm in &mut m.arms {
+                let success = match &arm.pat {
+                    syn::Pat::Lit(lit) => literal_status(&lit.lit).is_some_and(|s| s < 400),
+                    syn::Pat::Range(_) => true,
+                    _ => false,
+                };
+                if success {
+                    // `{ expr }` -> `expr`
+                    if let syn::Expr::Block(block) = &*arm.body
+                        && let [syn::Stmt::Expr(inner, None)] = block.block.stmts.as_slice()
+                    {
+                        *arm.body = inner.clone();
+                    }
+                    let body = &arm.body;
+                    let typed = self.typed;
+                    *arm.body = syn::parse_quote!((#body).map(|value: ResponseValue<#typed>| {
+                        let status = value.status();
+                        let headers = value.headers().clone();
+                        ResponseValue::new(
+                            ::std::option::Option::Some(value.into_inner()),
+                            status,
+                            headers,
+                        )
+                    }));
+                }
+            }
+            let at = m
+                .arms
+                .iter()
+                .position(|arm| matches!(arm.pat, syn::Pat::Wild(_)))
+                .unwrap_or(m.arms.len());
+            for (i, status) in self.bodiless.iter().enumerate() {
+                let pat = syn::LitInt::new(&format!("{status}u16"), proc_macro2::Span::call_site());
+                m.arms.insert(
+                    at + i,
+                    syn::parse_quote! {
+                        #pat => Ok(ResponseValue::new(
+                            ::std::option::Option::None,
+                            response.status(),
+                            response.headers().clone(),
+                        )),
+                    },
+                );
+            }
+        }
+    }
+    let mut arms = Arms {
+        bodiless,
+        typed: &typed,
+        found: false,
+    };
+    arms.visit_block_mut(&mut f.block);
+    if !arms.found {
+        bail!("`send()` has no `match` on the answer's status");
+    }
+    Ok(())
+}
+
+fn literal_status(lit: &syn::Lit) -> Option<u16> {
+    match lit {
+        syn::Lit::Int(i) => i.base10_parse().ok(),
+        _ => None,
+    }
+}
+
+/// The first generic argument of the type `outer<...>` (matched by its last segment).
+fn first_generic<'a>(ty: &'a mut syn::Type, outer: &str) -> Option<&'a mut syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last_mut()?;
+    if last.ident != outer {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &mut last.arguments else {
+        return None;
+    };
+    args.args.iter_mut().find_map(|arg| match arg {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
 }
 
 fn destructured_fields(block: &syn::Block) -> Option<Vec<syn::Ident>> {

@@ -2,27 +2,40 @@
 //! generate from, and records what the generated client needs to know at run time
 //! (media types and parameter rules) in an [`Operation`] table.
 //!
-//! What it rewrites, and why:
+//! What it rewrites, and why (the README's table "What the generator does with the spec"
+//! says the same from the user's side):
 //! - `x-xgen-operation-id-override` replaces the `operationId`, so methods carry the short
-//!   names the Atlas SDK and CLI use.
+//!   names the Atlas SDK and CLI use. `x-sunset` is said in the method's documentation.
+//!   Other extensions (`x-xgen-docs-url`, `x-xgen-method-verb-override`, ...) are hints for
+//!   MongoDB's own tooling and are left alone.
 //! - Versioned JSON media types (`application/vnd.atlas.<date>+json`) become
 //!   `application/json`, the only type progenitor decodes or encodes; the original is
-//!   recorded and sent by the runtime as `Accept`/`Content-Type`. When an operation offers
-//!   several versions, the newest wins.
+//!   recorded and sent as `Accept`/`Content-Type`. When an operation offers several
+//!   versions, the newest wins; when a response offers JSON and another format (CSV) of
+//!   one version, JSON wins.
 //! - Binary media types (`+gzip`, ...) become `application/octet-stream` (a byte stream).
 //! - A media type without a schema means "no body" (Atlas writes its 204s that way).
-//! - Inline schemas of shared parameters become named component schemas, so a shared
-//!   parameter yields one type rather than one per operation.
+//! - 1xx responses are dropped: never a final answer. A typed success beside body-less
+//!   ones (200 with JSON, 204 without) makes the operation return `Option<T>` (see
+//!   [`Operation::bodiless_success`] and the glue); typed successes of different schemas
+//!   decode as any JSON.
+//! - Error responses keep one schema typed, the one most of them share; the others (a
+//!   different schema, or no body) arrive as unexpected responses with status and body.
+//! - Shared parameters with an enumeration become one component type, `<Name>Param`, so
+//!   a shared parameter yields one type rather than one per operation, under a name typify
+//!   never derives for anything else.
+//! - Polymorphic schemas (a parent's discriminated `oneOf` of children that are `allOf`
+//!   the parent) have the cycle broken and each child's discriminator pinned.
 //! - Parameter constraints (pattern, bounds, lengths, `x-requires`, `x-not-after`) move from
 //!   the parameter schemas into the table: the runtime checks them before any request and
 //!   names the parameter and the rule, which progenitor's builder cannot do.
-//! - Error responses that mix a JSON body with no body keep only the JSON ones typed; the
-//!   others arrive as unexpected responses, status intact.
 //!
-//! What it refuses, with the operation named: missing or duplicate ids, parameter styles
-//! other than path/simple, query/form and header/simple, cookie parameters, several request
-//! media types of different kinds, success responses of different kinds, error responses
-//! with different schemas, patterns that do not compile, and OpenAPI other than 3.0.x.
+//! What it refuses, with the operation named (every refusal of a run is collected, see
+//! [`Normalized::refused`]): missing or duplicate ids, parameter styles other than
+//! path/simple, query/form and header/simple, cookie parameters, several request media
+//! types of different kinds, success responses with different media types or mixing JSON
+//! and binary, patterns that do not compile, and (for the whole spec) OpenAPI other than
+//! 3.0.x and composition cycles of other shapes.
 
 use std::collections::BTreeMap;
 
@@ -62,6 +75,9 @@ pub struct Operation {
     pub streamed: bool,
     /// Whether the spec marks the operation deprecated.
     pub deprecated: bool,
+    /// Success statuses that answer with no body beside others that carry one (a 204
+    /// beside a 200 with JSON). The operation returns `Option<T>`: `None` for these.
+    pub bodiless_success: Vec<u16>,
 }
 
 /// Where a parameter travels.
@@ -105,31 +121,69 @@ impl ParamRule {
     }
 }
 
-/// The spec as progenitor should see it, and the operation table.
+/// The spec as progenitor should see it, the operation table, and the operations refused.
 pub struct Normalized {
     pub spec: OpenAPI,
     pub operations: Vec<Operation>,
+    /// Operations the generator cannot express, each with the construct at fault. They are
+    /// removed from `spec`, so the rest can still be checked; nothing is written while any
+    /// remain.
+    pub refused: Vec<Refusal>,
+}
+
+/// An operation the generator refuses, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    /// `` `operationId` (METHOD /path) ``, or what else is at fault.
+    pub subject: String,
+    /// The construct and what to do about it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.subject, self.reason)
+    }
+}
+
+/// How an operation is named in messages: `` `operationId` (METHOD /path) ``.
+pub fn label(operation_id: Option<&str>, method: &str, path: &str) -> String {
+    let where_ = format!("{} {path}", method.to_ascii_uppercase());
+    match operation_id {
+        Some(id) => format!("operation `{id}` ({where_})"),
+        None => where_,
+    }
 }
 
 /// The extension that names the short operation id Atlas's SDK and CLI use.
 const ID_OVERRIDE: &str = "x-xgen-operation-id-override";
 
+/// The extension that gives the date Atlas retires an operation (its API version): said in
+/// the method's documentation.
+const SUNSET: &str = "x-sunset";
+
 /// The extension that marks a string parameter as an IP address, parsed and sent in the
 /// one form Atlas stores (dotted IPv4, or IPv6 with all eight groups, lower case).
 const IP_ADDRESS: &str = "x-ip-address";
 
-/// Runs the normalisation pass over a parsed spec.
-pub fn normalize(mut spec: OpenAPI) -> Result<Normalized> {
+/// Runs the normalisation pass over a parsed spec. With `tags`, only the operations carrying
+/// one of them are kept, and only the component schemas they reach.
+pub fn normalize(mut spec: OpenAPI, tags: &[String]) -> Result<Normalized> {
     if !spec.openapi.starts_with("3.0.") {
         bail!(
             "the spec declares OpenAPI {}; the generator takes OpenAPI 3.0.x only",
             spec.openapi
         );
     }
+    if !tags.is_empty() {
+        keep_tags(&mut spec, tags)?;
+    }
     let mut components = spec.components.take().unwrap_or_default();
     hoist_parameter_schemas(&mut components)?;
+    break_composition_cycles(&mut components)?;
 
     let mut operations = Vec::new();
+    let mut refused = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (path, item) in spec.paths.paths.iter_mut() {
         let ReferenceOr::Item(item) = item else {
@@ -138,26 +192,137 @@ pub fn normalize(mut spec: OpenAPI) -> Result<Normalized> {
         let shared_params = std::mem::take(&mut item.parameters);
         for (method, slot) in operation_slots(item) {
             let Some(op) = slot else { continue };
-            let where_ = format!("{} {path}", method.to_ascii_uppercase());
-            let record = normalize_operation(op, &shared_params, &components, method, path)
-                .with_context(|| match &op.operation_id {
-                    Some(id) => format!("operation `{id}` ({where_})"),
-                    None => where_.clone(),
-                })?;
-            if let Some(other) = seen.insert(record.id.clone(), record.operation_id.clone()) {
-                bail!(
-                    "operations `{other}` and `{}` would both generate the method `{}`; \
-                     give one of them another operationId or {ID_OVERRIDE}",
-                    record.operation_id,
-                    record.id
-                );
+            let subject = label(op.operation_id.as_deref(), method, path);
+            let outcome = normalize_operation(op, &shared_params, &components, method, path)
+                .and_then(|record| match seen.get(&record.id) {
+                    Some(other) => bail!(
+                        "operations `{other}` and `{}` would both generate the method `{}`; \
+                         give one of them another operationId or {ID_OVERRIDE}",
+                        record.operation_id,
+                        record.id
+                    ),
+                    None => Ok(record),
+                });
+            match outcome {
+                Ok(record) => {
+                    seen.insert(record.id.clone(), record.operation_id.clone());
+                    operations.push(record);
+                }
+                Err(e) => {
+                    refused.push(Refusal {
+                        subject,
+                        reason: format!("{e:#}"),
+                    });
+                    // Removed, so that the operations left can still be checked.
+                    *slot = None;
+                }
             }
-            operations.push(record);
         }
     }
+    spec.paths.paths.retain(|_, item| {
+        item.as_item()
+            .is_none_or(|item| item.iter().next().is_some())
+    });
     strip_parameter_constraints(&mut components);
     spec.components = Some(components);
-    Ok(Normalized { spec, operations })
+    Ok(Normalized {
+        spec,
+        operations,
+        refused,
+    })
+}
+
+/// Keeps the operations tagged with one of `tags`, and the component schemas, parameters,
+/// responses and request bodies they reach (progenitor generates a type for every component
+/// schema, reached or not, so this is what makes a partial client smaller).
+fn keep_tags(spec: &mut OpenAPI, tags: &[String]) -> Result<()> {
+    let known: std::collections::BTreeSet<&str> = spec
+        .paths
+        .paths
+        .values()
+        .filter_map(|item| item.as_item())
+        .flat_map(|item| {
+            item.iter()
+                .flat_map(|(_, op)| op.tags.iter().map(String::as_str))
+        })
+        .collect();
+    for tag in tags {
+        if !known.contains(tag.as_str()) {
+            bail!(
+                "no operation carries the tag `{tag}`; the spec's tags are: {}",
+                known.iter().copied().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    for item in spec.paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for (_, slot) in operation_slots(item) {
+            if slot
+                .as_ref()
+                .is_some_and(|op| !op.tags.iter().any(|t| tags.contains(t)))
+            {
+                *slot = None;
+            }
+        }
+    }
+    spec.paths.paths.retain(|_, item| {
+        item.as_item()
+            .is_none_or(|item| item.iter().next().is_some())
+    });
+    prune_components(spec);
+    Ok(())
+}
+
+/// Drops the component schemas, parameters, responses and request bodies nothing in the
+/// paths reaches.
+pub(crate) fn prune_components(spec: &mut OpenAPI) {
+    let Some(components) = spec.components.as_mut() else {
+        return;
+    };
+    let whole = serde_json::to_value(&*components).unwrap_or(Value::Null);
+    let mut reached: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = Vec::new();
+    let paths = serde_json::to_value(&spec.paths).unwrap_or(Value::Null);
+    collect_refs(&paths, &mut todo);
+    while let Some(reference) = todo.pop() {
+        if !reached.insert(reference.clone()) {
+            continue;
+        }
+        let Some(pointer) = reference.strip_prefix('#') else {
+            continue;
+        };
+        if let Some(target) = whole.pointer(pointer.trim_start_matches("/components")) {
+            collect_refs(target, &mut todo);
+        }
+    }
+    let keep = |kind: &str, name: &str| reached.contains(&format!("#/components/{kind}/{name}"));
+    components.schemas.retain(|name, _| keep("schemas", name));
+    components
+        .parameters
+        .retain(|name, _| keep("parameters", name));
+    components
+        .responses
+        .retain(|name, _| keep("responses", name));
+    components
+        .request_bodies
+        .retain(|name, _| keep("requestBodies", name));
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
 
 pub(crate) fn operation_slots(
@@ -175,8 +340,197 @@ pub(crate) fn operation_slots(
     ]
 }
 
-/// Shared parameters with a pattern or an enumeration get their schema moved to
-/// `components/schemas` under the parameter's name, so every operation shares one type.
+/// Breaks the cycles of schema composition that typify would follow forever (it overflows
+/// the stack, which no error handling can catch). Atlas writes polymorphic schemas as a
+/// parent whose `oneOf` (with a `discriminator`) lists children that are each
+/// `allOf: [parent, own properties]`: parent -> child -> parent. Each child's reference to
+/// its parent becomes an inline copy of the parent without its `oneOf`, `anyOf` and
+/// `discriminator`, i.e. the fields every child shares, which is what the child meant.
+/// A composition cycle of any other shape is refused, naming its schemas.
+fn break_composition_cycles(components: &mut Components) -> Result<()> {
+    let mut schemas: BTreeMap<String, Value> = components
+        .schemas
+        .iter()
+        .map(|(name, schema)| Ok((name.clone(), serde_json::to_value(schema)?)))
+        .collect::<Result<_>>()?;
+    let reference = |name: &str| format!("#/components/schemas/{name}");
+    let mut changed = Vec::new();
+    let parents: Vec<String> = schemas.keys().cloned().collect();
+    for parent in &parents {
+        let children: Vec<String> = ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|key| schemas[parent].get(*key)?.as_array())
+            .flatten()
+            .filter_map(|child| child.get("$ref")?.as_str())
+            .filter_map(|r| r.strip_prefix("#/components/schemas/"))
+            .map(str::to_string)
+            .collect();
+        let mut base = schemas[parent].clone();
+        if let Value::Object(map) = &mut base {
+            for key in ["oneOf", "anyOf", "discriminator"] {
+                map.remove(key);
+            }
+        }
+        for child in children {
+            let Some(Value::Array(all_of)) =
+                schemas.get_mut(&child).and_then(|c| c.get_mut("allOf"))
+            else {
+                continue;
+            };
+            for part in all_of.iter_mut() {
+                if part.get("$ref").and_then(Value::as_str) == Some(reference(parent).as_str()) {
+                    *part = base.clone();
+                    changed.push(child.clone());
+                }
+            }
+        }
+    }
+    changed.extend(pin_discriminators(&mut schemas));
+    if let Some(cycle) = composition_cycle(&schemas) {
+        bail!(
+            "the schemas {} compose each other in a cycle (through allOf, oneOf or anyOf); \
+             the type generator cannot follow it. Reference the shared fields through a \
+             schema of their own",
+            cycle.join(" -> ")
+        );
+    }
+    for name in changed {
+        components.schemas.insert(
+            name.clone(),
+            serde_json::from_value(schemas[&name].clone())
+                .with_context(|| format!("schema {name}"))?,
+        );
+    }
+    Ok(())
+}
+
+/// typify ignores `discriminator`: a `oneOf` becomes an untagged enum whose first variant
+/// that fits wins, so a child whose fields are all optional would take every answer. Each
+/// child named by a parent's discriminator (through `mapping`, else by its schema name)
+/// gets its discriminating property pinned to its own value(s) and required; typify then
+/// tells the children apart by that property (an internally tagged enum where it can).
+/// Returns the children changed.
+fn pin_discriminators(schemas: &mut BTreeMap<String, Value>) -> Vec<String> {
+    let mut pins: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    for parent in schemas.values() {
+        let Some(discriminator) = parent.get("discriminator") else {
+            continue;
+        };
+        let Some(property) = discriminator.get("propertyName").and_then(Value::as_str) else {
+            continue;
+        };
+        let children: Vec<&str> = ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|key| parent.get(*key)?.as_array())
+            .flatten()
+            .filter_map(|child| child.get("$ref")?.as_str())
+            .filter_map(|r| r.strip_prefix("#/components/schemas/"))
+            .collect();
+        let mapping = discriminator.get("mapping").and_then(Value::as_object);
+        for child in children {
+            let values: Vec<String> = match mapping {
+                Some(mapping) => mapping
+                    .iter()
+                    .filter(|(_, target)| {
+                        target
+                            .as_str()
+                            .and_then(|t| t.strip_prefix("#/components/schemas/"))
+                            == Some(child)
+                    })
+                    .map(|(value, _)| value.clone())
+                    .collect(),
+                None => vec![child.to_string()],
+            };
+            if !values.is_empty() {
+                pins.insert(child.to_string(), (property.to_string(), values));
+            }
+        }
+    }
+    let mut changed = Vec::new();
+    for (child, (property, values)) in pins {
+        let Some(schema) = schemas.get_mut(&child) else {
+            continue;
+        };
+        let pin = serde_json::json!({
+            "type": "object",
+            "required": [property],
+            "properties": { property: { "type": "string", "enum": values } }
+        });
+        match schema.get_mut("allOf") {
+            Some(Value::Array(parts)) => parts.push(pin),
+            _ => {
+                let mut own = schema.clone();
+                let description = own.as_object_mut().and_then(|o| o.remove("description"));
+                let mut wrapped = serde_json::json!({ "allOf": [own, pin] });
+                if let Some(description) = description {
+                    wrapped["description"] = description;
+                }
+                *schema = wrapped;
+            }
+        }
+        changed.push(child);
+    }
+    changed
+}
+
+/// A cycle of component schemas that reach each other through the `$ref`s directly under
+/// `allOf`, `oneOf` or `anyOf` (references under `properties` or `items` are fine: they
+/// become boxed fields).
+fn composition_cycle(schemas: &BTreeMap<String, Value>) -> Option<Vec<String>> {
+    fn composed(schema: &Value) -> Vec<&str> {
+        ["allOf", "oneOf", "anyOf"]
+            .iter()
+            .filter_map(|key| schema.get(*key)?.as_array())
+            .flatten()
+            .filter_map(|part| part.get("$ref")?.as_str())
+            .filter_map(|r| r.strip_prefix("#/components/schemas/"))
+            .collect()
+    }
+    fn visit<'a>(
+        name: &'a str,
+        schemas: &'a BTreeMap<String, Value>,
+        path: &mut Vec<&'a str>,
+        done: &mut std::collections::BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| *n == name) {
+            let mut cycle: Vec<String> = path[at..].iter().map(|n| n.to_string()).collect();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if done.contains(name) {
+            return None;
+        }
+        let schema = schemas.get(name)?;
+        path.push(name);
+        for next in composed(schema) {
+            if let Some(cycle) = visit(next, schemas, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(name);
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for name in schemas.keys() {
+        if let Some(cycle) = visit(name, schemas, &mut Vec::new(), &mut done) {
+            return Some(cycle);
+        }
+    }
+    None
+}
+
+/// The suffix of the types hoisted from shared parameters. typify names a component schema
+/// after its key and an inline schema after its parents (`Group` + `id` -> `GroupId`), so a
+/// hoisted type named after the parameter alone (`groupId` -> `GroupId`) could take a name
+/// typify derives for something else. Every hoisted name ends in this suffix, and
+/// [`crate::codegen`] refuses output whose `types` module defines a name twice.
+pub const HOISTED_SUFFIX: &str = "Param";
+
+/// Shared parameters with an enumeration get their schema moved to `components/schemas`
+/// as `<Parameter>Param`, so every operation shares one type. Patterns and bounds are not
+/// hoisted: they become rules of the operation table and the parameter a plain string or
+/// number (see [`strip_parameter_constraints`]), so a type would be dead weight.
 fn hoist_parameter_schemas(components: &mut Components) -> Result<()> {
     for (key, param) in components.parameters.iter_mut() {
         let ReferenceOr::Item(param) = param else {
@@ -189,12 +543,12 @@ fn hoist_parameter_schemas(components: &mut Components) -> Result<()> {
         if !deserves_a_type(schema) {
             continue;
         }
-        let name = data.name.to_pascal_case();
+        let name = format!("{}{HOISTED_SUFFIX}", data.name.to_pascal_case());
         let schema = ReferenceOr::Item(schema.clone());
         match components.schemas.get(&name) {
             Some(existing) if *existing != schema => bail!(
-                "parameter `{key}`: its schema would become components/schemas/{name}, \
-                 which already holds a different schema; reference one or rename the other"
+                "parameter `{key}`: its enumeration would become components/schemas/{name}, \
+                 which already holds a different schema; rename that schema"
             ),
             _ => {
                 components.schemas.insert(name.clone(), schema);
@@ -209,7 +563,7 @@ fn hoist_parameter_schemas(components: &mut Components) -> Result<()> {
 
 fn deserves_a_type(schema: &Schema) -> bool {
     match &schema.schema_kind {
-        SchemaKind::Type(Type::String(s)) => s.pattern.is_some() || !s.enumeration.is_empty(),
+        SchemaKind::Type(Type::String(s)) => !s.enumeration.is_empty(),
         SchemaKind::Type(Type::Integer(i)) => !i.enumeration.is_empty(),
         _ => false,
     }
@@ -231,6 +585,17 @@ fn normalize_operation(
         Some(other) => bail!("{ID_OVERRIDE} must be a non-empty string, found {other}"),
     };
     op.operation_id = Some(effective_id.clone());
+    if let Some(sunset) = op.extensions.get(SUNSET) {
+        let date = match sunset {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let note = format!("Atlas retires this operation on {date} (`{SUNSET}`).");
+        op.description = Some(match op.description.take() {
+            Some(text) => format!("{}\n\n{note}", text.trim_end()),
+            None => note,
+        });
+    }
 
     // Path-level parameters apply unless the operation redefines one of the same name.
     let own: Vec<String> = op
@@ -280,7 +645,8 @@ fn normalize_operation(
             ),
         }
     }
-    let (accept, version, streamed) = normalize_success(op, components, path)?;
+    let success = normalize_success(op, components, path)?;
+    let version = success.version;
     let content_type = match &mut op.request_body {
         None => None,
         Some(body) => normalize_request_body(body, components, version.as_deref())?,
@@ -292,13 +658,14 @@ fn normalize_operation(
         operation_id: official_id,
         method: method.to_ascii_uppercase(),
         path: path.to_string(),
-        accept,
+        accept: success.accept,
         content_type,
         params,
         param_names: names,
         ip_params,
-        streamed,
+        streamed: success.streamed,
         deprecated: op.deprecated,
+        bodiless_success: success.bodiless,
     })
 }
 
@@ -585,23 +952,26 @@ fn is_json(media: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json")
 }
 
-/// Picks one media type out of several: the newest Atlas version, then the first listed.
+/// Picks one media type out of several: those of the wanted Atlas version (else of the
+/// newest version, else all), and among them the first JSON one with a schema (a report
+/// offered as JSON and as CSV is read as JSON, typed), else the first listed.
 fn pick_media<'a>(
     content: &'a IndexMap<String, MediaType>,
     version: Option<&str>,
 ) -> Option<(&'a String, &'a MediaType)> {
-    if let Some(version) = version
-        && let Some(found) = content
-            .iter()
-            .find(|(m, _)| media_version(m) == Some(version))
-    {
-        return Some(found);
-    }
-    content
+    let newest = content.keys().filter_map(|m| media_version(m)).max();
+    let wanted = version
+        .filter(|v| content.keys().any(|m| media_version(m) == Some(*v)))
+        .or(newest);
+    let candidates: Vec<(&String, &MediaType)> = content
         .iter()
-        .filter(|(m, _)| media_version(m).is_some())
-        .max_by(|a, b| media_version(a.0).cmp(&media_version(b.0)))
-        .or_else(|| content.first())
+        .filter(|(m, _)| wanted.is_none() || media_version(m) == wanted)
+        .collect();
+    candidates
+        .iter()
+        .find(|(m, t)| is_json(m) && t.schema.is_some())
+        .or_else(|| candidates.first())
+        .copied()
 }
 
 /// Rewrites one response or request content map to the single media type progenitor
@@ -666,6 +1036,15 @@ fn is_success(status: &StatusCode) -> bool {
     }
 }
 
+/// 1xx answers (`102 Processing`, ...) are never the final answer to a request: reqwest
+/// hands the caller the final one, so a 1xx response in the spec can never reach the client.
+fn is_informational(status: &StatusCode) -> bool {
+    match status {
+        StatusCode::Code(code) => (100..200).contains(code),
+        StatusCode::Range(range) => *range == 1,
+    }
+}
+
 fn status_label(status: &StatusCode) -> String {
     match status {
         StatusCode::Code(code) => code.to_string(),
@@ -673,12 +1052,34 @@ fn status_label(status: &StatusCode) -> String {
     }
 }
 
-/// Normalises the success responses; returns the `Accept` media type and its Atlas version.
+/// What the success responses of an operation come to.
+struct Success {
+    /// The one media type sent as `Accept`.
+    accept: String,
+    /// Its Atlas version, which the request body follows.
+    version: Option<String>,
+    /// Whether the typed success is a byte stream.
+    streamed: bool,
+    /// Body-less success statuses beside typed ones (see [`Operation::bodiless_success`]).
+    bodiless: Vec<u16>,
+}
+
+/// Normalises the success responses:
+/// - 1xx responses are dropped (never a final answer);
+/// - typed JSON successes whose schemas differ (a 200 and a 201 of different shapes) are
+///   decoded as any JSON (`serde_json::Value`): the status tells them apart, and no
+///   success is turned into an error;
+/// - body-less successes beside typed ones are removed from what progenitor sees and
+///   recorded: the glue makes the operation return `Option<T>`, `None` for them;
+/// - JSON beside binary successes on different statuses is refused.
 fn normalize_success(
     op: &mut SpecOperation,
     components: &Components,
     path: &str,
-) -> Result<(String, Option<String>, bool)> {
+) -> Result<Success> {
+    op.responses
+        .responses
+        .retain(|status, _| !is_informational(status));
     // The version the operation speaks: the newest one any success response offers.
     let mut version: Option<String> = None;
     for (status, response) in op.responses.responses.iter_mut() {
@@ -696,7 +1097,7 @@ fn normalize_success(
     }
 
     let mut accept: Option<String> = None;
-    let mut kinds: Vec<(String, BodyKind)> = Vec::new();
+    let mut kinds: Vec<(StatusCode, BodyKind)> = Vec::new();
     for (status, response) in op.responses.responses.iter_mut() {
         if !is_success(status) {
             continue;
@@ -712,19 +1113,57 @@ fn normalize_success(
                     );
                 }
                 accept = Some(media);
-                kinds.push((status_label(status), kind));
+                kinds.push((status.clone(), kind));
             }
-            None => kinds.push((status_label(status), BodyKind::Empty)),
+            None => kinds.push((status.clone(), BodyKind::Empty)),
         }
     }
-    if let Some(((first_status, first), rest)) = kinds.split_first()
-        && let Some((status, _)) = rest.iter().find(|(_, kind)| kind != first)
-    {
-        bail!(
-            "success responses {first_status} and {status} carry different kinds of body \
-                 (typed JSON, binary or none); the generated client can return only one kind \
-                 per operation, so declare one success response"
-        );
+
+    let typed: Vec<&(StatusCode, BodyKind)> = kinds
+        .iter()
+        .filter(|(_, kind)| *kind != BodyKind::Empty)
+        .collect();
+    let mut bodiless = Vec::new();
+    if let Some((first_status, first)) = typed.first() {
+        if let Some((status, _)) = typed
+            .iter()
+            .find(|(_, kind)| matches!(kind, BodyKind::Binary) != matches!(first, BodyKind::Binary))
+        {
+            bail!(
+                "success responses {} and {} carry different kinds of body (typed JSON and \
+                 binary); the generated client returns one kind per operation, so declare \
+                 both as JSON or both as binary",
+                status_label(first_status),
+                status_label(status)
+            );
+        }
+        if typed.iter().any(|(_, kind)| kind != first) {
+            // Different JSON shapes: every one decodes as any JSON value.
+            for (status, response) in op.responses.responses.iter_mut() {
+                if !is_success(status) {
+                    continue;
+                }
+                if let ReferenceOr::Item(response) = response
+                    && let Some(media) = response.content.get_mut("application/json")
+                {
+                    media.schema = Some(ReferenceOr::Item(any_json_schema()));
+                }
+            }
+        }
+        for (status, kind) in &kinds {
+            if *kind != BodyKind::Empty {
+                continue;
+            }
+            let StatusCode::Code(code) = status else {
+                bail!(
+                    "success response {} has no body beside typed ones; the generated client \
+                     answers `None` for exact statuses only, so name the status",
+                    status_label(status)
+                );
+            };
+            bodiless.push(*code);
+            op.responses.responses.shift_remove(status);
+        }
     }
     let accept = match accept {
         Some(a) => a,
@@ -735,8 +1174,19 @@ fn normalize_success(
         ),
         None => "application/json".to_string(),
     };
-    let streamed = matches!(kinds.first(), Some((_, BodyKind::Binary)));
-    Ok((accept, version, streamed))
+    let streamed = typed
+        .first()
+        .is_some_and(|(_, kind)| matches!(kind, BodyKind::Binary));
+    Ok(Success {
+        accept,
+        version,
+        streamed,
+        bodiless,
+    })
+}
+
+fn any_json_schema() -> Schema {
+    serde_json::from_value(serde_json::json!({})).expect("a literal schema deserialises")
 }
 
 fn normalize_request_body(
@@ -778,44 +1228,51 @@ fn normalize_request_body(
     }
 }
 
-/// Error responses: JSON media types become `application/json`; when typed and body-less
-/// errors mix, the body-less ones are dropped (they surface as unexpected responses).
+/// Error responses: JSON media types become `application/json`, and one error type per
+/// operation is kept. The generated client has one error type per operation (progenitor's
+/// `Error<E>`), so when error responses carry different bodies, the schema most of them
+/// share (Atlas's `ApiError`, in practice; on a tie, the one listed first) stays typed and
+/// every other error response (a different schema, or no body) is removed from what
+/// progenitor sees: it arrives as `Error::UnexpectedResponse`, its status and its whole
+/// body kept by the runtime (`atlas_runtime::response::body_of`), never dropped. The same
+/// holds for a `default` response.
 fn normalize_errors(op: &mut SpecOperation, components: &Components) -> Result<()> {
-    let mut kinds: Vec<(StatusCode, BodyKind)> = Vec::new();
+    let mut kinds: Vec<(Option<StatusCode>, BodyKind)> = Vec::new();
     for (status, response) in op.responses.responses.iter_mut() {
         if is_success(status) {
             continue;
         }
         let response = resolve_response(response, components)?;
         let kind = rewrite_content(&mut response.content, None).map_or(BodyKind::Empty, |(_, k)| k);
-        kinds.push((status.clone(), kind));
+        kinds.push((Some(status.clone()), kind));
     }
     if let Some(default) = &mut op.responses.default {
         let response = resolve_response(default, components)?;
-        if let Some((_, kind)) = rewrite_content(&mut response.content, None)
-            && kind != BodyKind::Empty
-            && kinds.iter().any(|(_, k)| *k != kind)
-        {
-            bail!("the default response and the error responses carry different bodies");
+        let kind = rewrite_content(&mut response.content, None).map_or(BodyKind::Empty, |(_, k)| k);
+        kinds.push((None, kind));
+    }
+    // The body most error responses share; the first listed on a tie.
+    let mut chosen: Option<(&BodyKind, usize)> = None;
+    for (_, kind) in kinds.iter().filter(|(_, k)| *k != BodyKind::Empty) {
+        let count = kinds.iter().filter(|(_, k)| k == kind).count();
+        if chosen.is_none_or(|(_, best)| count > best) {
+            chosen = Some((kind, count));
         }
     }
-    let typed: Vec<&(StatusCode, BodyKind)> = kinds
+    let Some((chosen, _)) = chosen else {
+        return Ok(());
+    };
+    let dropped: Vec<Option<StatusCode>> = kinds
         .iter()
-        .filter(|(_, k)| *k != BodyKind::Empty)
+        .filter(|(_, kind)| kind != chosen)
+        .map(|(status, _)| status.clone())
         .collect();
-    if let Some((first_status, first)) = typed.first() {
-        if let Some((status, _)) = typed.iter().find(|(_, k)| k != first) {
-            bail!(
-                "error responses {} and {} carry different bodies; the generated client has \
-                 one error type per operation, so give them one schema",
-                status_label(first_status),
-                status_label(status)
-            );
-        }
-        for (status, kind) in &kinds {
-            if *kind == BodyKind::Empty {
-                op.responses.responses.shift_remove(status);
+    for status in dropped {
+        match status {
+            Some(status) => {
+                op.responses.responses.shift_remove(&status);
             }
+            None => op.responses.default = None,
         }
     }
     Ok(())
