@@ -143,6 +143,9 @@ struct ExportArgs {
     /// No summary line on standard error (for cron).
     #[arg(long, short)]
     quiet: bool,
+    /// Access-history calls made at once (1: one after another).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    concurrency: u16,
 }
 
 #[derive(Args)]
@@ -580,6 +583,7 @@ async fn run_export(
     if let Some(overlap) = overlap_ms {
         export = export.overlap(overlap);
     }
+    export = export.concurrency(usize::from(args.concurrency));
     let progress = output::Progress::new(std::io::stderr().is_terminal());
     let report = match out {
         output::Destination::Stdout => {

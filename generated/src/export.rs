@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use atlas_runtime::AtlasError;
-use atlas_runtime::window::{Cost, Pages, Paging, Query, Timed, Window};
+use atlas_runtime::window::{Cost, Pages, Paging, Parallel, Query, Timed};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -224,6 +224,7 @@ fn fingerprint(value: &serde_json::Value) -> u64 {
 }
 
 /// The access-history calls of one export.
+#[derive(Clone)]
 struct AccessLogPages<'c> {
     client: &'c Client,
     page: u32,
@@ -472,10 +473,15 @@ impl From<CheckpointError> for AtlasError {
     }
 }
 
-/// The export of one window of one target's access logs. Entries come newest first when
-/// Atlas pages newest first (as it does), else oldest first; each exactly once.
+/// How many access-history calls an export makes at once, unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 3;
+
+/// The export of one window of one target's access logs: each entry exactly once, in the
+/// order the parallel sub-windows answer (within one answer, newest first).
 pub struct AccessLogExport<'c> {
-    window: Window<AccessLogPages<'c>>,
+    window: Parallel<'c, AccessLogPages<'c>>,
+    start_ms: i64,
+    concurrency: usize,
     end_ms: i64,
     overlap_ms: i64,
     /// Entries exported by earlier runs that this run reads again.
@@ -518,7 +524,14 @@ impl<'c> AccessLogExport<'c> {
             ip_address,
         };
         Self {
-            window: Window::new(pages, start_ms.max(EARLIEST_MS), end_ms),
+            window: Parallel::new(
+                pages,
+                start_ms.max(EARLIEST_MS),
+                end_ms,
+                DEFAULT_CONCURRENCY,
+            ),
+            start_ms: start_ms.max(EARLIEST_MS),
+            concurrency: DEFAULT_CONCURRENCY,
             end_ms,
             overlap_ms: 0,
             skip: BTreeSet::new(),
@@ -562,7 +575,19 @@ impl<'c> AccessLogExport<'c> {
     /// Asks for at most `entries` per call (1 to 20,000; default 20,000): more, lighter
     /// requests. The result is the same.
     pub fn page_size(mut self, entries: u32) -> Self {
-        self.window.source_mut().page = entries.clamp(1, PAGE);
+        let mut pages = self.window.source().clone();
+        pages.page = entries.clamp(1, PAGE);
+        self.window = Parallel::new(pages, self.start_ms, self.end_ms, self.concurrency);
+        self
+    }
+
+    /// Makes up to `calls` access-history calls at once (default [`DEFAULT_CONCURRENCY`]; 1:
+    /// one after another). Atlas's rate limit is shared by a project's calls: each call that
+    /// meets it waits and tries again (see [`atlas_runtime::RetryPolicy`]).
+    pub fn concurrency(mut self, calls: usize) -> Self {
+        self.concurrency = calls.max(1);
+        let pages = self.window.source().clone();
+        self.window = Parallel::new(pages, self.start_ms, self.end_ms, self.concurrency);
         self
     }
 
@@ -635,7 +660,7 @@ impl<'c> AccessLogExport<'c> {
 
     /// The checkpoint to continue from, once every entry of the window has been taken.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
-        if self.window.remaining().is_some() || !self.queue.is_empty() {
+        if !self.window.is_done() || !self.queue.is_empty() {
             return None;
         }
         let pages = self.window.source();

@@ -14,6 +14,12 @@
 //! silent loss or a duplicate.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 
 use crate::error::{AtlasError, ErrorKind};
 
@@ -140,9 +146,18 @@ pub struct Window<S: Pages> {
     hi: i64,
     margins: Margins,
     margins_learnt: bool,
-    paging: Option<Paging>,
-    cost: Cost,
+    learnt: Arc<Learnt>,
     done: bool,
+}
+
+/// What the listings of one export learn and spend together, however many sub-windows run.
+#[derive(Debug, Default)]
+struct Learnt {
+    paging: OnceLock<Paging>,
+    /// Held while one sub-window learns the paging, so that the others wait for it.
+    learning: tokio::sync::Mutex<()>,
+    requests: AtomicU64,
+    probes: AtomicU64,
 }
 
 impl<S: Pages> Window<S> {
@@ -154,20 +169,50 @@ impl<S: Pages> Window<S> {
             hi: end,
             margins: WIDE,
             margins_learnt: false,
-            paging: None,
-            cost: Cost::default(),
+            learnt: Arc::default(),
             done: start > end,
         }
     }
 
-    /// What the listing has cost so far.
+    /// What the listing has cost so far (with its sub-windows, when split).
     pub fn cost(&self) -> Cost {
-        self.cost
+        Cost {
+            requests: self.learnt.requests.load(Ordering::Relaxed),
+            probes: self.learnt.probes.load(Ordering::Relaxed),
+        }
     }
 
     /// How full answers page, once learnt.
     pub fn paging(&self) -> Option<Paging> {
-        self.paging
+        self.learnt.paging.get().copied()
+    }
+
+    /// Whether every entry of the window has been listed.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Hands the older half of what remains to a new window, which lists it independently
+    /// (sharing what was learnt and the cost); `None` when less than two seconds remain.
+    pub fn split(&mut self) -> Option<Self>
+    where
+        S: Clone,
+    {
+        if self.done || self.hi.saturating_sub(self.lo) < 2_000 {
+            return None;
+        }
+        let mid = self.lo + (self.hi - self.lo) / 2;
+        let older = Self {
+            source: self.source.clone(),
+            lo: self.lo,
+            hi: mid,
+            margins: self.margins,
+            margins_learnt: self.margins_learnt,
+            learnt: self.learnt.clone(),
+            done: false,
+        };
+        self.lo = mid + 1;
+        Some(older)
     }
 
     /// The source.
@@ -196,7 +241,7 @@ impl<S: Pages> Window<S> {
             .saturating_sub(self.margins.before)
             .max(self.source.earliest());
         let end = hi.saturating_add(self.margins.after).max(start);
-        self.cost.requests += 1;
+        self.learnt.requests.fetch_add(1, Ordering::Relaxed);
         let answer = self
             .source
             .fetch(Query {
@@ -249,7 +294,7 @@ impl<S: Pages> Window<S> {
             self.done = true;
             return Ok(inside(answer, lo, hi));
         }
-        let paging = match self.paging {
+        let paging = match self.paging() {
             Some(paging) => paging,
             None => self.learn_paging(&answer).await?,
         };
@@ -266,7 +311,7 @@ impl<S: Pages> Window<S> {
                     return Ok(inside(answer, m + 1, hi));
                 }
                 // At least `limit` entries at or after hi: narrow the query to the instant.
-                self.split_instant(hi, Paging::Newest).await
+                self.split_instant(hi, Paging::Newest, m).await
             }
             Paging::Oldest => {
                 let m = answer.iter().map(Timed::time_ms).max().unwrap_or(lo);
@@ -278,7 +323,7 @@ impl<S: Pages> Window<S> {
                     self.lo = m;
                     return Ok(inside(answer, lo, m - 1));
                 }
-                self.split_instant(lo, Paging::Oldest).await
+                self.split_instant(lo, Paging::Oldest, m).await
             }
         }
     }
@@ -286,9 +331,14 @@ impl<S: Pages> Window<S> {
     /// One extra query of the same window for a single entry: it is the newest of a full
     /// answer when full answers hold the newest entries, its oldest when they hold the oldest.
     async fn learn_paging(&mut self, full: &[S::Entry]) -> Result<Paging, WindowError> {
+        let learnt = self.learnt.clone();
+        let _learning = learnt.learning.lock().await;
+        if let Some(paging) = learnt.paging.get() {
+            return Ok(*paging);
+        }
         let newest = full.iter().map(Timed::time_ms).max().unwrap_or_default();
         let oldest = full.iter().map(Timed::time_ms).min().unwrap_or_default();
-        self.cost.probes += 1;
+        self.learnt.probes.fetch_add(1, Ordering::Relaxed);
         let one = self.fetch(self.lo, self.hi, None, 1).await?;
         let paging = match one.first().map(Timed::time_ms) {
             Some(t) if t == newest => Paging::Newest,
@@ -305,7 +355,7 @@ impl<S: Pages> Window<S> {
                 ));
             }
         };
-        self.paging = Some(paging);
+        let _ = self.learnt.paging.set(paging);
         Ok(paging)
     }
 
@@ -317,9 +367,11 @@ impl<S: Pages> Window<S> {
         &mut self,
         at: i64,
         paging: Paging,
+        witness: i64,
     ) -> Result<Vec<S::Entry>, WindowError> {
         if !self.margins_learnt {
-            self.learn_margins(at).await?;
+            // Learnt from an entry known to exist: the nearest one of the full answer.
+            self.learn_margins(witness).await?;
             if self.margins != WIDE {
                 // Narrower queries may now make progress without splitting.
                 return Ok(Vec::new());
@@ -392,7 +444,7 @@ impl<S: Pages> Window<S> {
         let saved = self.margins;
         let covers = async |this: &mut Self, before: i64, after: i64| {
             this.margins = Margins { before, after };
-            this.cost.probes += 1;
+            this.learnt.probes.fetch_add(1, Ordering::Relaxed);
             let answer = this.fetch(at, at, None, limit).await;
             this.margins = saved;
             answer.map(|a| a.iter().any(|e| e.time_ms() == at))
@@ -425,11 +477,132 @@ impl<S: Pages> Window<S> {
             before: 0,
             after: 0,
         };
-        self.cost.probes += 1;
+        self.learnt.probes.fetch_add(1, Ordering::Relaxed);
         let limit = self.source.limit();
         let answer = self.fetch(at, at, None, limit).await;
         self.margins = saved;
         Ok(answer?.iter().any(|e| e.time_ms() != at))
+    }
+}
+
+type Driven<'a, S> = Pin<
+    Box<
+        dyn Future<
+                Output = (
+                    Window<S>,
+                    Option<Result<Vec<<S as Pages>::Entry>, WindowError>>,
+                ),
+            > + 'a,
+    >,
+>;
+
+/// A window listed by up to `concurrency` sub-windows at once: it starts as a few slices of
+/// equal time, and a slice that turns out dense is split again while there is room. Each
+/// entry still comes out exactly once; batches come in the order the slices answer.
+pub struct Parallel<'a, S: Pages + Clone + 'a> {
+    idle: Vec<Window<S>>,
+    running: FuturesUnordered<Driven<'a, S>>,
+    concurrency: usize,
+    learnt: Arc<Learnt>,
+    source: S,
+}
+
+/// How many slices a parallel listing starts with at most: an empty window costs no more
+/// than three requests.
+const FIRST_SLICES: usize = 3;
+
+impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
+    /// A listing of `[start, end]` by up to `concurrency` queries at once (1: one after
+    /// another).
+    pub fn new(source: S, start: i64, end: i64, concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        let mut first = Window::new(source.clone(), start, end);
+        let learnt = first.learnt.clone();
+        let mut idle = Vec::new();
+        let slices = concurrency.min(FIRST_SLICES);
+        // Split the youngest remainder off repeatedly: slices of about equal time.
+        for n in (1..slices).rev() {
+            let span = first.hi.saturating_sub(first.lo);
+            if span < 2_000 * n as i64 {
+                break;
+            }
+            let cut = first.hi - span / (n as i64 + 1);
+            let mut newer = Window::new(source.clone(), cut + 1, first.hi);
+            newer.learnt = learnt.clone();
+            first.hi = cut;
+            idle.push(newer);
+        }
+        idle.push(first);
+        Self {
+            idle,
+            running: FuturesUnordered::new(),
+            concurrency,
+            learnt,
+            source,
+        }
+    }
+
+    /// What the listing has cost so far.
+    pub fn cost(&self) -> Cost {
+        Cost {
+            requests: self.learnt.requests.load(Ordering::Relaxed),
+            probes: self.learnt.probes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How full answers page, once learnt.
+    pub fn paging(&self) -> Option<Paging> {
+        self.learnt.paging.get().copied()
+    }
+
+    /// Whether every entry has been listed.
+    pub fn is_done(&self) -> bool {
+        self.idle.is_empty() && self.running.is_empty()
+    }
+
+    /// The source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The next batch, `None` when the window is done.
+    ///
+    /// # Errors
+    ///
+    /// As [`Window::next_batch`]; the listing is then over.
+    pub async fn next_batch(&mut self) -> Option<Result<Vec<S::Entry>, WindowError>> {
+        loop {
+            while self.running.len() < self.concurrency {
+                let Some(mut window) = self.idle.pop() else {
+                    break;
+                };
+                self.running.push(Box::pin(async move {
+                    let batch = window.next_batch().await;
+                    (window, batch)
+                }));
+            }
+            let (mut window, batch) = self.running.next().await?;
+            match batch {
+                None => continue,
+                Some(Err(e)) => {
+                    self.idle.clear();
+                    self.running = FuturesUnordered::new();
+                    return Some(Err(e));
+                }
+                Some(Ok(batch)) => {
+                    if !window.is_done() {
+                        // A dense slice: give its older half to an idle slot, if there is one.
+                        if self.running.len() + self.idle.len() + 1 < self.concurrency
+                            && let Some(older) = window.split()
+                        {
+                            self.idle.push(older);
+                        }
+                        self.idle.push(window);
+                    }
+                    return Some(Ok(batch));
+                }
+            }
+        }
     }
 }
 
@@ -645,6 +818,72 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn list_parallel(
+        sim: &Sim,
+        start: i64,
+        end: i64,
+        concurrency: usize,
+    ) -> Result<Vec<E>, WindowError> {
+        let mut window = Parallel::new(sim, start, end, concurrency);
+        let mut out = Vec::new();
+        futures::executor::block_on(async {
+            while let Some(batch) = window.next_batch().await {
+                out.extend(batch?);
+            }
+            Ok(out)
+        })
+    }
+
+    #[test]
+    fn parallel_listing_is_exact_under_every_reading() {
+        for reading in readings() {
+            for concurrency in [2, 3, 5] {
+                let sim = Sim {
+                    entries: data(9, 3_000, 60),
+                    reading,
+                    limit: 97,
+                    calls: Cell::new(0),
+                };
+                for (start, end) in [
+                    (1_000_000, 1_060_000),
+                    (1_010_123, 1_030_500),
+                    (1_030_000, 1_031_000),
+                ] {
+                    let expected = truth(&sim.entries, start, end);
+                    let got = match list_parallel(&sim, start, end, concurrency) {
+                        Ok(got) => got,
+                        // Whole seconds of this dense data hold more than an answer.
+                        Err(WindowError::Unsplittable { .. }) if reading.seconds => continue,
+                        Err(e) => panic!("{reading:?} x{concurrency} {start}..{end}: {e}"),
+                    };
+                    let ids: BTreeMap<u64, i64> = got.iter().map(|e| (e.id, e.t)).collect();
+                    assert_eq!(
+                        ids.len(),
+                        got.len(),
+                        "{reading:?} x{concurrency}: a duplicate"
+                    );
+                    assert_eq!(ids, expected, "{reading:?} x{concurrency} {start}..{end}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_window_costs_at_most_three_requests() {
+        let sim = Sim {
+            entries: Vec::new(),
+            reading: readings()[3],
+            limit: 100,
+            calls: Cell::new(0),
+        };
+        assert!(
+            list_parallel(&sim, 1_000_000, 2_000_000, 8)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(sim.calls.get(), 3);
     }
 
     #[test]
