@@ -370,7 +370,7 @@ async fn connect(global: &Global) -> Result<Session, Failure> {
             code: 3,
             message: format!("{e}; or try --demo"),
         },
-        e => Failure::usage(format!("--base-url/--profile: {e}")),
+        e => Failure::usage(format!("--base-url/--profile: {}", one_line(&e))),
     })?;
     Ok(Session {
         client,

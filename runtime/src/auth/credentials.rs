@@ -130,6 +130,10 @@ impl Discovered {
 
     /// Reads profile `name` of an Atlas CLI configuration file; `Ok(None)` when the file or
     /// the profile does not exist.
+    ///
+    /// # Errors
+    ///
+    /// The file exists but cannot be read, or is not valid TOML.
     pub fn from_profile_file(path: &Path, name: &str) -> Result<Option<Self>, ProfileError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -137,28 +141,24 @@ impl Discovered {
             Err(e) => {
                 return Err(ProfileError {
                     path: path.to_path_buf(),
-                    reason: e.to_string(),
+                    source: e.into(),
                 });
             }
         };
-        Self::from_profile_text(&text, name).map_err(|reason| ProfileError {
+        Self::from_profile_text(&text, name).map_err(|source| ProfileError {
             path: path.to_path_buf(),
-            reason,
+            source,
         })
     }
 
     /// Reads profile `name` of the text of an Atlas CLI configuration file; `Ok(None)` when
     /// the profile does not exist, `Err` with the reason when the text is not TOML.
     #[doc(hidden)]
-    pub fn from_profile_text(text: &str, name: &str) -> Result<Option<Self>, String> {
+    pub fn from_profile_text(text: &str, name: &str) -> Result<Option<Self>, ProfileCause> {
         if nesting_bound(text) > MAX_NESTING {
-            return Err(format!(
-                "more than {MAX_NESTING} arrays and inline tables (`[` and `{{` outside table headers)"
-            ));
+            return Err(ProfileCause::TooDeep);
         }
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| e.message().to_string())?;
+        let table: toml::Table = text.parse().map_err(ProfileCause::Toml)?;
         let Some(profile) = table.get(name).and_then(toml::Value::as_table) else {
             return Ok(None);
         };
@@ -233,26 +233,32 @@ pub fn atlas_cli_config_path() -> Option<PathBuf> {
 }
 
 /// The Atlas CLI configuration file could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the Atlas CLI configuration {}", path.display())]
 pub struct ProfileError {
     /// The file.
     pub path: PathBuf,
     /// What went wrong.
-    pub reason: String,
+    #[source]
+    pub source: ProfileCause,
 }
 
-impl fmt::Display for ProfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot read the Atlas CLI configuration {}: {}",
-            self.path.display(),
-            self.reason
-        )
-    }
+/// Why the Atlas CLI configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileCause {
+    /// The file could not be read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The file is not TOML.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// The file nests arrays and inline tables deeper than any configuration does.
+    #[error(
+        "more than {MAX_NESTING} arrays and inline tables (`[` and `{{` outside table headers)"
+    )]
+    TooDeep,
 }
-
-impl std::error::Error for ProfileError {}
 
 #[cfg(test)]
 mod tests {
@@ -341,7 +347,7 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
-        assert!(refused.unwrap_err().contains("arrays and inline tables"));
+        assert!(matches!(refused, Err(ProfileCause::TooDeep)));
         // Table headers, however many, are not nesting.
         let profiles: String = (0..500)
             .map(|i| {

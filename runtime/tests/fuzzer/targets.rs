@@ -419,7 +419,7 @@ fn profile(input: &[u8], knobs: u64) {
             let _ = format!("{found:?}");
         }
         Ok(None) => {}
-        Err(reason) => assert!(!reason.is_empty(), "an error without a reason"),
+        Err(reason) => assert!(!reason.to_string().is_empty(), "an error without a reason"),
     }
 }
 
