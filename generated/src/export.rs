@@ -80,13 +80,23 @@ impl fmt::Display for Target {
     }
 }
 
-/// One access-log entry: the exact JSON object Atlas sent, its typed fields, its time.
+/// One access-log entry: the exact JSON object Atlas sent, its time, and its typed fields
+/// on demand. The object's text is a slice of the answer's body, not a copy.
 #[derive(Clone)]
 pub struct AccessLogEntry {
-    raw: Box<RawValue>,
-    fields: MongoDbAccessLogs,
+    raw: bytes::Bytes,
     time_ms: i64,
     fingerprint: std::sync::OnceLock<u64>,
+    fields: std::sync::OnceLock<MongoDbAccessLogs>,
+}
+
+/// The two fields an entry's time comes from.
+#[derive(Deserialize)]
+struct Times<'a> {
+    #[serde(borrow, rename = "logLine", default)]
+    log_line: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<std::borrow::Cow<'a, str>>,
 }
 
 impl AccessLogEntry {
@@ -97,39 +107,46 @@ impl AccessLogEntry {
     /// The object is not an access-log entry, or has no readable time (its log line's
     /// `t.$date`, else `timestamp`).
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, AtlasError> {
-        let fields: MongoDbAccessLogs = serde_json::from_str(raw.get())
-            .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
-        Self::with_fields(raw, fields)
+        let text: Box<str> = raw.into();
+        Self::from_bytes(bytes::Bytes::from(text.into_boxed_bytes()))
     }
 
-    /// An entry from its object as Atlas sent it and the same object decoded.
-    fn with_fields(raw: Box<RawValue>, fields: MongoDbAccessLogs) -> Result<Self, AtlasError> {
-        let time_ms = fields
-            .time()
-            .ok_or_else(|| {
-                AtlasError::decode(format!(
-                    "an access-log entry has no readable time (logLine or timestamp): {}",
-                    truncate(raw.get(), 200)
-                ))
-            })?
-            .timestamp_millis();
+    /// An entry from the bytes of its JSON object.
+    fn from_bytes(raw: bytes::Bytes) -> Result<Self, AtlasError> {
+        let times: Times<'_> = serde_json::from_slice(&raw)
+            .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
+        let time_ms =
+            atlas_runtime::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
+                .ok_or_else(|| {
+                    AtlasError::decode(format!(
+                        "an access-log entry has no readable time (logLine or timestamp): {}",
+                        truncate(&String::from_utf8_lossy(&raw), 200)
+                    ))
+                })?
+                .timestamp_millis();
+        std::str::from_utf8(&raw)
+            .map_err(|e| AtlasError::decode(format!("an access-log entry is not UTF-8: {e}")))?;
         Ok(Self {
             raw,
-            fields,
             time_ms,
             fingerprint: std::sync::OnceLock::new(),
+            fields: std::sync::OnceLock::new(),
         })
     }
 
     /// The JSON object exactly as Atlas sent it: every field, `null`s and fields this
     /// crate's types do not know included.
     pub fn raw_json(&self) -> &str {
-        self.raw.get()
+        // Checked to be UTF-8 when the entry was made.
+        std::str::from_utf8(&self.raw).unwrap_or_default()
     }
 
-    /// The typed fields.
+    /// The typed fields, decoded on first use.
     pub fn fields(&self) -> &MongoDbAccessLogs {
-        &self.fields
+        self.fields.get_or_init(|| {
+            // Decoded once already when the page was read; cannot fail.
+            serde_json::from_slice(&self.raw).unwrap_or_default()
+        })
     }
 
     /// When the attempt happened, epoch milliseconds.
@@ -144,7 +161,7 @@ impl AccessLogEntry {
         *self.fingerprint.get_or_init(|| {
             // The raw value is JSON by construction; a failure cannot happen and would only
             // make every such entry look alike.
-            serde_json::from_str(self.raw.get())
+            serde_json::from_slice(&self.raw)
                 .map(|value| fingerprint(&value))
                 .unwrap_or_default()
         })
@@ -155,7 +172,7 @@ impl fmt::Debug for AccessLogEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessLogEntry")
             .field("time_ms", &self.time_ms)
-            .field("raw", &self.raw.get())
+            .field("raw", &self.raw_json())
             .finish()
     }
 }
@@ -302,7 +319,8 @@ pub async fn fetch_entries(
             filters
         ),
     };
-    let page = page?;
+    // The typed page proves the body decodes; the entries are read from the body itself.
+    let count = page?.access_logs.len();
     let body = body.ok_or_else(|| AtlasError::decode("the answer's body was not kept"))?;
     #[derive(Deserialize)]
     struct RawList<'a> {
@@ -311,15 +329,20 @@ pub async fn fetch_entries(
     }
     let raw: RawList<'_> = serde_json::from_slice(&body)
         .map_err(|e| AtlasError::decode(format!("the page does not decode: {e}")))?;
-    if raw.access_logs.len() != page.access_logs.len() {
+    if raw.access_logs.len() != count {
         return Err(AtlasError::decode(
             "the page decodes to two different lengths",
         ));
     }
+    let base = body.as_ptr() as usize;
     raw.access_logs
         .into_iter()
-        .zip(page.access_logs)
-        .map(|(raw, fields)| AccessLogEntry::with_fields(raw.to_owned(), fields))
+        .map(|raw| {
+            // A slice of the body: the object's text as sent, without a copy.
+            let text = raw.get();
+            let at = text.as_ptr() as usize - base;
+            AccessLogEntry::from_bytes(body.slice(at..at + text.len()))
+        })
         .collect()
 }
 
