@@ -404,3 +404,34 @@ async fn malformed_json_keeps_the_body() {
     assert_eq!(err.body(), Some(&b"{\"accessLogs\": ["[..]));
     assert!(err.to_string().contains("EOF"), "{err}");
 }
+
+#[tokio::test]
+async fn send_raw_hands_back_the_body_as_sent() {
+    let body = r#"{"accessLogs":[{"failureReason":null,"newField":{"x":1},"username":"alice"}],"extra":true}"#;
+    let answer = ResponseTemplate::new(200)
+        .set_body_raw(body.as_bytes().to_vec(), atlas_client_tests::ATLAS_JSON);
+    let (_server, client) = mock_answering(answer).await;
+    let raw = client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .send_raw()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.into_inner().as_ref(), body.as_bytes());
+
+    let answer =
+        ResponseTemplate::new(200).set_body_raw(b"<html>".to_vec(), atlas_client_tests::ATLAS_JSON);
+    let (_server, client) = mock_answering(answer).await;
+    let err = client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .send_raw()
+        .await
+        .unwrap_err();
+    let err = AtlasError::from(err);
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.body(), Some(&b"<html>"[..]));
+}

@@ -90,15 +90,6 @@ pub struct AccessLogEntry {
     fields: std::sync::OnceLock<MongoDbAccessLogs>,
 }
 
-/// The two fields an entry's time comes from.
-#[derive(Deserialize)]
-struct Times<'a> {
-    #[serde(borrow, rename = "logLine", default)]
-    log_line: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    timestamp: Option<std::borrow::Cow<'a, str>>,
-}
-
 impl AccessLogEntry {
     /// Reads one entry as Atlas sent it.
     ///
@@ -111,19 +102,20 @@ impl AccessLogEntry {
         Self::from_bytes(bytes::Bytes::from(text.into_boxed_bytes()))
     }
 
-    /// An entry from the bytes of its JSON object.
+    /// An entry from the bytes of its JSON object. It is decoded once, to check it and read
+    /// its time; the typed value is not kept (see [`AccessLogEntry::fields`]).
     fn from_bytes(raw: bytes::Bytes) -> Result<Self, AtlasError> {
-        let times: Times<'_> = serde_json::from_slice(&raw)
+        let fields: MongoDbAccessLogs = serde_json::from_slice(&raw)
             .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
-        let time_ms =
-            atlas_runtime::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
-                .ok_or_else(|| {
-                    AtlasError::decode(format!(
-                        "an access-log entry has no readable time (logLine or timestamp): {}",
-                        truncate(&String::from_utf8_lossy(&raw), 200)
-                    ))
-                })?
-                .timestamp_millis();
+        let time_ms = fields
+            .time()
+            .ok_or_else(|| {
+                AtlasError::decode(format!(
+                    "an access-log entry has no readable time (logLine or timestamp): {}",
+                    truncate(&String::from_utf8_lossy(&raw), 200)
+                ))
+            })?
+            .timestamp_millis();
         std::str::from_utf8(&raw)
             .map_err(|e| AtlasError::decode(format!("an access-log entry is not UTF-8: {e}")))?;
         Ok(Self {
@@ -144,7 +136,7 @@ impl AccessLogEntry {
     /// The typed fields, decoded on first use.
     pub fn fields(&self) -> &MongoDbAccessLogs {
         self.fields.get_or_init(|| {
-            // Decoded once already when the page was read; cannot fail.
+            // It decoded when the entry was made, from these same bytes.
             serde_json::from_slice(&self.raw).unwrap_or_default()
         })
     }
@@ -264,7 +256,7 @@ pub struct Filters {
     pub n_logs: Option<u32>,
 }
 
-/// Applies filters to an access-history builder and sends it, keeping the body. The
+/// Applies filters to an access-history builder and sends it for the body as sent. The
 /// by-cluster and by-host builders are two generated types with the same setters.
 macro_rules! send {
     ($call:expr, $filters:expr) => {{
@@ -282,13 +274,11 @@ macro_rules! send {
         if let Some(n) = filters.n_logs {
             call = call.n_logs(i64::from(n));
         }
-        let (result, body) = atlas_runtime::response::with_body(call.send()).await;
-        (
-            result
-                .map(|page| page.into_inner())
-                .map_err(AtlasError::from),
-            body,
-        )
+        // The body as sent, undecoded: the entries are slices of it.
+        call.send_raw()
+            .await
+            .map(|page| page.into_inner())
+            .map_err(AtlasError::from)
     }};
 }
 
@@ -303,7 +293,7 @@ pub async fn fetch_entries(
     target: &Target,
     filters: &Filters,
 ) -> Result<Vec<AccessLogEntry>, AtlasError> {
-    let (page, body) = match target {
+    let body = match target {
         Target::Cluster(name) => send!(
             client
                 .get_access_history_cluster()
@@ -319,9 +309,7 @@ pub async fn fetch_entries(
             filters
         ),
     };
-    // The typed page proves the body decodes; the entries are read from the body itself.
-    let count = page?.access_logs.len();
-    let body = body.ok_or_else(|| AtlasError::decode("the answer's body was not kept"))?;
+    let body = body?;
     #[derive(Deserialize)]
     struct RawList<'a> {
         #[serde(borrow, rename = "accessLogs")]
@@ -329,11 +317,6 @@ pub async fn fetch_entries(
     }
     let raw: RawList<'_> = serde_json::from_slice(&body)
         .map_err(|e| AtlasError::decode(format!("the page does not decode: {e}")))?;
-    if raw.access_logs.len() != count {
-        return Err(AtlasError::decode(
-            "the page decodes to two different lengths",
-        ));
-    }
     let base = body.as_ptr() as usize;
     raw.access_logs
         .into_iter()

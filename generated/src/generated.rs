@@ -1502,6 +1502,137 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        pub async fn send_raw(
+            self,
+        ) -> Result<
+            ResponseValue<::atlas_runtime::response::Bytes>,
+            Error<types::ApiError>,
+        > {
+            let Self {
+                client,
+                group_id,
+                cluster_name,
+                auth_result,
+                end,
+                envelope,
+                ip_address,
+                n_logs,
+                pretty,
+                start,
+            } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let cluster_name = cluster_name.map_err(Error::InvalidRequest)?;
+            let auth_result = auth_result.map_err(Error::InvalidRequest)?;
+            let end = end.map_err(Error::InvalidRequest)?;
+            let envelope = envelope.map_err(Error::InvalidRequest)?;
+            let ip_address = ip_address.map_err(Error::InvalidRequest)?;
+            let n_logs = n_logs.map_err(Error::InvalidRequest)?;
+            let pretty = pretty.map_err(Error::InvalidRequest)?;
+            let start = start.map_err(Error::InvalidRequest)?;
+            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
+                    ip_address,
+                    "ipAddress",
+                )
+                .map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[0usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        (
+                            "clusterName",
+                            ::atlas_runtime::operation::value(&cluster_name),
+                        ),
+                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
+                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
+                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
+                        ("start", ::atlas_runtime::operation::value(&start)),
+                        ("end", ::atlas_runtime::operation::value(&end)),
+                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
+                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/atlas/v2/groups/{}/dbAccessHistory/clusters/{}", client.baseurl,
+                encode_path(& group_id.to_string()), encode_path(& cluster_name
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/vnd.atlas.2023-01-01+json",
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
+                .query(&progenitor_client::QueryParam::new("end", &end))
+                .query(&progenitor_client::QueryParam::new("envelope", &envelope))
+                .query(&progenitor_client::QueryParam::new("ipAddress", &ip_address))
+                .query(&progenitor_client::QueryParam::new("nLogs", &n_logs))
+                .query(&progenitor_client::QueryParam::new("pretty", &pretty))
+                .query(&progenitor_client::QueryParam::new("start", &start))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_access_history_cluster",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::raw(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
     }
     /**Builder for [`Client::get_access_history_process`]
 
@@ -1717,6 +1848,126 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        pub async fn send_raw(
+            self,
+        ) -> Result<
+            ResponseValue<::atlas_runtime::response::Bytes>,
+            Error<types::ApiError>,
+        > {
+            let Self {
+                client,
+                group_id,
+                hostname,
+                auth_result,
+                end,
+                envelope,
+                ip_address,
+                n_logs,
+                pretty,
+                start,
+            } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let hostname = hostname.map_err(Error::InvalidRequest)?;
+            let auth_result = auth_result.map_err(Error::InvalidRequest)?;
+            let end = end.map_err(Error::InvalidRequest)?;
+            let envelope = envelope.map_err(Error::InvalidRequest)?;
+            let ip_address = ip_address.map_err(Error::InvalidRequest)?;
+            let n_logs = n_logs.map_err(Error::InvalidRequest)?;
+            let pretty = pretty.map_err(Error::InvalidRequest)?;
+            let start = start.map_err(Error::InvalidRequest)?;
+            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
+                    ip_address,
+                    "ipAddress",
+                )
+                .map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[1usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        ("hostname", ::atlas_runtime::operation::value(&hostname)),
+                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
+                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
+                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
+                        ("start", ::atlas_runtime::operation::value(&start)),
+                        ("end", ::atlas_runtime::operation::value(&end)),
+                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
+                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/atlas/v2/groups/{}/dbAccessHistory/processes/{}", client.baseurl,
+                encode_path(& group_id.to_string()), encode_path(& hostname.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/vnd.atlas.2023-01-01+json",
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
+                .query(&progenitor_client::QueryParam::new("end", &end))
+                .query(&progenitor_client::QueryParam::new("envelope", &envelope))
+                .query(&progenitor_client::QueryParam::new("ipAddress", &ip_address))
+                .query(&progenitor_client::QueryParam::new("nLogs", &n_logs))
+                .query(&progenitor_client::QueryParam::new("pretty", &pretty))
+                .query(&progenitor_client::QueryParam::new("start", &start))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_access_history_process",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::raw(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2174,6 +2425,135 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        pub async fn send_raw(
+            self,
+        ) -> Result<
+            ResponseValue<::atlas_runtime::response::Bytes>,
+            Error<types::ApiError>,
+        > {
+            let Self {
+                client,
+                group_id,
+                cluster_name,
+                auth_result,
+                end,
+                envelope,
+                ip_address,
+                n_logs,
+                pretty,
+                start,
+            } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let cluster_name = cluster_name.map_err(Error::InvalidRequest)?;
+            let auth_result = auth_result.map_err(Error::InvalidRequest)?;
+            let end = end.map_err(Error::InvalidRequest)?;
+            let envelope = envelope.map_err(Error::InvalidRequest)?;
+            let ip_address = ip_address.map_err(Error::InvalidRequest)?;
+            let n_logs = n_logs.map_err(Error::InvalidRequest)?;
+            let pretty = pretty.map_err(Error::InvalidRequest)?;
+            let start = start.map_err(Error::InvalidRequest)?;
+            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
+                    ip_address,
+                    "ipAddress",
+                )
+                .map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[3usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        (
+                            "clusterName",
+                            ::atlas_runtime::operation::value(&cluster_name),
+                        ),
+                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
+                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
+                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
+                        ("start", ::atlas_runtime::operation::value(&start)),
+                        ("end", ::atlas_runtime::operation::value(&end)),
+                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
+                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/atlas/v1.0/groups/{}/dbAccessHistory/clusters/{}", client
+                .baseurl, encode_path(& group_id.to_string()), encode_path(& cluster_name
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
+                .query(&progenitor_client::QueryParam::new("end", &end))
+                .query(&progenitor_client::QueryParam::new("envelope", &envelope))
+                .query(&progenitor_client::QueryParam::new("ipAddress", &ip_address))
+                .query(&progenitor_client::QueryParam::new("nLogs", &n_logs))
+                .query(&progenitor_client::QueryParam::new("pretty", &pretty))
+                .query(&progenitor_client::QueryParam::new("start", &start))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_access_logs_by_cluster_name",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::raw(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -9,28 +9,10 @@
 
 use std::fmt;
 
-use bytes::Bytes;
 use progenitor_client::{Error, ResponseValue};
 use serde::de::{self, DeserializeOwned, Visitor};
 
 use crate::auth::AuthFailure;
-
-tokio::task_local! {
-    static CAPTURED: std::cell::RefCell<Option<Bytes>>;
-}
-
-/// Runs `call` (a generated operation's `send()`) and returns, beside its result, the body of
-/// the success answer it decoded, byte for byte as Atlas sent it: for callers that must keep
-/// what the typed value drops (`null`s, fields the spec does not declare).
-pub async fn with_body<F: std::future::Future>(call: F) -> (F::Output, Option<Bytes>) {
-    CAPTURED
-        .scope(std::cell::RefCell::new(None), async {
-            let output = call.await;
-            let body = CAPTURED.with(|c| c.borrow_mut().take());
-            (output, body)
-        })
-        .await
-}
 
 /// The whole body of an answer, kept in its extensions by the runtime.
 #[derive(Clone, Debug)]
@@ -61,6 +43,37 @@ pub(crate) fn rebuild(
     *rebuilt.extensions_mut() = extensions;
     rebuilt.extensions_mut().insert(Body(body));
     reqwest::Response::from(rebuilt)
+}
+
+pub use bytes::Bytes;
+
+/// The body of a success answer exactly as sent, once checked to be JSON: what generated
+/// `send_raw()` methods return. A body that is not JSON fails as [`from_response`] does.
+///
+/// # Errors
+///
+/// The body could not be read, or is not JSON.
+pub async fn raw<E>(response: reqwest::Response) -> Result<ResponseValue<Bytes>, Error<E>> {
+    if response.extensions().get::<AuthFailure>().is_some() {
+        return Err(Error::UnexpectedResponse(response));
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let version = response.version();
+    let mut extensions = response.extensions().clone();
+    let bytes = match body_of(&response) {
+        Some(bytes) => bytes.clone(),
+        None => response.bytes().await.map_err(Error::ResponseBodyError)?,
+    };
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        Ok(_) => Ok(ResponseValue::new(bytes, status, headers)),
+        Err(e) => {
+            extensions.insert(DecodeFailure(e.to_string()));
+            Err(Error::UnexpectedResponse(rebuild(
+                status, &headers, version, extensions, bytes,
+            )))
+        }
+    }
 }
 
 /// Decodes an answer as `T`, the way progenitor's `ResponseValue::from_response` does,
@@ -97,12 +110,7 @@ pub async fn from_response<T: DeserializeOwned, E>(
         _ => serde_json::from_slice::<T>(&bytes).map_err(|e| e.to_string()),
     };
     match decoded {
-        Ok(inner) => {
-            if status.is_success() {
-                let _ = CAPTURED.try_with(|c| *c.borrow_mut() = Some(bytes.clone()));
-            }
-            Ok(ResponseValue::new(inner, status, headers))
-        }
+        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
         Err(why) => {
             extensions.insert(DecodeFailure(why));
             Err(Error::UnexpectedResponse(rebuild(

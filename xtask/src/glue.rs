@@ -168,6 +168,20 @@ struct Sends<'a> {
 }
 
 impl VisitMut for Sends<'_> {
+    fn visit_item_impl_mut(&mut self, imp: &mut syn::ItemImpl) {
+        syn::visit_mut::visit_item_impl_mut(self, imp);
+        let raw: Vec<syn::ImplItem> = imp
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                syn::ImplItem::Fn(f) if f.sig.ident == "send" => raw_send(f, self.runtime),
+                _ => None,
+            })
+            .map(syn::ImplItem::Fn)
+            .collect();
+        imp.items.extend(raw);
+    }
+
     fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
         if f.sig.ident != "send" {
             return;
@@ -192,6 +206,66 @@ impl VisitMut for Sends<'_> {
         }
         self.done.insert(op.id.clone(), ());
     }
+}
+
+/// `send_raw()`, beside a `send()` whose success is one typed JSON value: the same request,
+/// the success body handed back as Atlas sent it (checked to be JSON), for callers that
+/// keep what the typed value drops (`null`s, fields the spec does not declare) or read
+/// large answers without decoding them twice.
+fn raw_send(send: &syn::ImplItemFn, runtime: &TokenStream) -> Option<syn::ImplItemFn> {
+    // Only `Result<ResponseValue<T>, Error<E>>` with T a plain type path.
+    let syn::ReturnType::Type(_, output) = &send.sig.output else {
+        return None;
+    };
+    let mut output = (**output).clone();
+    let value = first_generic(&mut output, "Result")
+        .and_then(|value| first_generic(value, "ResponseValue"))?;
+    let syn::Type::Path(success) = &*value else {
+        return None;
+    };
+    if success.path.segments.last()?.ident != "types"
+        && !success.path.segments.iter().any(|s| s.ident == "types")
+    {
+        return None;
+    }
+    *value = syn::parse_quote!(#runtime::response::Bytes);
+    let mut raw = send.clone();
+    raw.sig.ident = syn::Ident::new("send_raw", send.sig.ident.span());
+    raw.sig.output = syn::parse_quote!(-> #output);
+    raw.attrs = vec![syn::parse_quote! {
+        #[doc = "Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded."]
+    }];
+    struct Success<'a>(&'a TokenStream, bool);
+    impl VisitMut for Success<'_> {
+        fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+            let success = matches!(&arm.pat, syn::Pat::Lit(lit)
+                if matches!(&lit.lit, syn::Lit::Int(i) if i.base10_parse::<u16>().is_ok_and(|s| (200..300).contains(&s))));
+            if success {
+                let runtime = self.0;
+                let mut found = false;
+                replace_decoder(&mut arm.body, runtime, &mut found);
+                self.1 |= found;
+            }
+        }
+    }
+    let mut visitor = Success(runtime, false);
+    visitor.visit_block_mut(&mut raw.block);
+    visitor.1.then_some(raw)
+}
+
+fn replace_decoder(expr: &mut syn::Expr, runtime: &TokenStream, found: &mut bool) {
+    struct Replace<'a>(&'a TokenStream, &'a mut bool);
+    impl VisitMut for Replace<'_> {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            syn::visit_mut::visit_expr_call_mut(self, call);
+            if is_path(&call.func, &["response", "from_response"]) {
+                let runtime = self.0;
+                *call.func = syn::parse_quote!(#runtime::response::raw);
+                *self.1 = true;
+            }
+        }
+    }
+    Replace(runtime, found).visit_expr_mut(expr);
 }
 
 /// The operation id of `OperationInfo { operation_id: "..." }` in a `send()` body.
