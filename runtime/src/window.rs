@@ -154,6 +154,13 @@ pub struct Window<S: Pages> {
 #[derive(Debug, Default)]
 struct Learnt {
     paging: OnceLock<Paging>,
+    /// A one-entry query of the whole window, sent beside the first slices: the time of the
+    /// entry it gave (`None`: the window is empty), or `Err` when it failed.
+    whole: OnceLock<Result<Option<i64>, ()>>,
+    /// Whether that query was sent.
+    whole_sent: std::sync::atomic::AtomicBool,
+    /// Wakes the slices waiting for it.
+    whole_ready: tokio::sync::Notify,
     /// Held while one sub-window learns the paging, so that the others wait for it.
     learning: tokio::sync::Mutex<()>,
     requests: AtomicU64,
@@ -338,6 +345,24 @@ impl<S: Pages> Window<S> {
         }
         let newest = full.iter().map(Timed::time_ms).max().unwrap_or_default();
         let oldest = full.iter().map(Timed::time_ms).min().unwrap_or_default();
+        // The newest entry of the whole window is at least as new as any of this answer's,
+        // its oldest at least as old: the one-entry query of the whole window, sent beside
+        // the first slices, tells the paging unless this answer is a single instant.
+        if let Some(Ok(Some(t))) = self.whole_window_entry().await
+            && newest != oldest
+        {
+            let paging = if t >= newest {
+                Paging::Newest
+            } else if t <= oldest {
+                Paging::Oldest
+            } else {
+                return Err(assumption(format!(
+                    "a full answer holds the newest or the oldest entries of its window (a full answer spans {oldest}..={newest}; the whole window's single entry is {t})"
+                )));
+            };
+            let _ = self.learnt.paging.set(paging);
+            return Ok(paging);
+        }
         self.learnt.probes.fetch_add(1, Ordering::Relaxed);
         let one = self.fetch(self.lo, self.hi, None, 1).await?;
         let paging = match one.first().map(Timed::time_ms) {
@@ -357,6 +382,21 @@ impl<S: Pages> Window<S> {
         };
         let _ = self.learnt.paging.set(paging);
         Ok(paging)
+    }
+
+    /// The answer of the one-entry query of the whole window, waiting for it if it is under
+    /// way; `None` when none was sent.
+    async fn whole_window_entry(&self) -> Option<Result<Option<i64>, ()>> {
+        loop {
+            let ready = self.learnt.whole_ready.notified();
+            if let Some(answer) = self.learnt.whole.get() {
+                return Some(*answer);
+            }
+            if !self.learnt.whole_sent.load(Ordering::SeqCst) {
+                return None;
+            }
+            ready.await;
+        }
     }
 
     /// Lists, part by part, the instant `at` and what else the queries certainly cover on
@@ -485,13 +525,15 @@ impl<S: Pages> Window<S> {
     }
 }
 
+/// A sub-window's next batch, handing the sub-window back; `None` for the one-entry query
+/// of the whole window.
 type Driven<'a, S> = Pin<
     Box<
         dyn Future<
-                Output = (
+                Output = Option<(
                     Window<S>,
                     Option<Result<Vec<<S as Pages>::Entry>, WindowError>>,
-                ),
+                )>,
             > + 'a,
     >,
 >;
@@ -507,9 +549,10 @@ pub struct Parallel<'a, S: Pages + Clone + 'a> {
     source: S,
 }
 
-/// How many slices a parallel listing starts with at most: an empty window costs no more
-/// than three requests.
-const FIRST_SLICES: usize = 3;
+/// How many slices a parallel listing starts with at most; beside them goes one query of the
+/// whole window for a single entry, which tells how full answers page without a round of
+/// its own. An empty window costs three requests.
+const FIRST_SLICES: usize = 2;
 
 impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
     /// A listing of `[start, end]` by up to `concurrency` queries at once (1: one after
@@ -533,9 +576,26 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
             idle.push(newer);
         }
         idle.push(first);
+        let running: FuturesUnordered<Driven<'a, S>> = FuturesUnordered::new();
+        if concurrency > 1 && start <= end {
+            learnt.whole_sent.store(true, Ordering::SeqCst);
+            let mut probe = Window::new(source.clone(), start, end);
+            probe.learnt = learnt.clone();
+            running.push(Box::pin(async move {
+                probe.learnt.probes.fetch_add(1, Ordering::Relaxed);
+                let answer = probe.fetch(start, end, None, 1).await;
+                let found = match &answer {
+                    Ok(one) => Ok(one.first().map(Timed::time_ms)),
+                    Err(_) => Err(()),
+                };
+                let _ = probe.learnt.whole.set(found);
+                probe.learnt.whole_ready.notify_waiters();
+                None
+            }));
+        }
         Self {
             idle,
-            running: FuturesUnordered::new(),
+            running,
             concurrency,
             learnt,
             source,
@@ -578,10 +638,13 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 };
                 self.running.push(Box::pin(async move {
                     let batch = window.next_batch().await;
-                    (window, batch)
+                    Some((window, batch))
                 }));
             }
-            let (mut window, batch) = self.running.next().await?;
+            // `None` from a finished one-entry query of the whole window.
+            let Some((mut window, batch)) = self.running.next().await? else {
+                continue;
+            };
             match batch {
                 None => continue,
                 Some(Err(e)) => {
