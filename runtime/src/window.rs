@@ -148,6 +148,25 @@ pub struct Window<S: Pages> {
     margins_learnt: bool,
     learnt: Arc<Learnt>,
     done: bool,
+    /// Entries per millisecond at the edge of the last full answer that the rest of the
+    /// window continues from: where to cut when splitting.
+    frontier_density: Option<f64>,
+}
+
+/// Entries per millisecond among the `k` entries of `times` (sorted) nearest one end.
+fn edge_density(times: &mut [i64], newest_end: bool) -> Option<f64> {
+    times.sort_unstable();
+    let k = (times.len() / 10).clamp(2, 2_000).min(times.len());
+    if k < 2 {
+        return None;
+    }
+    let edge = if newest_end {
+        &times[times.len() - k..]
+    } else {
+        &times[..k]
+    };
+    let span = (edge[k - 1] - edge[0]).max(1);
+    Some(k as f64 / span as f64)
 }
 
 /// What the listings of one export learn and spend together, however many sub-windows run.
@@ -178,6 +197,7 @@ impl<S: Pages> Window<S> {
             margins_learnt: false,
             learnt: Arc::default(),
             done: start > end,
+            frontier_density: None,
         }
     }
 
@@ -208,18 +228,33 @@ impl<S: Pages> Window<S> {
         if self.done || self.hi.saturating_sub(self.lo) < 2_000 {
             return None;
         }
-        let mid = self.lo + (self.hi - self.lo) / 2;
-        let older = Self {
+        // This window keeps the part next to where its last full answer stopped, sized for
+        // three quarters of an answer at the density seen there; the rest goes to the new
+        // window. Without a density, halves.
+        let half = (self.hi - self.lo) / 2;
+        let span = self
+            .frontier_density
+            .map(|d| (0.75 * f64::from(self.source.limit()) / d) as i64)
+            .filter(|span| (1_000..self.hi - self.lo).contains(span))
+            .unwrap_or(half);
+        let newest_first = self.paging() != Some(Paging::Oldest);
+        let (kept, given) = if newest_first {
+            ((self.hi - span, self.hi), (self.lo, self.hi - span - 1))
+        } else {
+            ((self.lo, self.lo + span), (self.lo + span + 1, self.hi))
+        };
+        let other = Self {
             source: self.source.clone(),
-            lo: self.lo,
-            hi: mid,
+            lo: given.0,
+            hi: given.1,
             margins: self.margins,
             margins_learnt: self.margins_learnt,
             learnt: self.learnt.clone(),
             done: false,
+            frontier_density: None,
         };
-        self.lo = mid + 1;
-        Some(older)
+        (self.lo, self.hi) = kept;
+        Some(other)
     }
 
     /// The source.
@@ -315,6 +350,8 @@ impl<S: Pages> Window<S> {
                 if m < hi {
                     // Everything newer than m is in the answer; m itself may be cut.
                     self.hi = m;
+                    let mut times: Vec<i64> = answer.iter().map(Timed::time_ms).collect();
+                    self.frontier_density = edge_density(&mut times, false);
                     return Ok(inside(answer, m + 1, hi));
                 }
                 // At least `limit` entries at or after hi: narrow the query to the instant.
@@ -328,6 +365,8 @@ impl<S: Pages> Window<S> {
                 }
                 if m > lo {
                     self.lo = m;
+                    let mut times: Vec<i64> = answer.iter().map(Timed::time_ms).collect();
+                    self.frontier_density = edge_density(&mut times, true);
                     return Ok(inside(answer, lo, m - 1));
                 }
                 self.split_instant(lo, Paging::Oldest, m).await
@@ -547,6 +586,8 @@ pub struct Parallel<'a, S: Pages + Clone + 'a> {
     concurrency: usize,
     learnt: Arc<Learnt>,
     source: S,
+    /// Whether the one-entry query of the whole window is among `running`.
+    probing: bool,
 }
 
 /// How many slices a parallel listing starts with at most; beside them goes one query of the
@@ -577,7 +618,8 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
         }
         idle.push(first);
         let running: FuturesUnordered<Driven<'a, S>> = FuturesUnordered::new();
-        if concurrency > 1 && start <= end {
+        let probing = concurrency > 1 && start <= end;
+        if probing {
             learnt.whole_sent.store(true, Ordering::SeqCst);
             let mut probe = Window::new(source.clone(), start, end);
             probe.learnt = learnt.clone();
@@ -599,6 +641,7 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
             concurrency,
             learnt,
             source,
+            probing,
         }
     }
 
@@ -643,6 +686,7 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
             }
             // `None` from a finished one-entry query of the whole window.
             let Some((mut window, batch)) = self.running.next().await? else {
+                self.probing = false;
                 continue;
             };
             match batch {
@@ -655,7 +699,9 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 Some(Ok(batch)) => {
                     if !window.is_done() {
                         // A dense slice: give its older half to an idle slot, if there is one.
-                        if self.running.len() + self.idle.len() + 1 < self.concurrency
+                        let alive =
+                            self.running.len() - usize::from(self.probing) + self.idle.len();
+                        if alive + 1 < self.concurrency
                             && let Some(older) = window.split()
                         {
                             self.idle.push(older);
