@@ -534,7 +534,10 @@ async fn access(
     // JSON and NDJSON carry each entry exactly as Atlas sent it.
     let written = match args.output {
         Format::Table => {
-            let fields: Vec<_> = entries.iter().map(|e| e.fields().clone()).collect();
+            let fields = entries
+                .iter()
+                .map(|e| e.fields())
+                .collect::<Result<Vec<_>, _>>()?;
             output::table(&fields, &mut out)
         }
         Format::Json => {

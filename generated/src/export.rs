@@ -87,7 +87,15 @@ pub struct AccessLogEntry {
     raw: bytes::Bytes,
     time_ms: i64,
     fingerprint: std::sync::OnceLock<u64>,
-    fields: std::sync::OnceLock<MongoDbAccessLogs>,
+}
+
+/// The two fields an entry's time comes from.
+#[derive(Deserialize)]
+struct Times<'a> {
+    #[serde(borrow, rename = "logLine", default)]
+    log_line: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<std::borrow::Cow<'a, str>>,
 }
 
 impl AccessLogEntry {
@@ -102,27 +110,26 @@ impl AccessLogEntry {
         Self::from_bytes(bytes::Bytes::from(text.into_boxed_bytes()))
     }
 
-    /// An entry from the bytes of its JSON object. It is decoded once, to check it and read
-    /// its time; the typed value is not kept (see [`AccessLogEntry::fields`]).
+    /// An entry from the bytes of its JSON object: an object with a readable time; the
+    /// typed fields are decoded when asked for ([`AccessLogEntry::fields`]).
     fn from_bytes(raw: bytes::Bytes) -> Result<Self, AtlasError> {
-        let fields: MongoDbAccessLogs = serde_json::from_slice(&raw)
+        let times: Times<'_> = serde_json::from_slice(&raw)
             .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
-        let time_ms = fields
-            .time()
-            .ok_or_else(|| {
-                AtlasError::decode(format!(
-                    "an access-log entry has no readable time (logLine or timestamp): {}",
-                    truncate(&String::from_utf8_lossy(&raw), 200)
-                ))
-            })?
-            .timestamp_millis();
+        let time_ms =
+            atlas_runtime::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
+                .ok_or_else(|| {
+                    AtlasError::decode(format!(
+                        "an access-log entry has no readable time (logLine or timestamp): {}",
+                        truncate(&String::from_utf8_lossy(&raw), 200)
+                    ))
+                })?
+                .timestamp_millis();
         std::str::from_utf8(&raw)
             .map_err(|e| AtlasError::decode(format!("an access-log entry is not UTF-8: {e}")))?;
         Ok(Self {
             raw,
             time_ms,
             fingerprint: std::sync::OnceLock::new(),
-            fields: std::sync::OnceLock::new(),
         })
     }
 
@@ -133,12 +140,14 @@ impl AccessLogEntry {
         std::str::from_utf8(&self.raw).unwrap_or_default()
     }
 
-    /// The typed fields, decoded on first use.
-    pub fn fields(&self) -> &MongoDbAccessLogs {
-        self.fields.get_or_init(|| {
-            // It decoded when the entry was made, from these same bytes.
-            serde_json::from_slice(&self.raw).unwrap_or_default()
-        })
+    /// The typed fields, decoded from the object.
+    ///
+    /// # Errors
+    ///
+    /// A field has a type the spec does not allow.
+    pub fn fields(&self) -> Result<MongoDbAccessLogs, AtlasError> {
+        serde_json::from_slice(&self.raw)
+            .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))
     }
 
     /// When the attempt happened, epoch milliseconds.
@@ -496,6 +505,10 @@ pub struct AccessLogExport<'c> {
     recent: BTreeMap<i64, Vec<u64>>,
     queue: VecDeque<AccessLogEntry>,
     emitted: u64,
+    /// The window has given its last batch.
+    finished: bool,
+    /// The listing failed while earlier entries were still being handed out.
+    failed: Option<atlas_runtime::window::WindowError>,
 }
 
 impl<'c> AccessLogExport<'c> {
@@ -544,6 +557,8 @@ impl<'c> AccessLogExport<'c> {
             recent: BTreeMap::new(),
             queue: VecDeque::new(),
             emitted: 0,
+            finished: false,
+            failed: None,
         }
     }
 
@@ -612,10 +627,30 @@ impl<'c> AccessLogExport<'c> {
     pub async fn next_entry(&mut self) -> Result<Option<AccessLogEntry>, AtlasError> {
         loop {
             if let Some(entry) = self.queue.pop_front() {
+                // While the caller works through a batch, keep the calls under way moving
+                // (and start the next ones): a look at the window every so often.
+                if self.queue.len().is_multiple_of(1_024) && !self.finished {
+                    use futures::FutureExt;
+                    match self.window.next_batch().now_or_never() {
+                        None => {}
+                        Some(None) => self.finished = true,
+                        Some(Some(Ok(batch))) => batch.into_iter().for_each(|e| self.accept(e)),
+                        Some(Some(Err(e))) => {
+                            self.failed = Some(e);
+                            self.finished = true;
+                        }
+                    }
+                }
                 return Ok(Some(entry));
             }
+            if let Some(e) = self.failed.take() {
+                return Err(e.into());
+            }
+            if self.finished {
+                return Ok(None);
+            }
             match self.window.next_batch().await {
-                None => return Ok(None),
+                None => self.finished = true,
                 Some(batch) => {
                     for entry in batch? {
                         self.accept(entry);
