@@ -71,7 +71,7 @@ pub enum ExportError {
         source: std::io::Error,
     },
     /// The state file cannot be used.
-    #[error("--checkpoint {}: {source}", path.display())]
+    #[error("--checkpoint {}", path.display())]
     BadState {
         path: PathBuf,
         #[source]
