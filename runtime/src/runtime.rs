@@ -250,15 +250,25 @@ pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// The most a `Content-Length` reserves up front (a claim, not yet bytes received).
+const MAX_PRESIZE: u64 = 64 << 20;
+
 /// Reads an answer whole, within the read timeout, and keeps its body as [`Body`].
-async fn read_whole(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
     if body_of(&response).is_some() {
         return Ok(response);
     }
     let status = response.status();
     let headers = response.headers().clone();
     let version = response.version();
-    let body = response.bytes().await?;
+    // Chunks are appended to one buffer as they arrive, rather than kept and then copied
+    // into one: a large answer is held once, not twice, while it is read.
+    let expected = response.content_length().unwrap_or(0).min(MAX_PRESIZE) as usize;
+    let mut body = Vec::with_capacity(expected);
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    let body = bytes::Bytes::from(body);
     Ok(rebuild(
         status,
         &headers,
