@@ -9,6 +9,26 @@ use atlas_client_tests::{digest_client, fake, service_client};
 use fake_atlas::FakeAtlas;
 use futures::TryStreamExt;
 
+/// `n` concurrent one-entry calls, each of which must succeed.
+async fn concurrent_calls(client: &Client, group: &str, n: usize) {
+    let calls = (0..n).map(|_| {
+        let (client, group) = (client.clone(), group.to_string());
+        tokio::spawn(async move {
+            client
+                .get_access_history_cluster()
+                .group_id(&group)
+                .cluster_name("Cluster0")
+                .n_logs(1)
+                .send()
+                .await
+                .map(drop)
+        })
+    });
+    for call in futures::future::join_all(calls).await {
+        call.unwrap().unwrap();
+    }
+}
+
 /// Calls every operation once; returns how many entries and gzip bytes came back.
 #[allow(deprecated)]
 async fn every_operation(client: &Client, atlas: &FakeAtlas) -> (usize, usize) {
@@ -105,22 +125,7 @@ async fn a_hundred_concurrent_service_account_calls_fetch_one_token() {
     let atlas = fake(|_| {}).await;
     let client = service_client(&atlas);
     let group = atlas.data().group_id.clone();
-    let calls = (0..100).map(|_| {
-        let (client, group) = (client.clone(), group.clone());
-        tokio::spawn(async move {
-            client
-                .get_access_history_cluster()
-                .group_id(&group)
-                .cluster_name("Cluster0")
-                .n_logs(1)
-                .send()
-                .await
-                .map(drop)
-        })
-    });
-    for call in futures::future::join_all(calls).await {
-        call.unwrap().unwrap();
-    }
+    concurrent_calls(&client, &group, 100).await;
     let stats = atlas.stats();
     assert_eq!(stats.token_requests, 1, "single flight");
     assert_eq!(stats.access_cluster, 100);
@@ -139,22 +144,7 @@ async fn concurrent_digest_calls_share_the_challenge() {
         .send()
         .await
         .unwrap();
-    let calls = (0..50).map(|_| {
-        let (client, group) = (client.clone(), group.clone());
-        tokio::spawn(async move {
-            client
-                .get_access_history_cluster()
-                .group_id(&group)
-                .cluster_name("Cluster0")
-                .n_logs(1)
-                .send()
-                .await
-                .map(drop)
-        })
-    });
-    for call in futures::future::join_all(calls).await {
-        call.unwrap().unwrap();
-    }
+    concurrent_calls(&client, &group, 50).await;
     assert_eq!(
         atlas.stats().requests,
         52,
@@ -443,22 +433,7 @@ async fn cold_concurrent_digest_calls_learn_one_challenge() {
     let atlas = fake(|_| {}).await;
     let client = digest_client(&atlas);
     let group = atlas.data().group_id.clone();
-    let calls = (0..50).map(|_| {
-        let (client, group) = (client.clone(), group.clone());
-        tokio::spawn(async move {
-            client
-                .get_access_history_cluster()
-                .group_id(&group)
-                .cluster_name("Cluster0")
-                .n_logs(1)
-                .send()
-                .await
-                .map(drop)
-        })
-    });
-    for call in futures::future::join_all(calls).await {
-        call.unwrap().unwrap();
-    }
+    concurrent_calls(&client, &group, 50).await;
     let stats = atlas.stats();
     assert_eq!(
         (stats.requests, stats.unauthorized),
