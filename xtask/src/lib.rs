@@ -4,6 +4,7 @@
 
 pub mod codegen;
 pub mod glue;
+pub mod mocks;
 pub mod normalize;
 pub mod official;
 mod table;

@@ -165,9 +165,12 @@ fn codegen_command(args: &[String]) -> anyhow::Result<ExitCode> {
 
     if flags.has("--check") {
         let mut stale = false;
-        for (target, code, _) in &generated {
+        let files = generated
+            .iter()
+            .flat_map(|(target, code, _)| code.files(target));
+        for (target, code) in files {
             let (output, spec) = (target.output.display(), target.spec.display());
-            match codegen::compare(&root, target, &code.code) {
+            match codegen::compare(&root, &target, code) {
                 Freshness::UpToDate => eprintln!("{output} is up to date with {spec}"),
                 Freshness::Stale { diff } => {
                     stale = true;
@@ -190,7 +193,10 @@ fn codegen_command(args: &[String]) -> anyhow::Result<ExitCode> {
     }
 
     for (target, code, elapsed) in &generated {
-        let changed = codegen::write(&root, target, &code.code)?;
+        let mut changed = false;
+        for (file, text) in code.files(target) {
+            changed |= codegen::write(&root, &file, text)?;
+        }
         let verb = if changed { "wrote" } else { "unchanged" };
         eprintln!(
             "{verb} {} from {} ({} operations) in {elapsed:.2?}",
