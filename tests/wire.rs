@@ -235,3 +235,84 @@ async fn service_account_gets_a_token_then_sends_it() {
     let rendered: Vec<String> = requests.iter().map(render).collect();
     insta::assert_snapshot!(rendered.join("\n"));
 }
+
+/// Times given as `SystemTime` or `chrono::DateTime<Utc>` are sent in the unit of the
+/// parameter: milliseconds for the access history, seconds for the audit logs.
+#[tokio::test]
+async fn times_are_sent_in_the_unit_of_each_parameter() {
+    use chrono::{TimeZone, Utc};
+    use std::time::{Duration, SystemTime};
+
+    let start = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+    let end = Utc.timestamp_millis_opt(1_700_086_400_456).unwrap();
+    let (server, client) = mock_answering(empty_list()).await;
+    client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .start(start)
+        .end(end)
+        .send()
+        .await
+        .unwrap();
+    let (audit, audit_client) = mock_answering(gzip_answer()).await;
+    audit_client
+        .download_audit_logs()
+        .group_id(GROUP_ID)
+        .tenant_name("workspace0")
+        .start_date(Utc.timestamp_millis_opt(1_700_000_000_999).unwrap())
+        .end_date(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_086_400))
+        .send()
+        .await
+        .unwrap();
+    let cluster = render(&only_request(&server).await);
+    let audit = render(&only_request(&audit).await);
+    insta::assert_snapshot!(format!("{}\n{}", first_line(&cluster), first_line(&audit)));
+}
+
+/// An unsuffixed integer is still taken, in the parameter's unit.
+#[tokio::test]
+async fn integer_literals_are_still_taken() {
+    let (server, client) = mock_answering(empty_list()).await;
+    client
+        .get_access_history_cluster()
+        .group_id(GROUP_ID)
+        .cluster_name("Cluster0")
+        .start(1_700_000_000_000)
+        .end(1_700_086_400_000)
+        .send()
+        .await
+        .unwrap();
+    let request = render(&only_request(&server).await);
+    assert!(
+        first_line(&request).ends_with("?end=1700086400000&start=1700000000000"),
+        "{request}"
+    );
+}
+
+/// A time before 1970 is refused before anything is sent, naming the parameter.
+#[tokio::test]
+async fn a_time_before_the_epoch_is_refused() {
+    use std::time::{Duration, SystemTime};
+
+    let (server, client) = mock_answering(empty_list()).await;
+    let Err(error) = client
+        .download_audit_logs()
+        .group_id(GROUP_ID)
+        .tenant_name("workspace0")
+        .start_date(SystemTime::UNIX_EPOCH - Duration::from_secs(1))
+        .send()
+        .await
+    else {
+        panic!("a time before 1970 was sent");
+    };
+    assert!(
+        error.to_string().contains("parameter `startDate`"),
+        "{error}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+fn first_line(rendered: &str) -> &str {
+    rendered.lines().next().unwrap_or_default()
+}

@@ -33,6 +33,7 @@ pub mod types {
         pub reason: ::std::option::Option<::std::string::String>,
     }
     impl ApiError {
+        ///A builder of `ApiError`, its fields set one by one.
         pub fn builder() -> builder::ApiError {
             Default::default()
         }
@@ -40,10 +41,12 @@ pub mod types {
     ///Which fields of a bad request were wrong.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct BadRequestDetail {
+        ///The field `fields`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fields: ::std::vec::Vec<FieldViolation>,
     }
     impl BadRequestDetail {
+        ///A builder of `BadRequestDetail`, its fields set one by one.
         pub fn builder() -> builder::BadRequestDetail {
             Default::default()
         }
@@ -57,6 +60,7 @@ pub mod types {
         pub field: ::std::string::String,
     }
     impl FieldViolation {
+        ///A builder of `FieldViolation`, its fields set one by one.
         pub fn builder() -> builder::FieldViolation {
             Default::default()
         }
@@ -121,6 +125,7 @@ pub mod types {
         pub username: ::std::option::Option<::std::string::String>,
     }
     impl LegacyAccessLogs {
+        ///A builder of `LegacyAccessLogs`, its fields set one by one.
         pub fn builder() -> builder::LegacyAccessLogs {
             Default::default()
         }
@@ -133,6 +138,7 @@ pub mod types {
         pub access_logs: ::std::vec::Vec<LegacyAccessLogs>,
     }
     impl LegacyAccessLogsList {
+        ///A builder of `LegacyAccessLogsList`, its fields set one by one.
         pub fn builder() -> builder::LegacyAccessLogsList {
             Default::default()
         }
@@ -191,6 +197,7 @@ pub mod types {
         pub username: ::std::option::Option<::std::string::String>,
     }
     impl MongoDbAccessLogs {
+        ///A builder of `MongoDbAccessLogs`, its fields set one by one.
         pub fn builder() -> builder::MongoDbAccessLogs {
             Default::default()
         }
@@ -203,12 +210,14 @@ pub mod types {
         pub access_logs: ::std::vec::Vec<MongoDbAccessLogs>,
     }
     impl MongoDbAccessLogsList {
+        ///A builder of `MongoDbAccessLogsList`, its fields set one by one.
         pub fn builder() -> builder::MongoDbAccessLogsList {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///A builder of [`super::ApiError`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct ApiError {
             bad_request_detail: ::std::result::Result<
@@ -246,6 +255,9 @@ pub mod types {
             }
         }
         impl ApiError {
+            /**Sets the field `badRequestDetail`:
+
+Which fields of a bad request were wrong; null for other errors.*/
             pub fn bad_request_detail<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -262,6 +274,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `detail`:
+
+Human-readable explanation.*/
             pub fn detail<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -274,6 +289,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `error`:
+
+The HTTP status code.*/
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i32>,
@@ -286,6 +304,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `errorCode`:
+
+Stable, machine-readable name of the error, such as `RATE_LIMITED_TOKEN_BUCKET`.*/
             pub fn error_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -298,6 +319,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `parameters`:
+
+Values that fill in the message; strings and numbers in practice.*/
             pub fn parameters<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
@@ -310,6 +334,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `reason`:
+
+The HTTP reason phrase.*/
             pub fn reason<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -350,6 +377,7 @@ pub mod types {
                 }
             }
         }
+        ///A builder of [`super::BadRequestDetail`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct BadRequestDetail {
             fields: ::std::result::Result<
@@ -365,6 +393,7 @@ pub mod types {
             }
         }
         impl BadRequestDetail {
+            ///Sets the field `fields`.
             pub fn fields<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FieldViolation>>,
@@ -391,6 +420,7 @@ pub mod types {
                 Self { fields: Ok(value.fields) }
             }
         }
+        ///A builder of [`super::FieldViolation`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct FieldViolation {
             description: ::std::result::Result<
@@ -408,6 +438,9 @@ pub mod types {
             }
         }
         impl FieldViolation {
+            /**Sets the field `description`:
+
+What is wrong with it.*/
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -420,6 +453,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `field`:
+
+The offending field.*/
             pub fn field<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -452,6 +488,7 @@ pub mod types {
                 }
             }
         }
+        ///A builder of [`super::LegacyAccessLogs`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct LegacyAccessLogs {
             auth_result: ::std::result::Result<
@@ -512,6 +549,9 @@ pub mod types {
             }
         }
         impl LegacyAccessLogs {
+            /**Sets the field `authResult`:
+
+Whether the attempt succeeded.*/
             pub fn auth_result<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -524,6 +564,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `authSource`:
+
+Database the user authenticated against, such as `admin` or `$external`.*/
             pub fn auth_source<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -536,6 +579,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `clusterName`:
+
+The cluster the process belongs to.*/
             pub fn cluster_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -548,6 +594,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `failureReason`:
+
+Why the attempt failed; null when it succeeded.*/
             pub fn failure_reason<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -562,6 +611,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `groupId`:
+
+The project of the process.*/
             pub fn group_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -574,6 +626,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `hostname`:
+
+The process that was contacted, possibly with `:port`.*/
             pub fn hostname<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -586,6 +641,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `ipAddress`:
+
+Address of the client that made the attempt.*/
             pub fn ip_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -598,6 +656,10 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `logLine`:
+
+The server's own log line for the attempt: a structured JSON log entry whose
+`t.$date` has millisecond precision, or on old servers a text line.*/
             pub fn log_line<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -610,6 +672,10 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `timestamp`:
+
+When the attempt happened, as Atlas prints it (for example
+`Wed Apr 26 02:38:56 GMT 2023`).*/
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -622,6 +688,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `username`:
+
+The user name presented.*/
             pub fn username<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -670,6 +739,7 @@ pub mod types {
                 }
             }
         }
+        ///A builder of [`super::LegacyAccessLogsList`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct LegacyAccessLogsList {
             access_logs: ::std::result::Result<
@@ -685,6 +755,9 @@ pub mod types {
             }
         }
         impl LegacyAccessLogsList {
+            /**Sets the field `accessLogs`:
+
+The entries; empty when nothing matched.*/
             pub fn access_logs<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LegacyAccessLogs>>,
@@ -716,6 +789,7 @@ pub mod types {
                 }
             }
         }
+        ///A builder of [`super::MongoDbAccessLogs`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct MongoDbAccessLogs {
             auth_result: ::std::result::Result<
@@ -771,6 +845,9 @@ pub mod types {
             }
         }
         impl MongoDbAccessLogs {
+            /**Sets the field `authResult`:
+
+Whether the attempt succeeded.*/
             pub fn auth_result<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -783,6 +860,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `authSource`:
+
+Database the user authenticated against, such as `admin` or `$external`.*/
             pub fn auth_source<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -795,6 +875,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `failureReason`:
+
+Why the attempt failed; null when it succeeded.*/
             pub fn failure_reason<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -809,6 +892,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `groupId`:
+
+The project of the process.*/
             pub fn group_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -821,6 +907,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `hostname`:
+
+The process that was contacted, possibly with `:port`.*/
             pub fn hostname<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -833,6 +922,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `ipAddress`:
+
+Address of the client that made the attempt.*/
             pub fn ip_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -845,6 +937,10 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `logLine`:
+
+The server's own log line for the attempt: a structured JSON log entry whose
+`t.$date` has millisecond precision, or on old servers a text line.*/
             pub fn log_line<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -857,6 +953,10 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `timestamp`:
+
+When the attempt happened, as Atlas prints it (for example
+`Wed Apr 26 02:38:56 GMT 2023`).*/
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -869,6 +969,9 @@ pub mod types {
                     });
                 self
             }
+            /**Sets the field `username`:
+
+The user name presented.*/
             pub fn username<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -915,6 +1018,7 @@ pub mod types {
                 }
             }
         }
+        ///A builder of [`super::MongoDbAccessLogsList`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct MongoDbAccessLogsList {
             access_logs: ::std::result::Result<
@@ -930,6 +1034,9 @@ pub mod types {
             }
         }
         impl MongoDbAccessLogsList {
+            /**Sets the field `accessLogs`:
+
+The entries; empty when nothing matched.*/
             pub fn access_logs<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MongoDbAccessLogs>>,
@@ -1256,6 +1363,7 @@ pub mod builder {
         start: Result<Option<i64>, String>,
     }
     impl<'a> GetAccessHistoryCluster<'a> {
+        ///A builder of the request of [`Client::get_access_history_cluster`](super::Client::get_access_history_cluster), no parameter set yet.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1270,6 +1378,9 @@ pub mod builder {
                 start: Ok(None),
             }
         }
+        /**Sets `groupId` (path parameter).
+
+The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.*/
         pub fn group_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1279,6 +1390,9 @@ pub mod builder {
                 .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
+        /**Sets `clusterName` (path parameter).
+
+The cluster, by the name it was given.*/
         pub fn cluster_name<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1288,6 +1402,9 @@ pub mod builder {
                 .map_err(|_| "parameter `clusterName` must be a string".to_string());
             self
         }
+        /**Sets `authResult` (query parameter).
+
+Keep only successful (`true`) or only failed (`false`) authentication attempts.*/
         pub fn auth_result<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1301,18 +1418,24 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `end` (query parameter).
+
+End of the time window, in milliseconds since the Unix epoch. Requires `start`.
+
+Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in milliseconds; a time before 1970 is an error of the request.*/
         pub fn end<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochMillis,
         {
-            self.end = value
-                .try_into()
+            self.end = ::atlas_runtime::epoch::EpochMillis::epoch_millis(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `end` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `end`: {e}"));
             self
         }
+        /**Sets `envelope` (query parameter).
+
+When true, Atlas wraps the answer in an object that also carries the HTTP status, for
+callers that cannot read response codes.*/
         pub fn envelope<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1325,6 +1448,12 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `ipAddress` (query parameter).
+
+Keep only attempts made from this client IP address. Atlas stores and matches dotted
+IPv4 and fully expanded, lower-case IPv6 addresses; the client sends any IPv4 or IPv6
+address in that form (`2001:db8::1` as `2001:db8:0:0:0:0:0:1`) and refuses anything
+else before sending.*/
         pub fn ip_address<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1335,6 +1464,9 @@ pub mod builder {
                 .map_err(|_| "parameter `ipAddress` must be a string".to_string());
             self
         }
+        /**Sets `nLogs` (query parameter).
+
+Return at most this many entries, the newest ones. Atlas uses 20000 when absent.*/
         pub fn n_logs<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<i32>,
@@ -1347,6 +1479,9 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `pretty` (query parameter).
+
+When true, Atlas indents the JSON it returns.*/
         pub fn pretty<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1359,16 +1494,19 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `start` (query parameter).
+
+Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
+and must not be later than it.
+
+Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in milliseconds; a time before 1970 is an error of the request.*/
         pub fn start<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochMillis,
         {
-            self.start = value
-                .try_into()
+            self.start = ::atlas_runtime::epoch::EpochMillis::epoch_millis(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `start` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `start`: {e}"));
             self
         }
         ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`
@@ -1651,6 +1789,7 @@ pub mod builder {
         start: Result<Option<i64>, String>,
     }
     impl<'a> GetAccessHistoryProcess<'a> {
+        ///A builder of the request of [`Client::get_access_history_process`](super::Client::get_access_history_process), no parameter set yet.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1665,6 +1804,9 @@ pub mod builder {
                 start: Ok(None),
             }
         }
+        /**Sets `groupId` (path parameter).
+
+The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.*/
         pub fn group_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1674,6 +1816,10 @@ pub mod builder {
                 .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
+        /**Sets `hostname` (path parameter).
+
+The fully qualified domain name or IP address of a `mongod` or `mongos` process,
+optionally followed by `:port`.*/
         pub fn hostname<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1683,6 +1829,9 @@ pub mod builder {
                 .map_err(|_| "parameter `hostname` must be a string".to_string());
             self
         }
+        /**Sets `authResult` (query parameter).
+
+Keep only successful (`true`) or only failed (`false`) authentication attempts.*/
         pub fn auth_result<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1696,18 +1845,24 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `end` (query parameter).
+
+End of the time window, in milliseconds since the Unix epoch. Requires `start`.
+
+Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in milliseconds; a time before 1970 is an error of the request.*/
         pub fn end<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochMillis,
         {
-            self.end = value
-                .try_into()
+            self.end = ::atlas_runtime::epoch::EpochMillis::epoch_millis(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `end` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `end`: {e}"));
             self
         }
+        /**Sets `envelope` (query parameter).
+
+When true, Atlas wraps the answer in an object that also carries the HTTP status, for
+callers that cannot read response codes.*/
         pub fn envelope<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1720,6 +1875,12 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `ipAddress` (query parameter).
+
+Keep only attempts made from this client IP address. Atlas stores and matches dotted
+IPv4 and fully expanded, lower-case IPv6 addresses; the client sends any IPv4 or IPv6
+address in that form (`2001:db8::1` as `2001:db8:0:0:0:0:0:1`) and refuses anything
+else before sending.*/
         pub fn ip_address<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1730,6 +1891,9 @@ pub mod builder {
                 .map_err(|_| "parameter `ipAddress` must be a string".to_string());
             self
         }
+        /**Sets `nLogs` (query parameter).
+
+Return at most this many entries, the newest ones. Atlas uses 20000 when absent.*/
         pub fn n_logs<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<i32>,
@@ -1742,6 +1906,9 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `pretty` (query parameter).
+
+When true, Atlas indents the JSON it returns.*/
         pub fn pretty<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1754,16 +1921,19 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `start` (query parameter).
+
+Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
+and must not be later than it.
+
+Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in milliseconds; a time before 1970 is an error of the request.*/
         pub fn start<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochMillis,
         {
-            self.start = value
-                .try_into()
+            self.start = ::atlas_runtime::epoch::EpochMillis::epoch_millis(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `start` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `start`: {e}"));
             self
         }
         ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/processes/{hostname}`
@@ -2021,6 +2191,7 @@ pub mod builder {
         start_date: Result<Option<i64>, String>,
     }
     impl<'a> DownloadAuditLogs<'a> {
+        ///A builder of the request of [`Client::download_audit_logs`](super::Client::download_audit_logs), no parameter set yet.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2032,6 +2203,9 @@ pub mod builder {
                 start_date: Ok(None),
             }
         }
+        /**Sets `groupId` (path parameter).
+
+The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.*/
         pub fn group_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2041,6 +2215,9 @@ pub mod builder {
                 .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
+        /**Sets `tenantName` (path parameter).
+
+The stream processing workspace, by name.*/
         pub fn tenant_name<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2050,18 +2227,24 @@ pub mod builder {
                 .map_err(|_| "parameter `tenantName` must be a string".to_string());
             self
         }
+        /**Sets `endDate` (query parameter).
+
+End of the audit-log window, in **seconds** since the Unix epoch.
+
+Takes an `i64` of seconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in seconds; a time before 1970 is an error of the request.*/
         pub fn end_date<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochSeconds,
         {
-            self.end_date = value
-                .try_into()
+            self.end_date = ::atlas_runtime::epoch::EpochSeconds::epoch_seconds(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `endDate` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `endDate`: {e}"));
             self
         }
+        /**Sets `envelope` (query parameter).
+
+When true, Atlas wraps the answer in an object that also carries the HTTP status, for
+callers that cannot read response codes.*/
         pub fn envelope<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -2074,6 +2257,9 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `spName` (query parameter).
+
+Keep only the events of this stream processor. Absent or empty means all of them.*/
         pub fn sp_name<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2084,16 +2270,19 @@ pub mod builder {
                 .map_err(|_| "parameter `spName` must be a string".to_string());
             self
         }
+        /**Sets `startDate` (query parameter).
+
+Beginning of the audit-log window, in **seconds** since the Unix epoch. Must not be
+later than `endDate`.
+
+Takes an `i64` of seconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in seconds; a time before 1970 is an error of the request.*/
         pub fn start_date<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochSeconds,
         {
-            self.start_date = value
-                .try_into()
+            self.start_date = ::atlas_runtime::epoch::EpochSeconds::epoch_seconds(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `startDate` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `startDate`: {e}"));
             self
         }
         ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/auditLogs`
@@ -2229,6 +2418,7 @@ pub mod builder {
         start: Result<Option<i64>, String>,
     }
     impl<'a> ListAccessLogsByClusterName<'a> {
+        ///A builder of the request of [`Client::list_access_logs_by_cluster_name`](super::Client::list_access_logs_by_cluster_name), no parameter set yet.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2243,6 +2433,9 @@ pub mod builder {
                 start: Ok(None),
             }
         }
+        /**Sets `groupId` (path parameter).
+
+The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.*/
         pub fn group_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2252,6 +2445,9 @@ pub mod builder {
                 .map_err(|_| "parameter `groupId` must be a string".to_string());
             self
         }
+        /**Sets `clusterName` (path parameter).
+
+The cluster, by the name it was given.*/
         pub fn cluster_name<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2261,6 +2457,9 @@ pub mod builder {
                 .map_err(|_| "parameter `clusterName` must be a string".to_string());
             self
         }
+        /**Sets `authResult` (query parameter).
+
+Keep only successful (`true`) or only failed (`false`) authentication attempts.*/
         pub fn auth_result<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -2274,18 +2473,24 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `end` (query parameter).
+
+End of the time window, in milliseconds since the Unix epoch. Requires `start`.
+
+Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in milliseconds; a time before 1970 is an error of the request.*/
         pub fn end<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochMillis,
         {
-            self.end = value
-                .try_into()
+            self.end = ::atlas_runtime::epoch::EpochMillis::epoch_millis(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `end` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `end`: {e}"));
             self
         }
+        /**Sets `envelope` (query parameter).
+
+When true, Atlas wraps the answer in an object that also carries the HTTP status, for
+callers that cannot read response codes.*/
         pub fn envelope<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -2298,6 +2503,12 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `ipAddress` (query parameter).
+
+Keep only attempts made from this client IP address. Atlas stores and matches dotted
+IPv4 and fully expanded, lower-case IPv6 addresses; the client sends any IPv4 or IPv6
+address in that form (`2001:db8::1` as `2001:db8:0:0:0:0:0:1`) and refuses anything
+else before sending.*/
         pub fn ip_address<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2308,6 +2519,9 @@ pub mod builder {
                 .map_err(|_| "parameter `ipAddress` must be a string".to_string());
             self
         }
+        /**Sets `nLogs` (query parameter).
+
+Return at most this many entries, the newest ones. Atlas uses 20000 when absent.*/
         pub fn n_logs<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<i32>,
@@ -2320,6 +2534,9 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `pretty` (query parameter).
+
+When true, Atlas indents the JSON it returns.*/
         pub fn pretty<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -2332,16 +2549,19 @@ pub mod builder {
                 });
             self
         }
+        /**Sets `start` (query parameter).
+
+Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
+and must not be later than it.
+
+Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` or a `chrono::DateTime<chrono::Utc>`, sent in milliseconds; a time before 1970 is an error of the request.*/
         pub fn start<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: ::atlas_runtime::epoch::EpochMillis,
         {
-            self.start = value
-                .try_into()
+            self.start = ::atlas_runtime::epoch::EpochMillis::epoch_millis(value)
                 .map(Some)
-                .map_err(|_| {
-                    "parameter `start` must be an integer that fits i64".to_string()
-                });
+                .map_err(|e| format!("parameter `start`: {e}"));
             self
         }
         ///Sends a `GET` request to `/api/atlas/v1.0/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`

@@ -18,7 +18,8 @@
 //!
 //! # Access history of a cluster
 //!
-//! Times are epoch **milliseconds**; `start` and `end` go together.
+//! Times are epoch **milliseconds**; `start` and `end` go together. Both also take a
+//! `std::time::SystemTime` or a `chrono::DateTime<Utc>`, sent in milliseconds.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -22,6 +22,7 @@ mod atomic;
 pub mod auth;
 mod client;
 pub mod download;
+pub mod epoch;
 mod error;
 pub mod operation;
 pub mod response;

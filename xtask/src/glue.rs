@@ -9,7 +9,11 @@
 //!   the typed values the builder holds, before the request is built; answers decoded by
 //!   the runtime's strict, status-first decoder;
 //! - `#[deprecated]` on the methods of deprecated operations, and progenitor's conversion
-//!   messages reworded to name the parameter as it is on the wire.
+//!   messages reworded to name the parameter as it is on the wire;
+//! - the setters of parameters marked `x-epoch` taking `SystemTime` and
+//!   `chrono::DateTime<Utc>` beside an `i64` in the parameter's unit;
+//! - documentation on every public item progenitor and typify leave without it: builder
+//!   setters carry their parameter's description from the spec, or their field's.
 
 use std::collections::BTreeMap;
 
@@ -149,10 +153,14 @@ pub fn rewrite(
             });
         }
     }
+    if let Err(epoch) = epoch_setters(file, operations, runtime) {
+        refused.extend(epoch);
+    }
     if !refused.is_empty() {
         return Err(refused);
     }
     mark_deprecated(file, operations);
+    document(file, operations);
     Ok(())
 }
 
@@ -643,4 +651,391 @@ pub fn conversion_message(value: &str, wire_names: &BTreeMap<String, String>) ->
         }
     };
     Some(format!("parameter `{wire}` must be {kind}"))
+}
+
+/// A `#[doc = "..."]` attribute.
+fn doc_attr(text: &str) -> syn::Attribute {
+    syn::parse_quote!(#[doc = #text])
+}
+
+fn has_doc(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("doc"))
+}
+
+/// The text of the doc attributes, joined by lines.
+fn doc_text(attrs: &[syn::Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// The name on the wire that `#[serde(rename = "...")]` gives a field or variant.
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+    let mut found = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                found = Some(value.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let _content;
+                syn::parenthesized!(_content in meta.input);
+            }
+            Ok(())
+        });
+    }
+    found
+}
+
+fn is_pub(vis: &syn::Visibility) -> bool {
+    matches!(vis, syn::Visibility::Public(_))
+}
+
+fn ident_name(ident: &syn::Ident) -> String {
+    ident.to_string().trim_start_matches("r#").to_string()
+}
+
+fn type_name(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Documentation of the public items progenitor and typify leave without it: each
+/// operation builder's setters say what their parameter is (the spec's description, its
+/// name on the wire and where it travels), the setters of the types' builders repeat the
+/// field's documentation, and every other public item gets a line naming what it is.
+fn document(file: &mut syn::File, operations: &[Operation]) {
+    // The documentation of each type's fields, for the setters of its builder.
+    let mut field_docs: BTreeMap<(String, String), String> = BTreeMap::new();
+    for item in &file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "types" {
+            continue;
+        }
+        for item in module.content.iter().flat_map(|(_, items)| items) {
+            if let syn::Item::Struct(s) = item
+                && let syn::Fields::Named(fields) = &s.fields
+            {
+                for field in &fields.named {
+                    let Some(ident) = &field.ident else { continue };
+                    let wire = serde_rename(&field.attrs).unwrap_or_else(|| ident_name(ident));
+                    let text = doc_text(&field.attrs)
+                        .map(|d| format!("Sets the field `{wire}`:\n\n{}", d.trim()))
+                        .unwrap_or_else(|| format!("Sets the field `{wire}`."));
+                    field_docs.insert((s.ident.to_string(), ident.to_string()), text);
+                }
+            }
+        }
+    }
+    let mut docs = Docs {
+        operations,
+        field_docs,
+        module: Vec::new(),
+    };
+    docs.visit_file_mut(file);
+}
+
+struct Docs<'a> {
+    operations: &'a [Operation],
+    field_docs: BTreeMap<(String, String), String>,
+    /// The modules the visitor is in.
+    module: Vec<String>,
+}
+
+impl Docs<'_> {
+    fn in_types(&self) -> bool {
+        self.module.first().is_some_and(|m| m == "types")
+    }
+
+    fn operation_builder(&self, name: &str) -> Option<&Operation> {
+        if self.module.as_slice() != ["builder"] {
+            return None;
+        }
+        self.operations
+            .iter()
+            .find(|op| heck::ToPascalCase::to_pascal_case(op.id.as_str()) == name)
+    }
+
+    fn setter_doc(&self, op: &Operation, setter: &str) -> Option<String> {
+        let method = format!("[`Client::{}`](super::Client::{})", op.id, op.id);
+        if setter == "new" {
+            return Some(format!(
+                "A builder of the request of {method}, no parameter set yet."
+            ));
+        }
+        if setter == "body" {
+            let mut text = "Sets the request body.".to_string();
+            if let Some(d) = &op.body_doc {
+                text.push_str("\n\n");
+                text.push_str(d);
+            }
+            return Some(text);
+        }
+        if setter == "body_map" {
+            return Some(
+                "Changes the request body through the builder of its type, starting from the \
+                 body set so far (or the type's defaults)."
+                    .to_string(),
+            );
+        }
+        let param = op.param_docs.iter().find(|p| {
+            let wanted = sanitize_snake(&p.name);
+            setter == wanted || setter.strip_suffix('_') == Some(wanted.as_str())
+        })?;
+        let location = match param.location {
+            crate::normalize::Location::Path => "path",
+            crate::normalize::Location::Query => "query",
+            crate::normalize::Location::Header => "header",
+        };
+        let mut text = format!("Sets `{}` ({location} parameter).", param.name);
+        if let Some(d) = &param.description {
+            text.push_str("\n\n");
+            text.push_str(d);
+        }
+        if let Some((_, unit)) = op.epoch_params.iter().find(|(n, _)| *n == param.name) {
+            let unit = match unit {
+                crate::normalize::Epoch::Milliseconds => "milliseconds",
+                crate::normalize::Epoch::Seconds => "seconds",
+            };
+            text.push_str(&format!(
+                "\n\nTakes an `i64` of {unit} since the Unix epoch, a `std::time::SystemTime` \
+                 or a `chrono::DateTime<chrono::Utc>`, sent in {unit}; a time before 1970 is \
+                 an error of the request."
+            ));
+        }
+        Some(text)
+    }
+}
+
+impl VisitMut for Docs<'_> {
+    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+        if is_pub(&module.vis) && !has_doc(&module.attrs) {
+            let text = format!("The `{}` module.", module.ident);
+            module.attrs.insert(0, doc_attr(&text));
+        }
+        self.module.push(module.ident.to_string());
+        syn::visit_mut::visit_item_mod_mut(self, module);
+        self.module.pop();
+    }
+
+    fn visit_item_struct_mut(&mut self, s: &mut syn::ItemStruct) {
+        if is_pub(&s.vis) && !has_doc(&s.attrs) {
+            let name = s.ident.to_string();
+            let text = if self.in_types() && self.module.len() == 2 {
+                format!(
+                    "A builder of [`super::{name}`]: its setters set one field each; \
+                     `try_into()` makes the value, refusing a missing required field."
+                )
+            } else {
+                format!("The `{name}` type.")
+            };
+            s.attrs.insert(0, doc_attr(&text));
+        }
+        if let syn::Fields::Named(fields) = &mut s.fields {
+            for field in &mut fields.named {
+                if is_pub(&field.vis) && !has_doc(&field.attrs) {
+                    let wire = field.ident.as_ref().map_or_else(String::new, |i| {
+                        serde_rename(&field.attrs).unwrap_or_else(|| ident_name(i))
+                    });
+                    let text = format!("The field `{wire}`.");
+                    field.attrs.insert(0, doc_attr(&text));
+                }
+            }
+        }
+    }
+
+    fn visit_item_enum_mut(&mut self, e: &mut syn::ItemEnum) {
+        if is_pub(&e.vis) && !has_doc(&e.attrs) {
+            let text = format!("The `{}` type.", e.ident);
+            e.attrs.insert(0, doc_attr(&text));
+        }
+        for variant in &mut e.variants {
+            if !has_doc(&variant.attrs) {
+                let text = match serde_rename(&variant.attrs) {
+                    Some(wire) => format!("`{wire}`"),
+                    None if matches!(variant.fields, syn::Fields::Unit) => {
+                        format!("`{}`", variant.ident)
+                    }
+                    None => format!("The `{}` form.", variant.ident),
+                };
+                variant.attrs.insert(0, doc_attr(&text));
+            }
+        }
+    }
+
+    fn visit_item_impl_mut(&mut self, imp: &mut syn::ItemImpl) {
+        if imp.trait_.is_some() {
+            return;
+        }
+        let Some(self_name) = type_name(&imp.self_ty) else {
+            return;
+        };
+        let op = self.operation_builder(&self_name).cloned();
+        let type_builder = self.in_types() && self.module.len() == 2;
+        for item in &mut imp.items {
+            let syn::ImplItem::Fn(f) = item else { continue };
+            if !is_pub(&f.vis) || has_doc(&f.attrs) {
+                continue;
+            }
+            let name = ident_name(&f.sig.ident);
+            let text = if let Some(op) = &op {
+                self.setter_doc(op, &name)
+            } else if type_builder {
+                self.field_docs
+                    .get(&(self_name.clone(), f.sig.ident.to_string()))
+                    .cloned()
+            } else if self.in_types() && name == "builder" {
+                Some(format!(
+                    "A builder of `{self_name}`, its fields set one by one."
+                ))
+            } else {
+                None
+            };
+            let text = text.unwrap_or_else(|| format!("`{name}` of `{self_name}`."));
+            f.attrs.insert(0, doc_attr(&text));
+        }
+    }
+
+    fn visit_item_fn_mut(&mut self, f: &mut syn::ItemFn) {
+        if is_pub(&f.vis) && !has_doc(&f.attrs) {
+            let text = format!("The function `{}`.", f.sig.ident);
+            f.attrs.insert(0, doc_attr(&text));
+        }
+    }
+}
+
+/// The setters of parameters marked `x-epoch` take, besides an `i64` in the parameter's
+/// unit, a `SystemTime` or a `chrono::DateTime<Utc>`, converted to that unit; a time that
+/// does not convert becomes the builder's error, naming the parameter.
+fn epoch_setters(
+    file: &mut syn::File,
+    operations: &[Operation],
+    runtime: &TokenStream,
+) -> std::result::Result<(), Vec<Refusal>> {
+    let mut refused = Vec::new();
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "builder" {
+            continue;
+        }
+        for item in module.content.iter_mut().flat_map(|(_, items)| items) {
+            let syn::Item::Impl(imp) = item else { continue };
+            let Some(name) = type_name(&imp.self_ty) else {
+                continue;
+            };
+            let Some(op) = operations
+                .iter()
+                .find(|op| heck::ToPascalCase::to_pascal_case(op.id.as_str()) == name)
+            else {
+                continue;
+            };
+            for (wire, unit) in &op.epoch_params {
+                let setter = sanitize_snake(wire);
+                let found = imp.items.iter_mut().find_map(|item| match item {
+                    syn::ImplItem::Fn(f)
+                        if ident_name(&f.sig.ident).trim_end_matches('_') == setter =>
+                    {
+                        Some(f)
+                    }
+                    _ => None,
+                });
+                let outcome = match found {
+                    Some(f) => epoch_setter(f, wire, *unit, runtime),
+                    None => Err(anyhow::anyhow!("no builder setter for parameter `{wire}`")),
+                };
+                if let Err(e) = outcome {
+                    refused.push(Refusal {
+                        subject: label(op),
+                        reason: format!("x-epoch: {e:#}"),
+                    });
+                }
+            }
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(refused)
+    }
+}
+
+fn epoch_setter(
+    f: &mut syn::ImplItemFn,
+    wire: &str,
+    unit: crate::normalize::Epoch,
+    runtime: &TokenStream,
+) -> Result<()> {
+    let (bound, convert) = match unit {
+        crate::normalize::Epoch::Milliseconds => (
+            quote!(#runtime::epoch::EpochMillis),
+            quote!(#runtime::epoch::EpochMillis::epoch_millis),
+        ),
+        crate::normalize::Epoch::Seconds => (
+            quote!(#runtime::epoch::EpochSeconds),
+            quote!(#runtime::epoch::EpochSeconds::epoch_seconds),
+        ),
+    };
+    let [syn::GenericParam::Type(param)] = f.sig.generics.params.iter().collect::<Vec<_>>()[..]
+    else {
+        bail!("the setter of `{wire}` does not take one generic value");
+    };
+    let ty = param.ident.clone();
+    f.sig.generics.where_clause = Some(syn::parse_quote!(where #ty: #bound));
+
+    // `value.try_into()` -> the conversion; the message of its error names the parameter.
+    struct Convert<'a> {
+        convert: &'a TokenStream,
+        wire: &'a str,
+        converted: bool,
+        messages: bool,
+    }
+    impl VisitMut for Convert<'_> {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            let syn::Expr::MethodCall(call) = expr else {
+                return;
+            };
+            if call.method == "try_into" && call.args.is_empty() {
+                let receiver = &call.receiver;
+                let convert = self.convert;
+                *expr = syn::parse_quote!(#convert(#receiver));
+                self.converted = true;
+            } else if call.method == "map_err" && call.args.len() == 1 {
+                let message = format!("parameter `{}`: {{e}}", self.wire);
+                call.args[0] = syn::parse_quote!(|e| format!(#message));
+                self.messages = true;
+            }
+        }
+    }
+    let mut visitor = Convert {
+        convert: &convert,
+        wire,
+        converted: false,
+        messages: false,
+    };
+    visitor.visit_block_mut(&mut f.block);
+    if !visitor.converted || !visitor.messages {
+        bail!("the setter of `{wire}` has no `value.try_into().map_err(...)` to replace");
+    }
+    Ok(())
 }

@@ -71,6 +71,14 @@ pub struct Operation {
     pub param_names: Vec<String>,
     /// Parameters marked `x-ip-address: true`: sent in the one form Atlas stores.
     pub ip_params: Vec<String>,
+    /// Parameters marked `x-epoch`: times since the Unix epoch, in the unit named. Their
+    /// setters also take `SystemTime` and `chrono::DateTime<Utc>`.
+    pub epoch_params: Vec<(String, Epoch)>,
+    /// Every parameter's name on the wire, where it travels and its description, in the
+    /// spec's order: the documentation of the builder's setters.
+    pub param_docs: Vec<ParamDoc>,
+    /// The description of the request body, if there is a body and it has one.
+    pub body_doc: Option<String>,
     /// Whether the success body is binary, handed to the caller as a stream.
     pub streamed: bool,
     /// Whether the spec marks the operation deprecated.
@@ -86,6 +94,21 @@ pub enum Location {
     Path,
     Query,
     Header,
+}
+
+/// The unit of a parameter marked `x-epoch`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Epoch {
+    Milliseconds,
+    Seconds,
+}
+
+/// What the builder's setter of one parameter says about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDoc {
+    pub name: String,
+    pub location: Location,
+    pub description: Option<String>,
 }
 
 /// A numeric bound, kept in the parameter's own type.
@@ -165,6 +188,7 @@ const SUNSET: &str = "x-sunset";
 /// The extension that marks a string parameter as an IP address, parsed and sent in the
 /// one form Atlas stores (dotted IPv4, or IPv6 with all eight groups, lower case).
 const IP_ADDRESS: &str = "x-ip-address";
+const EPOCH: &str = "x-epoch";
 
 /// Runs the normalisation pass over a parsed spec. With `tags`, only the operations carrying
 /// one of them are kept, and only the component schemas they reach.
@@ -645,6 +669,50 @@ fn normalize_operation(
             ),
         }
     }
+    let mut epoch_params = Vec::new();
+    let mut param_docs = Vec::new();
+    for param in &op.parameters {
+        let resolved = resolve_parameter(param, components)?;
+        let data = resolved.parameter_data_ref();
+        match data.extensions.get(EPOCH) {
+            None => {}
+            Some(Value::String(unit)) if unit == "milliseconds" => {
+                epoch_params.push((data.name.clone(), Epoch::Milliseconds));
+            }
+            Some(Value::String(unit)) if unit == "seconds" => {
+                epoch_params.push((data.name.clone(), Epoch::Seconds));
+            }
+            Some(other) => bail!(
+                "parameter `{}`: {EPOCH} must be milliseconds or seconds, found {other}",
+                data.name
+            ),
+        }
+        param_docs.push(ParamDoc {
+            name: data.name.clone(),
+            location: match resolved {
+                Parameter::Path { .. } => Location::Path,
+                Parameter::Header { .. } => Location::Header,
+                _ => Location::Query,
+            },
+            description: data
+                .description
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
+        });
+    }
+    let body_doc = match &op.request_body {
+        Some(ReferenceOr::Item(body)) => body.description.clone(),
+        Some(ReferenceOr::Reference { reference }) => reference
+            .strip_prefix("#/components/requestBodies/")
+            .and_then(|name| components.request_bodies.get(name))
+            .and_then(|b| b.as_item())
+            .and_then(|b| b.description.clone()),
+        None => None,
+    }
+    .map(|d| d.trim().to_string())
+    .filter(|d| !d.is_empty());
     let success = normalize_success(op, components, path)?;
     let version = success.version;
     let content_type = match &mut op.request_body {
@@ -663,6 +731,9 @@ fn normalize_operation(
         params,
         param_names: names,
         ip_params,
+        epoch_params,
+        param_docs,
+        body_doc,
         streamed: success.streamed,
         deprecated: op.deprecated,
         bodiless_success: success.bodiless,

@@ -522,7 +522,7 @@ fn a_child_that_is_all_of_its_discriminated_parent_generates() {
     let code = generate(&text);
     // The child's discriminator is pinned to its own name (no mapping).
     assert!(
-        code.contains("pub enum CatKind {\n        Cat,\n    }"),
+        code.contains("pub enum CatKind {\n        ///`Cat`\n        Cat,\n    }"),
         "{code}"
     );
 }
@@ -572,4 +572,166 @@ fn the_command_lists_every_refusal_exits_non_zero_and_writes_nothing() {
     assert!(stderr.contains("Nothing was written."), "{stderr}");
     assert!(!dir.join("out.rs").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The public items of generated code that carry no documentation, each as
+/// `kind path`.
+fn undocumented(code: &str) -> Vec<String> {
+    use syn::visit::Visit;
+
+    fn documented(attrs: &[syn::Attribute]) -> bool {
+        attrs.iter().any(|a| a.path().is_ident("doc"))
+    }
+    fn public(vis: &syn::Visibility) -> bool {
+        matches!(vis, syn::Visibility::Public(_))
+    }
+    #[derive(Default)]
+    struct Find {
+        path: Vec<String>,
+        missing: Vec<String>,
+    }
+    impl Find {
+        fn check(
+            &mut self,
+            attrs: &[syn::Attribute],
+            vis: &syn::Visibility,
+            kind: &str,
+            name: &str,
+        ) {
+            if public(vis) && !documented(attrs) {
+                self.missing
+                    .push(format!("{kind} {}::{name}", self.path.join("::")));
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+            self.check(&m.attrs, &m.vis, "mod", &m.ident.to_string());
+            self.path.push(m.ident.to_string());
+            syn::visit::visit_item_mod(self, m);
+            self.path.pop();
+        }
+        fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
+            let name = s.ident.to_string();
+            self.check(&s.attrs, &s.vis, "struct", &name);
+            for field in &s.fields {
+                let field_name = field
+                    .ident
+                    .as_ref()
+                    .map_or_else(String::new, |i| i.to_string());
+                self.check(
+                    &field.attrs,
+                    &field.vis,
+                    "field",
+                    &format!("{name}.{field_name}"),
+                );
+            }
+        }
+        fn visit_item_enum(&mut self, e: &'ast syn::ItemEnum) {
+            let name = e.ident.to_string();
+            self.check(&e.attrs, &e.vis, "enum", &name);
+            if public(&e.vis) {
+                for variant in &e.variants {
+                    if !documented(&variant.attrs) {
+                        self.missing.push(format!(
+                            "variant {}::{name}::{}",
+                            self.path.join("::"),
+                            variant.ident
+                        ));
+                    }
+                }
+            }
+        }
+        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            self.check(&f.attrs, &f.vis, "fn", &f.sig.ident.to_string());
+        }
+        fn visit_item_type(&mut self, t: &'ast syn::ItemType) {
+            self.check(&t.attrs, &t.vis, "type", &t.ident.to_string());
+        }
+        fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
+            self.check(&c.attrs, &c.vis, "const", &c.ident.to_string());
+        }
+        fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
+            if imp.trait_.is_some() {
+                return;
+            }
+            let self_ty = quote::ToTokens::to_token_stream(&imp.self_ty).to_string();
+            for item in &imp.items {
+                if let syn::ImplItem::Fn(f) = item {
+                    self.check(
+                        &f.attrs,
+                        &f.vis,
+                        "fn",
+                        &format!("{self_ty}::{}", f.sig.ident),
+                    );
+                }
+            }
+        }
+    }
+    let file = syn::parse_file(code).unwrap();
+    let mut find = Find::default();
+    find.visit_file(&file);
+    find.missing
+}
+
+#[test]
+fn every_public_item_of_the_generated_code_is_documented() {
+    let root = root();
+    for target in &targets() {
+        let code = codegen::generate(&root, target).unwrap().code;
+        let missing = undocumented(&code);
+        assert!(
+            missing.is_empty(),
+            "{}: {} public items without documentation:\n{}",
+            target.output.display(),
+            missing.len(),
+            missing.join("\n")
+        );
+    }
+}
+
+#[test]
+fn builder_setters_carry_the_parameter_description() {
+    let code = generate(&spec(
+        "  /things/{thingId}:\n    get:\n      operationId: getThing\n      parameters:\n        - {name: thingId, in: path, required: true, description: The thing to fetch., schema: {type: string}}\n        - {name: limit, in: query, schema: {type: integer}}\n      responses:\n        '200':\n          description: ok\n          content:\n            application/vnd.atlas.2023-01-01+json:\n              schema: {type: object}\n",
+        "",
+    ));
+    assert!(
+        code.contains("Sets `thingId` (path parameter).\n\nThe thing to fetch."),
+        "{code}"
+    );
+    assert!(code.contains("Sets `limit` (query parameter)."), "{code}");
+    assert!(undocumented(&code).is_empty(), "{:?}", undocumented(&code));
+}
+
+#[test]
+fn epoch_parameters_take_times() {
+    let op = |unit: &str| {
+        spec(
+            &format!(
+                "  /events:\n    get:\n      operationId: listEvents\n      parameters:\n        - {{name: since, in: query, x-epoch: {unit}, schema: {{type: integer, format: int64}}}}\n      responses:\n        '200':\n          description: ok\n          content:\n            application/vnd.atlas.2023-01-01+json:\n              schema: {{type: object}}\n"
+            ),
+            "",
+        )
+    };
+    let code = generate(&op("seconds"));
+    assert!(
+        code.contains("V: crate::runtime::epoch::EpochSeconds"),
+        "{code}"
+    );
+    assert!(
+        code.contains("crate::runtime::epoch::EpochSeconds::epoch_seconds(value)"),
+        "{code}"
+    );
+    assert!(code.contains("parameter `since`: {e}"), "{code}");
+    let code = generate(&op("milliseconds"));
+    assert!(
+        code.contains("V: crate::runtime::epoch::EpochMillis"),
+        "{code}"
+    );
+    let error = error_of(&op("minutes"));
+    assert!(
+        error.contains("x-epoch must be milliseconds or seconds"),
+        "{error}"
+    );
 }
