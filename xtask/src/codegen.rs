@@ -50,6 +50,10 @@ pub struct Target {
     /// of the crate `output` lands in.
     #[serde(default)]
     pub mocks: Option<PathBuf>,
+    /// Also generate `send_raw()` beside each typed JSON `send()` (the success body as
+    /// sent). Off by default: it doubles each operation's `send` code.
+    #[serde(default)]
+    pub raw_sends: bool,
 }
 
 fn default_runtime() -> String {
@@ -65,6 +69,7 @@ impl Target {
             runtime: default_runtime(),
             tags: Vec::new(),
             mocks: None,
+            raw_sends: false,
         }
     }
 }
@@ -299,7 +304,12 @@ fn generate_here(text: &str, target: &Target, client_crate: Option<&str>) -> Res
     phases.done("syn");
     remove_timeout_constructor(&mut file);
     polish_literals(&mut file, &normalized.spec);
-    if let Err(refusals) = glue::rewrite(&mut file, &normalized.operations, &runtime) {
+    if let Err(refusals) = glue::rewrite(
+        &mut file,
+        &normalized.operations,
+        &runtime,
+        target.raw_sends,
+    ) {
         return Err(Refused {
             spec: spec_name,
             refusals,

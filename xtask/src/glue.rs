@@ -136,8 +136,10 @@ pub fn rewrite(
     file: &mut syn::File,
     operations: &[Operation],
     runtime: &TokenStream,
+    raw_sends: bool,
 ) -> std::result::Result<(), Vec<Refusal>> {
     let mut sends = Sends {
+        raw_sends,
         operations,
         runtime,
         done: BTreeMap::new(),
@@ -169,6 +171,8 @@ fn label(op: &Operation) -> String {
 }
 
 struct Sends<'a> {
+    /// Whether to add `send_raw()` beside each typed JSON `send()`.
+    raw_sends: bool,
     operations: &'a [Operation],
     runtime: &'a TokenStream,
     done: BTreeMap<String, ()>,
@@ -178,6 +182,9 @@ struct Sends<'a> {
 impl VisitMut for Sends<'_> {
     fn visit_item_impl_mut(&mut self, imp: &mut syn::ItemImpl) {
         syn::visit_mut::visit_item_impl_mut(self, imp);
+        if !self.raw_sends {
+            return;
+        }
         let raw: Vec<syn::ImplItem> = imp
             .items
             .iter()
