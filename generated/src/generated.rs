@@ -1191,19 +1191,17 @@ else before sending.
 - `start`: Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
 and must not be later than it.
 
-```text
-let response = client.get_access_history_cluster()
-    .group_id(group_id)
-    .cluster_name(cluster_name)
-    .auth_result(auth_result)
-    .end(end)
-    .envelope(envelope)
-    .ip_address(ip_address)
-    .n_logs(n_logs)
-    .pretty(pretty)
-    .start(start)
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+let response = client
+    .get_access_history_cluster()
+    .group_id("32b6e34b3d91647abb20e7b8")
+    .cluster_name("Cluster0")
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn get_access_history_cluster(&self) -> builder::GetAccessHistoryCluster<'_> {
         builder::GetAccessHistoryCluster::new(self)
@@ -1237,19 +1235,17 @@ else before sending.
 - `start`: Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
 and must not be later than it.
 
-```text
-let response = client.get_access_history_process()
-    .group_id(group_id)
-    .hostname(hostname)
-    .auth_result(auth_result)
-    .end(end)
-    .envelope(envelope)
-    .ip_address(ip_address)
-    .n_logs(n_logs)
-    .pretty(pretty)
-    .start(start)
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+let response = client
+    .get_access_history_process()
+    .group_id("32b6e34b3d91647abb20e7b8")
+    .hostname("cluster0-shard-00-00.abcde.mongodb.net:27017")
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn get_access_history_process(&self) -> builder::GetAccessHistoryProcess<'_> {
         builder::GetAccessHistoryProcess::new(self)
@@ -1275,16 +1271,17 @@ callers that cannot read response codes.
 - `start_date`: Beginning of the audit-log window, in **seconds** since the Unix epoch. Must not be
 later than `endDate`.
 
-```text
-let response = client.download_audit_logs()
-    .group_id(group_id)
-    .tenant_name(tenant_name)
-    .end_date(end_date)
-    .envelope(envelope)
-    .sp_name(sp_name)
-    .start_date(start_date)
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+let response = client
+    .download_audit_logs()
+    .group_id("32b6e34b3d91647abb20e7b8")
+    .tenant_name("workspace0")
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn download_audit_logs(&self) -> builder::DownloadAuditLogs<'_> {
         builder::DownloadAuditLogs::new(self)
@@ -1316,19 +1313,18 @@ else before sending.
 - `start`: Beginning of the time window, in milliseconds since the Unix epoch. Requires `end`
 and must not be later than it.
 
-```text
-let response = client.list_access_logs_by_cluster_name()
-    .group_id(group_id)
-    .cluster_name(cluster_name)
-    .auth_result(auth_result)
-    .end(end)
-    .envelope(envelope)
-    .ip_address(ip_address)
-    .n_logs(n_logs)
-    .pretty(pretty)
-    .start(start)
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+#[allow(deprecated)]
+let response = client
+    .list_access_logs_by_cluster_name()
+    .group_id("32b6e34b3d91647abb20e7b8")
+    .cluster_name("Cluster0")
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     #[deprecated(note = "the spec marks this operation deprecated")]
     pub fn list_access_logs_by_cluster_name(

@@ -1046,3 +1046,75 @@ fn epoch_setter(
     }
     Ok(())
 }
+
+/// Replaces progenitor's sketch of each operation's use (variables left unbound) with an
+/// example that compiles: the required parameters set to the spec's examples, the call
+/// awaited with `?` into `AtlasError`. Operations whose required input cannot be written as
+/// literals (a request body, an array) keep the sketch, marked `text`.
+pub fn examples(file: &mut syn::File, operations: &[Operation], client_crate: &str) {
+    for item in &mut file.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let is_client = imp.trait_.is_none()
+            && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if !is_client {
+            continue;
+        }
+        for item in &mut imp.items {
+            let syn::ImplItem::Fn(f) = item else { continue };
+            let Some(op) = operations.iter().find(|op| f.sig.ident == op.id) else {
+                continue;
+            };
+            let Some(example) = example(op, client_crate) else {
+                continue;
+            };
+            for attr in &mut f.attrs {
+                let syn::Meta::NameValue(doc) = &mut attr.meta else {
+                    continue;
+                };
+                if !doc.path.is_ident("doc") {
+                    continue;
+                }
+                let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }) = &doc.value
+                else {
+                    continue;
+                };
+                let value = text.value();
+                let Some(start) = value.find("```text\nlet response = client.") else {
+                    continue;
+                };
+                let Some(len) = value[start + 7..].find("```") else {
+                    continue;
+                };
+                let end = start + 7 + len + 3;
+                let replaced = format!("{}{example}{}", &value[..start], &value[end..]);
+                doc.value = syn::parse_quote!(#replaced);
+            }
+        }
+    }
+}
+
+fn example(op: &Operation, client_crate: &str) -> Option<String> {
+    if op.content_type.is_some() {
+        return None;
+    }
+    let mut calls = String::new();
+    for param in op.param_docs.iter().filter(|p| p.required) {
+        let value = param.example.as_deref()?;
+        calls.push_str(&format!(
+            "\n    .{}({value})",
+            crate::normalize::sanitize_snake(&param.name)
+        ));
+    }
+    let allow = if op.deprecated {
+        "#[allow(deprecated)]\n"
+    } else {
+        ""
+    };
+    Some(format!(
+        "```no_run\n# async fn example(client: &{client_crate}::Client) -> Result<(), atlas_runtime::AtlasError> {{\n{allow}let response = client\n    .{}(){calls}\n    .send()\n    .await?;\n# let _ = response;\n# Ok(())\n# }}\n```",
+        op.id
+    ))
+}

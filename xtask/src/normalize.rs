@@ -109,6 +109,44 @@ pub struct ParamDoc {
     pub name: String,
     pub location: Location,
     pub description: Option<String>,
+    /// Whether the operation requires it.
+    pub required: bool,
+    /// A value of it for an example: the spec's `example`, else one of its type; `None`
+    /// for types an example cannot write as a literal.
+    pub example: Option<String>,
+}
+
+/// A Rust literal for a parameter in a doc example.
+fn example_literal(data: &ParameterData, components: &Components) -> Option<String> {
+    let ParameterSchemaOrContent::Schema(schema) = &data.format else {
+        return None;
+    };
+    let schema = resolve_schema(schema, components).ok()?;
+    let given = data
+        .example
+        .as_ref()
+        .or(schema.schema_data.example.as_ref());
+    match &schema.schema_kind {
+        SchemaKind::Type(Type::String(s)) => {
+            let text = match given {
+                Some(Value::String(text)) => text.clone(),
+                _ => s
+                    .enumeration
+                    .iter()
+                    .flatten()
+                    .next()
+                    .cloned()
+                    .unwrap_or_else(|| "example".to_string()),
+            };
+            Some(format!("{text:?}"))
+        }
+        SchemaKind::Type(Type::Integer(_)) => Some(match given {
+            Some(Value::Number(n)) if n.is_i64() => n.to_string(),
+            _ => "0".to_string(),
+        }),
+        SchemaKind::Type(Type::Boolean(_)) => Some("true".to_string()),
+        _ => None,
+    }
 }
 
 /// A numeric bound, kept in the parameter's own type.
@@ -687,7 +725,10 @@ fn normalize_operation(
                 data.name
             ),
         }
+        let example = example_literal(data, components);
         param_docs.push(ParamDoc {
+            required: data.required,
+            example,
             name: data.name.clone(),
             location: match resolved {
                 Parameter::Path { .. } => Location::Path,
