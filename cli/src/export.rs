@@ -35,7 +35,7 @@ pub struct State {
     /// Where the export stands.
     pub checkpoint: Checkpoint,
     /// A finished output not yet renamed into place.
-    #[serde(deserialize_with = "required")]
+    #[serde(deserialize_with = "atlas_client::export::required")]
     pub delivery: Option<Delivery>,
 }
 
@@ -47,14 +47,6 @@ pub struct Delivery {
     pub temp: PathBuf,
     /// The output.
     pub out: PathBuf,
-}
-
-fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer)
 }
 
 /// Why an export failed.

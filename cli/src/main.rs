@@ -8,7 +8,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atlas_client::{AtlasError, AtomicFile, BuildError, Client, DownloadError, ErrorKind};
+use atlas_client::{
+    AtlasError, AtomicFile, BuildError, Client, DownloadError, ErrorKind, one_line,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use atlas_client::export::{AccessLogExport, Filters};
@@ -227,18 +229,6 @@ impl From<DownloadError> for Failure {
     fn from(e: DownloadError) -> Self {
         AtlasError::from(e).into()
     }
-}
-
-/// An error and its causes, in one line.
-fn one_line(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 fn main() -> ExitCode {

@@ -398,8 +398,14 @@ pub struct Checkpoint {
     pub remembered_from_ms: i64,
 }
 
-/// An `Option` field that must be present (as `null` or a value).
-fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+/// Reads an `Option` field that must be present (as `null` or a value): serde otherwise
+/// takes a missing one for `None`. For `#[serde(deserialize_with = ...)]` in files that
+/// embed a [`Checkpoint`] and are read as strictly.
+///
+/// # Errors
+///
+/// The field's value is neither `null` nor a `T`.
+pub fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

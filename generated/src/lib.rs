@@ -130,7 +130,7 @@ pub use atlas_runtime::{
     AtlasError, AtomicFile, AuthError, BuildError, ClientBuilder, Credentials, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Download, DownloadError, ErrorBody, ErrorKind,
     Prepared, RateLimit, RetryPolicy, Runtime, auth, entry_time, finish_delivery, log_line_time,
-    parse_timestamp,
+    one_line, parse_timestamp,
 };
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,

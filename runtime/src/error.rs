@@ -399,16 +399,22 @@ impl From<DownloadError> for AtlasError {
     }
 }
 
-/// An error and its causes, in one line.
-fn one_line(error: &dyn StdError) -> String {
+/// An error and its causes (`source()` after `source()`), in one line: what a program
+/// prints for an error whose `Display` is its own part only.
+pub fn one_line(error: &dyn StdError) -> String {
     let mut message = error.to_string();
+    push_causes(&mut message, error);
+    message
+}
+
+/// Appends `: cause` for each cause of `error`.
+fn push_causes(message: &mut String, error: &dyn StdError) {
     let mut source = error.source();
     while let Some(cause) = source {
         message.push_str(": ");
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    message
 }
 
 /// A reqwest error in one line, without the URL (which may name a loopback test server)
@@ -423,13 +429,9 @@ pub(crate) fn transport_message(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
+    // reqwest's own text names the URL; its causes say what happened.
     let mut message = kind.to_string();
-    let mut source = StdError::source(e);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    push_causes(&mut message, e);
     message
 }
 

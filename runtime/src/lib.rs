@@ -38,7 +38,7 @@ pub use client::{
     FromRuntime,
 };
 pub use download::{Download, DownloadError};
-pub use error::{AtlasError, ErrorBody, ErrorKind};
+pub use error::{AtlasError, ErrorBody, ErrorKind, one_line};
 pub use operation::{Bound, Location, Operation, Param};
 pub use retry::{RateLimit, RetryPolicy};
 #[doc(hidden)]

@@ -262,16 +262,6 @@ impl<S: Pages> Window<S> {
         &self.source
     }
 
-    /// The source, to adjust before the listing starts.
-    pub fn source_mut(&mut self) -> &mut S {
-        &mut self.source
-    }
-
-    /// The part of the window not yet listed, `None` once it is all listed.
-    pub fn remaining(&self) -> Option<(i64, i64)> {
-        (!self.done).then_some((self.lo, self.hi))
-    }
-
     async fn fetch(
         &mut self,
         lo: i64,
@@ -516,27 +506,29 @@ impl<S: Pages> Window<S> {
 
     /// Learns how tightly queries can be drawn around an instant, from an entry at `at`:
     /// asks for `[at, at]`, then the neighbouring readings. Keeps the wide margins when no
-    /// narrower query is known to cover the entry.
+    /// narrower query is known to cover the entry, or when `[at, at]` brings other
+    /// milliseconds: the operation then reads whole seconds, and only the wide margins let
+    /// a query cover a whole second at once.
     async fn learn_margins(&mut self, at: i64) -> Result<(), WindowError> {
         self.margins_learnt = true;
-        let limit = self.source.limit();
-        let saved = self.margins;
-        let covers = async |this: &mut Self, before: i64, after: i64| {
-            this.margins = Margins { before, after };
-            this.learnt.probes.fetch_add(1, Ordering::Relaxed);
-            let answer = this.fetch(at, at, None, limit).await;
-            this.margins = saved;
-            answer.map(|a| a.iter().any(|e| e.time_ms() == at))
-        };
-        let exact = covers(self, 0, 0).await?;
-        let margins = if exact && !self.reads_seconds_at(at).await? {
+        let covers = |answer: &[S::Entry]| answer.iter().any(|e| e.time_ms() == at);
+        let exact = self.probe_instant(at, 0, 0).await?;
+        let margins = if covers(&exact) && exact.iter().all(|e| e.time_ms() == at) {
             Margins {
                 before: 0,
                 after: 0,
             }
-        } else if covers(self, 1, 1).await? {
-            let before = if covers(self, 0, 1).await? { 0 } else { 1 };
-            let after = if covers(self, 1, 0).await? { 0 } else { 1 };
+        } else if covers(&self.probe_instant(at, 1, 1).await?) {
+            let before = if covers(&self.probe_instant(at, 0, 1).await?) {
+                0
+            } else {
+                1
+            };
+            let after = if covers(&self.probe_instant(at, 1, 0).await?) {
+                0
+            } else {
+                1
+            };
             Margins { before, after }
         } else {
             WIDE
@@ -544,23 +536,20 @@ impl<S: Pages> Window<S> {
         self.margins = margins;
         Ok(())
     }
-}
 
-impl<S: Pages> Window<S> {
-    /// Whether a query of the instant `at` alone brings other entries of its second: the
-    /// operation then reads whole seconds, and only the wide margins let a query cover a
-    /// whole second at once.
-    async fn reads_seconds_at(&mut self, at: i64) -> Result<bool, WindowError> {
-        let saved = self.margins;
-        self.margins = Margins {
-            before: 0,
-            after: 0,
-        };
+    /// One query of the instant `at` with the margins given, counted as a probe.
+    async fn probe_instant(
+        &mut self,
+        at: i64,
+        before: i64,
+        after: i64,
+    ) -> Result<Vec<S::Entry>, WindowError> {
+        let saved = std::mem::replace(&mut self.margins, Margins { before, after });
         self.learnt.probes.fetch_add(1, Ordering::Relaxed);
         let limit = self.source.limit();
         let answer = self.fetch(at, at, None, limit).await;
         self.margins = saved;
-        Ok(answer?.iter().any(|e| e.time_ms() != at))
+        answer
     }
 }
 
