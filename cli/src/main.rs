@@ -1,6 +1,7 @@
 //! `atlas-logs`: MongoDB Atlas access logs and stream audit logs, from the command line.
 
 mod export;
+mod memory;
 mod output;
 mod time;
 
@@ -232,6 +233,7 @@ impl From<DownloadError> for Failure {
 }
 
 fn main() -> ExitCode {
+    memory::return_large_buffers();
     let cli = Cli::parse();
     let level = match cli.global.verbose {
         0 => tracing::Level::ERROR,
