@@ -357,21 +357,29 @@ async fn digest_interoperates_with_an_independent_server() {
             let _ = self.0.wait();
         }
     }
+    let python = atlas_client_tests::python();
+    let hint = atlas_client_tests::PYTHON_HINT;
     let mut server = Server(
-        std::process::Command::new("python3")
+        std::process::Command::new(&python)
             .args([script, "pubkey01", "independent-private-key"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("python3 runs"),
+            .unwrap_or_else(|e| panic!("{} does not run ({e}); {hint}", python.display())),
     );
     let mut line = String::new();
     BufReader::new(server.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let port = line.trim().strip_prefix("listening on ").unwrap_or_else(|| {
-        panic!("the Flask-HTTPAuth server did not start ({line:?}); install it: pip install -r tests/requirements.txt")
-    });
+    let port = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "the Flask-HTTPAuth server did not start under {} ({line:?}); {hint}",
+                python.display()
+            )
+        });
     let base = format!("http://127.0.0.1:{port}");
     let client = Client::builder()
         .base_url(&base)

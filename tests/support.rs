@@ -157,6 +157,20 @@ pub fn service_client(atlas: &fake_atlas::FakeAtlas) -> Client {
         .unwrap()
 }
 
+/// The Python interpreter that runs tests/digest_server.py: `ATLAS_TEST_PYTHON` when set
+/// (`cargo xtask test` points it at its venv under `target/`, with the packages of
+/// tests/requirements.txt installed), else `python3` on the PATH.
+pub fn python() -> std::ffi::OsString {
+    std::env::var_os("ATLAS_TEST_PYTHON")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// What to do when [`python`] lacks Flask-HTTPAuth or does not run at all.
+pub const PYTHON_HINT: &str = "run the suite with `cargo xtask test`, which provisions a venv \
+     with tests/requirements.txt; or install python3 and run \
+     `pip install -r tests/requirements.txt` (or set ATLAS_TEST_PYTHON to a Python that has them)";
+
 /// The Apache httpd binary the interoperability tests run (Debian's `apache2` package).
 pub const APACHE_BIN: &str = "/usr/sbin/apache2";
 
@@ -199,7 +213,7 @@ impl Apache {
             std::path::Path::new(APACHE_BIN).exists()
                 && std::path::Path::new(APACHE_MODULES).is_dir(),
             "Apache httpd is not installed ({APACHE_BIN} or {APACHE_MODULES} is missing); \
-             install it: apt-get install apache2"
+             install it: apt-get install apache2 (`cargo xtask test` does when run as root)"
         );
         let dir = std::env::temp_dir().join(format!(
             "atlas-apache-{}-{}",

@@ -14,7 +14,7 @@ fn curl(args: &[&str]) -> (String, String) {
         .args(["--silent", "--show-error"])
         .args(args)
         .output()
-        .expect("curl is installed");
+        .unwrap_or_else(|e| panic!("curl does not run ({e}); install it: apt-get install curl"));
     assert!(
         output.status.success(),
         "curl failed: {}",
@@ -103,7 +103,7 @@ async fn curl_digest_and_gzip_accept_the_fake() {
         .arg("-t")
         .arg(&file)
         .status()
-        .expect("gzip is installed");
+        .unwrap_or_else(|e| panic!("gzip does not run ({e}); install it: apt-get install gzip"));
     assert!(gzip.success(), "gzip -t rejects the audit log");
     assert!(std::fs::metadata(&file).unwrap().len() > 1_000);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -6,10 +6,13 @@ use anyhow::{Context, bail};
 use xtask::codegen::{self, Freshness, Target};
 use xtask::official;
 
+mod test;
+
 const USAGE: &str = "\
 usage: cargo xtask codegen [--check]
        cargo xtask codegen --spec FILE --out FILE [--runtime PATH] [--tags A,B] [--check]
        cargo xtask official-check [--official FILE] [--tags A,B] [--no-build]
+       cargo xtask test [--no-install] [-- CARGO-TEST-ARGS]
 
   codegen          regenerate every target of xtask/codegen.toml
   codegen --check  fail, showing the difference, when the committed code is stale
@@ -21,6 +24,18 @@ usage: cargo xtask codegen [--check]
                    target/official-check/, build it, and print generation time, build
                    time and peak memory (default spec: ../shared/official/
                    atlas-api-transformed.yaml beside the workspace)
+  test             provision what the test suite needs beyond cargo, then run
+                   `cargo test --locked --workspace` followed by CARGO-TEST-ARGS
+                   (`--workspace` is dropped when they pick packages with -p);
+                   exits with cargo test's status
+                   system tools: curl, gzip, kill, Apache httpd at /usr/sbin/apache2,
+                   python3 with venv; missing ones are installed with apt-get as
+                   root or with passwordless sudo on Debian-like systems, else
+                   named, and nothing runs
+                   Python packages: tests/requirements.txt in a venv at
+                   target/test-venv (redone only when that file changes), whose
+                   interpreter the tests get as ATLAS_TEST_PYTHON
+  --no-install     name missing system packages instead of installing them
 
 A run that refuses anything lists every refusal, exits non-zero and writes nothing.";
 
@@ -29,6 +44,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("codegen") => codegen_command(&args[1..]),
         Some("official-check") => official_command(&args[1..]),
+        Some("test") => codegen::workspace_root().and_then(|root| test::run(&root, &args[1..])),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
