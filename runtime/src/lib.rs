@@ -12,6 +12,7 @@
 //!   for idempotent requests, within a time budget, with fresh credentials per attempt;
 //! - [`operation`]: parameter rules, checked on typed values before anything is sent;
 //! - [`response`]: answers read whole and decoded strictly, status first;
+//! - [`paginate`]: every item of a paginated list, exactly once or an error;
 //! - [`AtlasError`]: one error for every call, keeping status, body and cause;
 //! - [`download`] and [`AtomicFile`]: verified downloads that appear whole or not at all;
 //! - [`timestamps`]: the times Atlas writes, in every format it has used.
@@ -25,6 +26,7 @@ pub mod download;
 pub mod epoch;
 mod error;
 pub mod operation;
+pub mod paginate;
 pub mod response;
 pub mod retry;
 mod runtime;

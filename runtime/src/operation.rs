@@ -17,7 +17,7 @@ use serde_json::Value;
 pub struct Operation {
     /// The generated method's name, which progenitor passes to the hooks.
     pub id: &'static str,
-    /// The official `operationId`, such as `listGroupClusters`.
+    /// The official `operationId`, such as `getGroupProcess`.
     pub operation_id: &'static str,
     /// HTTP method, upper case.
     pub method: &'static str,
