@@ -12,6 +12,9 @@
 //!   messages reworded to name the parameter as it is on the wire;
 //! - the setters of parameters marked `x-epoch` taking `SystemTime` and
 //!   `chrono::DateTime<Utc>` beside an `i64` in the parameter's unit;
+//! - `stream()` and `all()` on the builders of operations paged by `pageNum` and
+//!   `itemsPerPage` whose answer has Atlas's paginated shape (`results`, `totalCount`),
+//!   walking every page through `atlas_runtime::paginate`, and `Page` on that answer;
 //! - documentation on every public item progenitor and typify leave without it: builder
 //!   setters carry their parameter's description from the spec, or their field's.
 
@@ -161,6 +164,7 @@ pub fn rewrite(
     if !refused.is_empty() {
         return Err(refused);
     }
+    page_walks(file, operations, runtime);
     mark_deprecated(file, operations);
     document(file, operations);
     Ok(())
@@ -1117,4 +1121,316 @@ fn example(op: &Operation, client_crate: &str) -> Option<String> {
         "```no_run\n# async fn example(client: &{client_crate}::Client) -> Result<(), atlas_runtime::AtlasError> {{\n{allow}let response = client\n    .{}(){calls}\n    .send()\n    .await?;\n# let _ = response;\n# Ok(())\n# }}\n```",
         op.id
     ))
+}
+
+/// The wire names of the paginated shape: the page's items and the size of the list.
+const RESULTS: &str = "results";
+const TOTAL_COUNT: &str = "totalCount";
+
+/// `stream()` and `all()` on the builder of every operation paged by `pageNum` and
+/// `itemsPerPage` whose answer has Atlas's paginated shape (`results`, an array, and
+/// `totalCount`, an integer), and `atlas_runtime::paginate::Page` on that answer's type.
+/// Returns the ids of the operations that got them. An operation whose parameters page
+/// but whose answer has another shape, or whose builder already has a method of either
+/// name, gets none.
+pub fn page_walks(
+    file: &mut syn::File,
+    operations: &[Operation],
+    runtime: &TokenStream,
+) -> Vec<String> {
+    // The success type of each paged operation's `send()`, as `types::X`.
+    let mut answers: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    for item in &file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "builder" {
+            continue;
+        }
+        for item in module.content.iter().flat_map(|(_, items)| items) {
+            let syn::Item::Impl(imp) = item else { continue };
+            let Some(name) = type_name(&imp.self_ty) else {
+                continue;
+            };
+            let Some(op) = operations.iter().find(|op| {
+                op.paging.is_some() && heck::ToPascalCase::to_pascal_case(op.id.as_str()) == name
+            }) else {
+                continue;
+            };
+            let methods: Vec<String> = imp
+                .items
+                .iter()
+                .filter_map(|item| match item {
+                    syn::ImplItem::Fn(f) => Some(ident_name(&f.sig.ident)),
+                    _ => None,
+                })
+                .collect();
+            let Some(send) = imp.items.iter().find_map(|item| match item {
+                syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f),
+                _ => None,
+            }) else {
+                continue;
+            };
+            if let Some(answer) = typed_success(send) {
+                answers.insert(op.id.clone(), (answer, methods));
+            }
+        }
+    }
+
+    // The paginated shapes among those types: item type and the form of each field.
+    let mut shapes: BTreeMap<String, Shape> = BTreeMap::new();
+    for item in &file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "types" {
+            continue;
+        }
+        for item in module.content.iter().flat_map(|(_, items)| items) {
+            if let syn::Item::Struct(s) = item
+                && answers
+                    .values()
+                    .any(|(answer, _)| s.ident == answer)
+                && let Some(shape) = paginated_shape(s)
+            {
+                shapes.insert(s.ident.to_string(), shape);
+            }
+        }
+    }
+
+    let mut walked = Vec::new();
+    let mut builders: Vec<syn::Item> = Vec::new();
+    for op in operations {
+        let (Some(paging), Some((answer, methods))) = (&op.paging, answers.get(&op.id)) else {
+            continue;
+        };
+        let Some(shape) = shapes.get(answer) else {
+            continue;
+        };
+        let setter = |wire: &str| sanitize_snake(wire);
+        let (page_num, items_per_page) = (setter("pageNum"), setter("itemsPerPage"));
+        let needed = [page_num.as_str(), items_per_page.as_str()];
+        if methods.iter().any(|m| m == "stream" || m == "all")
+            || !needed.iter().all(|n| methods.iter().any(|m| m == n))
+        {
+            continue;
+        }
+        let builder = format_ident!("{}", heck::ToPascalCase::to_pascal_case(op.id.as_str()));
+        let answer_ty = format_ident!("{answer}");
+        let page_num = format_ident!("{page_num}");
+        let items_per_page = format_ident!("{items_per_page}");
+        let default = match paging.default_page_size.and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => quote!(::std::option::Option::Some(#n)),
+            None => quote!(::std::option::Option::None),
+        };
+        let include_count = if paging.include_count && methods.iter().any(|m| m == "include_count")
+        {
+            quote!(.include_count(true))
+        } else {
+            quote!()
+        };
+        let item = match &shape.item_path {
+            Some(path) => path.clone(),
+            None => quote!(<types::#answer_ty as #runtime::paginate::Page>::Item),
+        };
+        let method = format!("[`Client::{}`](super::Client::{})", op.id, op.id);
+        let size_text = match paging.default_page_size {
+            Some(n) => format!("`items_per_page`, else {n}"),
+            None => "`items_per_page`, else Atlas's own".to_string(),
+        };
+        let count_text = if include_count.is_empty() {
+            ""
+        } else {
+            " and `includeCount=true`"
+        };
+        let stream_doc = format!(
+            "Every item of the list {method} returns, page after page: asks for `pageNum` 1, \
+             2, ... (whatever `page_num` holds) with the page size of {size_text}{count_text}, \
+             and ends when the items reach the first page's `totalCount`.\n\n\
+             Exact or an error: a `totalCount` that changes between pages, pages that overlap \
+             (an item seen twice) or that run out before `totalCount` end the stream with an \
+             `AtlasError` of kind `Incomplete`; see `atlas_runtime::paginate` for the rule."
+        );
+        let all_doc = "Every item of the list, collected: `stream()` to its end.\n\n\
+             # Errors\n\n\
+             A page could not be had, or the pages do not add up to the list exactly (kind \
+             `Incomplete`)."
+            .to_string();
+        builders.push(syn::parse_quote! {
+            impl<'a> #builder<'a> {
+                #[doc = #stream_doc]
+                pub fn stream(self) -> #runtime::paginate::Items<'a, types::#answer_ty> {
+                    let page_size: ::std::option::Option<u32> = match &self.#items_per_page {
+                        Ok(Some(size)) => u32::try_from(*size).ok(),
+                        Ok(None) => #default,
+                        Err(_) => ::std::option::Option::None,
+                    };
+                    #runtime::paginate::Items::new(page_size, move |page| {
+                        let mut request = self.clone().#page_num(page)#include_count;
+                        if let ::std::option::Option::Some(size) = page_size {
+                            request = request.#items_per_page(size);
+                        }
+                        async move {
+                            request
+                                .send()
+                                .await
+                                .map(|answer| answer.into_inner())
+                                .map_err(#runtime::AtlasError::from)
+                        }
+                    })
+                }
+
+                #[doc = #all_doc]
+                pub async fn all(
+                    self,
+                ) -> ::std::result::Result<::std::vec::Vec<#item>, #runtime::AtlasError> {
+                    self.stream().all().await
+                }
+            }
+        });
+        walked.push(op.id.clone());
+    }
+
+    let pages: Vec<syn::Item> = shapes
+        .iter()
+        .filter(|(name, _)| {
+            walked
+                .iter()
+                .any(|id| answers.get(id).is_some_and(|(a, _)| a == *name))
+        })
+        .map(|(name, shape)| {
+            let ty = format_ident!("{name}");
+            let item = &shape.item;
+            let results = &shape.results_field;
+            let total = &shape.total_field;
+            let items = if shape.results_optional {
+                quote!(self.#results.unwrap_or_default())
+            } else {
+                quote!(self.#results)
+            };
+            syn::parse_quote! {
+                impl #runtime::paginate::Page for #ty {
+                    type Item = #item;
+                    fn total_count(&self) -> ::std::option::Option<i64> {
+                        #runtime::paginate::Count::count(&self.#total)
+                    }
+                    fn into_items(self) -> ::std::vec::Vec<#item> {
+                        #items
+                    }
+                }
+            }
+        })
+        .collect();
+
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        let Some((_, items)) = module.content.as_mut() else {
+            continue;
+        };
+        if module.ident == "builder" {
+            items.append(&mut builders);
+        } else if module.ident == "types" {
+            items.extend(pages.iter().cloned());
+        }
+    }
+    walked
+}
+
+/// What the paginated answer type holds.
+struct Shape {
+    /// The item type, as the `types` module names it.
+    item: syn::Type,
+    /// The item type as the `builder` module names it, when it can be written plainly.
+    item_path: Option<TokenStream>,
+    results_field: syn::Ident,
+    /// `results` is an `Option<Vec<T>>`.
+    results_optional: bool,
+    total_field: syn::Ident,
+}
+
+/// The type `X` of `send() -> Result<ResponseValue<types::X>, Error<E>>`.
+fn typed_success(send: &syn::ImplItemFn) -> Option<String> {
+    let syn::ReturnType::Type(_, output) = &send.sig.output else {
+        return None;
+    };
+    let mut output = (**output).clone();
+    let value = first_generic(&mut output, "Result")
+        .and_then(|value| first_generic(value, "ResponseValue"))?;
+    let syn::Type::Path(path) = &*value else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    match segments.as_slice() {
+        [types, name] if types == "types" && path.path.segments[1].arguments.is_none() => {
+            Some(name.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The fields `results` (`Vec<T>`, or optional) and `totalCount` (an integer, or
+/// optional) of a struct, by their names on the wire.
+fn paginated_shape(s: &syn::ItemStruct) -> Option<Shape> {
+    let syn::Fields::Named(fields) = &s.fields else {
+        return None;
+    };
+    let wire = |field: &syn::Field| {
+        field
+            .ident
+            .as_ref()
+            .map(|ident| serde_rename(&field.attrs).unwrap_or_else(|| ident_name(ident)))
+    };
+    let results = fields
+        .named
+        .iter()
+        .find(|f| wire(f).as_deref() == Some(RESULTS))?;
+    let total = fields
+        .named
+        .iter()
+        .find(|f| wire(f).as_deref() == Some(TOTAL_COUNT))?;
+    let mut results_ty = results.ty.clone();
+    let (item, results_optional) = match first_generic(&mut results_ty.clone(), "Vec") {
+        Some(item) => (item.clone(), false),
+        None => {
+            let inner = first_generic(&mut results_ty, "Option")?;
+            (first_generic(inner, "Vec")?.clone(), true)
+        }
+    };
+    let total_ty = total.ty.clone();
+    let count = first_generic(&mut total_ty.clone(), "Option")
+        .cloned()
+        .unwrap_or(total_ty);
+    let integer = matches!(&count, syn::Type::Path(p)
+        if p.qself.is_none()
+            && p.path.segments.len() == 1
+            && ["i8", "i16", "i32", "i64", "isize", "u8", "u16", "u32", "u64", "usize"]
+                .contains(&p.path.segments[0].ident.to_string().as_str()));
+    if !integer {
+        return None;
+    }
+    let item_path = match &item {
+        syn::Type::Path(p)
+            if p.qself.is_none() && p.path.segments.iter().all(|s| s.arguments.is_none()) =>
+        {
+            Some(match p.path.leading_colon {
+                Some(_) => quote!(#p),
+                None => quote!(types::#p),
+            })
+        }
+        _ => None,
+    };
+    Some(Shape {
+        item,
+        item_path,
+        results_field: results.ident.clone()?,
+        results_optional,
+        total_field: total.ident.clone()?,
+    })
 }

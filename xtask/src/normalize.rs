@@ -86,6 +86,20 @@ pub struct Operation {
     /// Success statuses that answer with no body beside others that carry one (a 204
     /// beside a 200 with JSON). The operation returns `Option<T>`: `None` for these.
     pub bodiless_success: Vec<u16>,
+    /// Set when the operation pages its answer by offset (integer query parameters
+    /// `pageNum` and `itemsPerPage`); the glue gives it `stream()` and `all()` when its
+    /// answer also has the paginated shape (`results` and `totalCount`).
+    pub paging: Option<Paging>,
+}
+
+/// What the page walk of an operation paged by `pageNum` and `itemsPerPage` needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Paging {
+    /// The default of `itemsPerPage` in the spec: the page size when the caller sets none.
+    pub default_page_size: Option<i64>,
+    /// Whether the operation takes a boolean `includeCount` (set to true by the walk, so
+    /// that every page states `totalCount`).
+    pub include_count: bool,
 }
 
 /// Where a parameter travels.
@@ -673,6 +687,8 @@ fn normalize_operation(
             op.parameters.insert(0, shared.clone());
         }
     }
+    // Read before the parameters lose their defaults to the operation table.
+    let paging = paging(&op.parameters, components)?;
     let mut params = Vec::new();
     for param in op.parameters.iter_mut() {
         if let Some(rule) = normalize_parameter(param, components)? {
@@ -778,6 +794,39 @@ fn normalize_operation(
         streamed: success.streamed,
         deprecated: op.deprecated,
         bodiless_success: success.bodiless,
+        paging,
+    })
+}
+
+/// The paging of an operation with integer query parameters `pageNum` and `itemsPerPage`.
+fn paging(params: &[ReferenceOr<Parameter>], components: &Components) -> Result<Option<Paging>> {
+    let mut page_num = false;
+    let mut items_per_page: Option<Option<i64>> = None;
+    let mut include_count = false;
+    for param in params {
+        let resolved = resolve_parameter(param, components)?;
+        let Parameter::Query { parameter_data, .. } = resolved else {
+            continue;
+        };
+        let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
+            continue;
+        };
+        let schema = resolve_schema(schema, components)?;
+        match (parameter_data.name.as_str(), &schema.schema_kind) {
+            ("pageNum", SchemaKind::Type(Type::Integer(_))) => page_num = true,
+            ("itemsPerPage", SchemaKind::Type(Type::Integer(_))) => {
+                items_per_page = Some(schema.schema_data.default.as_ref().and_then(Value::as_i64));
+            }
+            ("includeCount", SchemaKind::Type(Type::Boolean(_))) => include_count = true,
+            _ => {}
+        }
+    }
+    Ok(match (page_num, items_per_page) {
+        (true, Some(default_page_size)) => Some(Paging {
+            default_page_size,
+            include_count,
+        }),
+        _ => None,
     })
 }
 

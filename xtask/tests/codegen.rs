@@ -735,3 +735,58 @@ fn epoch_parameters_take_times() {
         "{error}"
     );
 }
+
+#[test]
+fn paged_lists_with_the_paginated_shape_get_a_page_walk() {
+    let paged = |path: &str, id: &str, schema: &str, params: &str| {
+        format!(
+            "  {path}:\n    get:\n      operationId: {id}\n      parameters:\n{params}      responses:\n        '200':\n          description: ok\n          content:\n            application/vnd.atlas.2023-01-01+json:\n              schema: {{$ref: '#/components/schemas/{schema}'}}\n"
+        )
+    };
+    let paging = "        - {name: pageNum, in: query, schema: {type: integer, minimum: 1, default: 1}}\n        - {name: itemsPerPage, in: query, schema: {type: integer, format: int32, maximum: 500, default: 25}}\n";
+    let with_count =
+        format!("{paging}        - {{name: includeCount, in: query, schema: {{type: boolean}}}}\n");
+    let paths = [
+        paged("/things", "listThings", "ThingPage", &with_count),
+        paged("/others", "listOthers", "ThingPage", paging),
+        // Paged parameters, another answer.
+        paged("/plain", "listPlain", "Other", paging),
+        // The paginated answer, no paging parameters.
+        paged(
+            "/unpaged",
+            "listUnpaged",
+            "ThingPage",
+            "        - {name: envelope, in: query, schema: {type: boolean}}\n",
+        ),
+    ]
+    .concat();
+    let components = "    ThingPage:\n      type: object\n      properties:\n        results: {type: array, items: {$ref: '#/components/schemas/Thing'}}\n        totalCount: {type: integer, format: int32}\n    Thing: {type: object, properties: {id: {type: string}}}\n";
+    let code = generate(&spec(&paths, components));
+    for builder in ["ListThings", "ListOthers"] {
+        assert!(
+            code.contains(&format!("impl<'a> {builder}<'a> {{\n")),
+            "{builder}: {code}"
+        );
+    }
+    assert_eq!(code.matches("pub fn stream(").count(), 2, "{code}");
+    assert_eq!(code.matches("pub async fn all(").count(), 2, "{code}");
+    // One `Page` for the type the two share.
+    assert_eq!(
+        code.matches("impl crate::runtime::paginate::Page for ThingPage {")
+            .count(),
+        1,
+        "{code}"
+    );
+    assert!(code.contains("type Item = Thing;"), "{code}");
+    assert!(
+        code.contains("::std::vec::Vec<types::Thing>"),
+        "`all()` names the item type: {code}"
+    );
+    // The spec's default page size; `includeCount=true` where the operation takes it.
+    assert!(
+        code.contains("Ok(None) => ::std::option::Option::Some(25u32)"),
+        "{code}"
+    );
+    assert_eq!(code.matches(".include_count(true)").count(), 1, "{code}");
+    assert!(undocumented(&code).is_empty(), "{:?}", undocumented(&code));
+}
