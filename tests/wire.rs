@@ -123,6 +123,42 @@ async fn legacy_v1_with_every_parameter() {
     insta::assert_snapshot!(render(&only_request(&server).await));
 }
 
+fn cluster_page() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(
+        br#"{"links":[],"results":[],"totalCount":0}"#.to_vec(),
+        "application/vnd.atlas.2024-08-05+json;charset=utf-8",
+    )
+}
+
+#[tokio::test]
+async fn list_clusters_without_optional_parameters() {
+    let (server, client) = mock_answering(cluster_page()).await;
+    let page = client
+        .list_clusters()
+        .group_id(GROUP_ID)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.total_count, Some(0));
+    insta::assert_snapshot!(render(&only_request(&server).await));
+}
+
+#[tokio::test]
+async fn list_clusters_with_every_parameter() {
+    let (server, client) = mock_answering(cluster_page()).await;
+    client
+        .list_clusters()
+        .group_id(GROUP_ID)
+        .items_per_page(500)
+        .page_num(3)
+        .include_count(false)
+        .include_deleted_with_retained_backups(true)
+        .send()
+        .await
+        .unwrap();
+    insta::assert_snapshot!(render(&only_request(&server).await));
+}
+
 #[tokio::test]
 async fn base_url_with_path_prefix_and_trailing_slash() {
     let server = wiremock::MockServer::start().await;

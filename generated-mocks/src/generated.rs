@@ -701,6 +701,143 @@ pub mod operations {
             )
         }
     }
+    pub struct ListClustersWhen(::httpmock::When);
+    impl ListClustersWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/api/atlas/v2/groups/[^/]*/clusters$")
+                            .unwrap(),
+                    )
+                    .header("accept", "application/vnd.atlas.2024-08-05+json"),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn group_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/api/atlas/v2/groups/{}/clusters$", ::regex::escape(& value
+                        .to_string())
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn include_count<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("includeCount", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("includeCount"))
+            }
+        }
+        pub fn include_deleted_with_retained_backups<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(
+                    self
+                        .0
+                        .query_param(
+                            "includeDeletedWithRetainedBackups",
+                            value.to_string(),
+                        ),
+                )
+            } else {
+                Self(self.0.query_param_missing("includeDeletedWithRetainedBackups"))
+            }
+        }
+        pub fn items_per_page<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("itemsPerPage", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("itemsPerPage"))
+            }
+        }
+        pub fn page_num<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("pageNum", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("pageNum"))
+            }
+        }
+    }
+    pub struct ListClustersThen(::httpmock::Then);
+    impl ListClustersThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::PaginatedClusters) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/vnd.atlas.2024-08-05+json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn unauthorized(self, value: &types::ApiError) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::ApiError) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn not_found(self, value: &types::ApiError) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::ApiError) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(self, value: &types::ApiError) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -727,6 +864,9 @@ pub trait MockServerExt {
             operations::ListAccessLogsByClusterNameWhen,
             operations::ListAccessLogsByClusterNameThen,
         );
+    fn list_clusters<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListClustersWhen, operations::ListClustersThen);
 }
 impl MockServerExt for ::httpmock::MockServer {
     fn get_access_history_cluster<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
@@ -779,6 +919,17 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::ListAccessLogsByClusterNameWhen::new(when),
                 operations::ListAccessLogsByClusterNameThen::new(then),
+            )
+        })
+    }
+    fn list_clusters<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListClustersWhen, operations::ListClustersThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ListClustersWhen::new(when),
+                operations::ListClustersThen::new(then),
             )
         })
     }

@@ -51,6 +51,93 @@ pub mod types {
             Default::default()
         }
     }
+    /**A cluster of a project, as listed. Atlas describes clusters in far more detail
+(replication specifications, backup, advanced settings); fields not listed here
+are ignored when an answer is read.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct Cluster {
+        ///How its nodes are arranged, such as `REPLICASET`, `SHARDED` or `GEOSHARDED`.
+        #[serde(
+            rename = "clusterType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cluster_type: ::std::option::Option<::std::string::String>,
+        ///The field `connectionStrings`.
+        #[serde(
+            rename = "connectionStrings",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub connection_strings: ::std::option::Option<ConnectionStrings>,
+        ///When the cluster was created.
+        #[serde(
+            rename = "createDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub create_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///The project the cluster belongs to.
+        #[serde(
+            rename = "groupId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub group_id: ::std::option::Option<::std::string::String>,
+        ///The cluster's unique id, 24 hexadecimal digits.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///The major MongoDB version the cluster runs, such as `8.0`.
+        #[serde(
+            rename = "mongoDBMajorVersion",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mongo_db_major_version: ::std::option::Option<::std::string::String>,
+        ///The full MongoDB version the cluster runs, such as `8.0.4`.
+        #[serde(
+            rename = "mongoDBVersion",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mongo_db_version: ::std::option::Option<::std::string::String>,
+        ///The cluster's name, as the access-history operations take it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Whether the cluster is paused.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub paused: ::std::option::Option<bool>,
+        /**What Atlas is doing with the cluster: `IDLE` when nothing, otherwise such as
+`CREATING`, `UPDATING`, `REPAIRING` or `DELETING`.
+*/
+        #[serde(
+            rename = "stateName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub state_name: ::std::option::Option<::std::string::String>,
+    }
+    impl Cluster {
+        ///A builder of `Cluster`, its fields set one by one.
+        pub fn builder() -> builder::Cluster {
+            Default::default()
+        }
+    }
+    ///The URIs applications connect to a cluster with.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ConnectionStrings {
+        ///A `mongodb://` URI naming every host of the cluster.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub standard: ::std::option::Option<::std::string::String>,
+        ///A `mongodb+srv://` URI that finds the hosts through DNS.
+        #[serde(
+            rename = "standardSrv",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub standard_srv: ::std::option::Option<::std::string::String>,
+    }
+    impl ConnectionStrings {
+        ///A builder of `ConnectionStrings`, its fields set one by one.
+        pub fn builder() -> builder::ConnectionStrings {
+            Default::default()
+        }
+    }
     ///`FieldViolation`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FieldViolation {
@@ -143,6 +230,22 @@ pub mod types {
             Default::default()
         }
     }
+    ///A link to a related resource, in the manner of RFC 8288.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct Link {
+        ///The URL it points at.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub href: ::std::option::Option<::std::string::String>,
+        ///How the resource relates to this one, such as `self` or `next`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rel: ::std::option::Option<::std::string::String>,
+    }
+    impl Link {
+        ///A builder of `Link`, its fields set one by one.
+        pub fn builder() -> builder::Link {
+            Default::default()
+        }
+    }
     ///One authentication attempt against a database process.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MongoDbAccessLogs {
@@ -212,6 +315,29 @@ pub mod types {
     impl MongoDbAccessLogsList {
         ///A builder of `MongoDbAccessLogsList`, its fields set one by one.
         pub fn builder() -> builder::MongoDbAccessLogsList {
+            Default::default()
+        }
+    }
+    /**One page of the clusters of a project. Atlas's paginated lists all share this
+shape: `results`, `totalCount` and `links`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaginatedClusters {
+        ///Links to this page and its neighbours.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<Link>,
+        ///The clusters of this page; empty past the last page.
+        pub results: ::std::vec::Vec<Cluster>,
+        ///How many clusters the whole list holds; absent when `includeCount` is false.
+        #[serde(
+            rename = "totalCount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_count: ::std::option::Option<i32>,
+    }
+    impl PaginatedClusters {
+        ///A builder of `PaginatedClusters`, its fields set one by one.
+        pub fn builder() -> builder::PaginatedClusters {
             Default::default()
         }
     }
@@ -418,6 +544,331 @@ The HTTP reason phrase.*/
         impl ::std::convert::From<super::BadRequestDetail> for BadRequestDetail {
             fn from(value: super::BadRequestDetail) -> Self {
                 Self { fields: Ok(value.fields) }
+            }
+        }
+        ///A builder of [`super::Cluster`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct Cluster {
+            cluster_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            connection_strings: ::std::result::Result<
+                ::std::option::Option<super::ConnectionStrings>,
+                ::std::string::String,
+            >,
+            create_date: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            group_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mongo_db_major_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mongo_db_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            paused: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            state_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Cluster {
+            fn default() -> Self {
+                Self {
+                    cluster_type: Ok(Default::default()),
+                    connection_strings: Ok(Default::default()),
+                    create_date: Ok(Default::default()),
+                    group_id: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    mongo_db_major_version: Ok(Default::default()),
+                    mongo_db_version: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    paused: Ok(Default::default()),
+                    state_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl Cluster {
+            /**Sets the field `clusterType`:
+
+How its nodes are arranged, such as `REPLICASET`, `SHARDED` or `GEOSHARDED`.*/
+            pub fn cluster_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cluster_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cluster_type: {e}")
+                    });
+                self
+            }
+            ///Sets the field `connectionStrings`.
+            pub fn connection_strings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ConnectionStrings>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_strings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for connection_strings: {e}"
+                        )
+                    });
+                self
+            }
+            /**Sets the field `createDate`:
+
+When the cluster was created.*/
+            pub fn create_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.create_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for create_date: {e}")
+                    });
+                self
+            }
+            /**Sets the field `groupId`:
+
+The project the cluster belongs to.*/
+            pub fn group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group_id: {e}")
+                    });
+                self
+            }
+            /**Sets the field `id`:
+
+The cluster's unique id, 24 hexadecimal digits.*/
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            /**Sets the field `mongoDBMajorVersion`:
+
+The major MongoDB version the cluster runs, such as `8.0`.*/
+            pub fn mongo_db_major_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mongo_db_major_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for mongo_db_major_version: {e}"
+                        )
+                    });
+                self
+            }
+            /**Sets the field `mongoDBVersion`:
+
+The full MongoDB version the cluster runs, such as `8.0.4`.*/
+            pub fn mongo_db_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mongo_db_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for mongo_db_version: {e}"
+                        )
+                    });
+                self
+            }
+            /**Sets the field `name`:
+
+The cluster's name, as the access-history operations take it.*/
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            /**Sets the field `paused`:
+
+Whether the cluster is paused.*/
+            pub fn paused<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.paused = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for paused: {e}")
+                    });
+                self
+            }
+            /**Sets the field `stateName`:
+
+What Atlas is doing with the cluster: `IDLE` when nothing, otherwise such as
+`CREATING`, `UPDATING`, `REPAIRING` or `DELETING`.*/
+            pub fn state_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Cluster> for super::Cluster {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Cluster,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cluster_type: value.cluster_type?,
+                    connection_strings: value.connection_strings?,
+                    create_date: value.create_date?,
+                    group_id: value.group_id?,
+                    id: value.id?,
+                    mongo_db_major_version: value.mongo_db_major_version?,
+                    mongo_db_version: value.mongo_db_version?,
+                    name: value.name?,
+                    paused: value.paused?,
+                    state_name: value.state_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Cluster> for Cluster {
+            fn from(value: super::Cluster) -> Self {
+                Self {
+                    cluster_type: Ok(value.cluster_type),
+                    connection_strings: Ok(value.connection_strings),
+                    create_date: Ok(value.create_date),
+                    group_id: Ok(value.group_id),
+                    id: Ok(value.id),
+                    mongo_db_major_version: Ok(value.mongo_db_major_version),
+                    mongo_db_version: Ok(value.mongo_db_version),
+                    name: Ok(value.name),
+                    paused: Ok(value.paused),
+                    state_name: Ok(value.state_name),
+                }
+            }
+        }
+        ///A builder of [`super::ConnectionStrings`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct ConnectionStrings {
+            standard: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            standard_srv: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectionStrings {
+            fn default() -> Self {
+                Self {
+                    standard: Ok(Default::default()),
+                    standard_srv: Ok(Default::default()),
+                }
+            }
+        }
+        impl ConnectionStrings {
+            /**Sets the field `standard`:
+
+A `mongodb://` URI naming every host of the cluster.*/
+            pub fn standard<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.standard = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for standard: {e}")
+                    });
+                self
+            }
+            /**Sets the field `standardSrv`:
+
+A `mongodb+srv://` URI that finds the hosts through DNS.*/
+            pub fn standard_srv<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.standard_srv = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for standard_srv: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectionStrings> for super::ConnectionStrings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectionStrings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    standard: value.standard?,
+                    standard_srv: value.standard_srv?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectionStrings> for ConnectionStrings {
+            fn from(value: super::ConnectionStrings) -> Self {
+                Self {
+                    standard: Ok(value.standard),
+                    standard_srv: Ok(value.standard_srv),
+                }
             }
         }
         ///A builder of [`super::FieldViolation`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
@@ -789,6 +1240,77 @@ The entries; empty when nothing matched.*/
                 }
             }
         }
+        ///A builder of [`super::Link`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct Link {
+            href: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            rel: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Link {
+            fn default() -> Self {
+                Self {
+                    href: Ok(Default::default()),
+                    rel: Ok(Default::default()),
+                }
+            }
+        }
+        impl Link {
+            /**Sets the field `href`:
+
+The URL it points at.*/
+            pub fn href<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.href = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
+                self
+            }
+            /**Sets the field `rel`:
+
+How the resource relates to this one, such as `self` or `next`.*/
+            pub fn rel<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rel = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rel: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Link> for super::Link {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Link,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    href: value.href?,
+                    rel: value.rel?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Link> for Link {
+            fn from(value: super::Link) -> Self {
+                Self {
+                    href: Ok(value.href),
+                    rel: Ok(value.rel),
+                }
+            }
+        }
         ///A builder of [`super::MongoDbAccessLogs`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct MongoDbAccessLogs {
@@ -1069,6 +1591,99 @@ The entries; empty when nothing matched.*/
                 }
             }
         }
+        ///A builder of [`super::PaginatedClusters`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct PaginatedClusters {
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::Link>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Cluster>,
+                ::std::string::String,
+            >,
+            total_count: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedClusters {
+            fn default() -> Self {
+                Self {
+                    links: Ok(Default::default()),
+                    results: Err("no value supplied for results".to_string()),
+                    total_count: Ok(Default::default()),
+                }
+            }
+        }
+        impl PaginatedClusters {
+            /**Sets the field `links`:
+
+Links to this page and its neighbours.*/
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Link>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            /**Sets the field `results`:
+
+The clusters of this page; empty past the last page.*/
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Cluster>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            /**Sets the field `totalCount`:
+
+How many clusters the whole list holds; absent when `includeCount` is false.*/
+            pub fn total_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_count: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedClusters> for super::PaginatedClusters {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedClusters,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    links: value.links?,
+                    results: value.results?,
+                    total_count: value.total_count?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedClusters> for PaginatedClusters {
+            fn from(value: super::PaginatedClusters) -> Self {
+                Self {
+                    links: Ok(value.links),
+                    results: Ok(value.results),
+                    total_count: Ok(value.total_count),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -1102,13 +1717,22 @@ The entries; empty when nothing matched.*/
             }
         }
     }
+    impl ::atlas_runtime::paginate::Page for PaginatedClusters {
+        type Item = Cluster;
+        fn total_count(&self) -> ::std::option::Option<i64> {
+            ::atlas_runtime::paginate::Count::count(&self.total_count)
+        }
+        fn into_items(self) -> ::std::vec::Vec<Cluster> {
+            self.results
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for MongoDB Atlas access tracking and streams audit logs
 
 The subset of the MongoDB Atlas Administration API that reports who connected to a
-database deployment (access tracking) and that exports the audit log of a stream
-processing workspace.
+database deployment (access tracking), that exports the audit log of a stream
+processing workspace, and that lists the clusters of a project.
 
 Every v2 operation must be called with exactly one `Accept` media type of the form
 `application/vnd.atlas.<version>+<json|gzip>`, the version being the one the
@@ -1331,6 +1955,37 @@ let response = client
         &self,
     ) -> builder::ListAccessLogsByClusterName<'_> {
         builder::ListAccessLogsByClusterName::new(self)
+    }
+    /**List the clusters of a project
+
+Lists every cluster of one project, one page at a time: `pageNum` picks the page
+and `itemsPerPage` its size, and `totalCount` says how many clusters there are in
+all. The client's `stream()` and `all()` walk every page.
+
+
+Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/clusters`
+
+Arguments:
+- `group_id`: The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.
+- `include_count`: Whether the answer carries `totalCount`, the number of items of the whole list.
+Atlas counts them unless told `false`.
+
+- `include_deleted_with_retained_backups`: When true, also list deleted clusters whose backups are still kept.
+- `items_per_page`: How many items a page holds, at most 500. Atlas uses 100 when absent.
+- `page_num`: Which page of the list to return, counting from 1.
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+let response = client
+    .list_clusters()
+    .group_id("32b6e34b3d91647abb20e7b8")
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn list_clusters(&self) -> builder::ListClusters<'_> {
+        builder::ListClusters::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -2816,6 +3471,389 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
             }
         }
     }
+    /**Builder for [`Client::list_clusters`]
+
+[`Client::list_clusters`]: super::Client::list_clusters*/
+    #[derive(Debug, Clone)]
+    pub struct ListClusters<'a> {
+        client: &'a super::Client,
+        group_id: Result<::std::string::String, String>,
+        include_count: Result<Option<bool>, String>,
+        include_deleted_with_retained_backups: Result<Option<bool>, String>,
+        items_per_page: Result<Option<i32>, String>,
+        page_num: Result<Option<i32>, String>,
+    }
+    impl<'a> ListClusters<'a> {
+        ///A builder of the request of [`Client::list_clusters`](super::Client::list_clusters), no parameter set yet.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_id: Err("parameter `groupId` is required".to_string()),
+                include_count: Ok(None),
+                include_deleted_with_retained_backups: Ok(None),
+                items_per_page: Ok(None),
+                page_num: Ok(None),
+            }
+        }
+        /**Sets `groupId` (path parameter).
+
+The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.*/
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| "parameter `groupId` must be a string".to_string());
+            self
+        }
+        /**Sets `includeCount` (query parameter).
+
+Whether the answer carries `totalCount`, the number of items of the whole list.
+Atlas counts them unless told `false`.*/
+        pub fn include_count<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_count = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `includeCount` must be a boolean (true or false)"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `includeDeletedWithRetainedBackups` (query parameter).
+
+When true, also list deleted clusters whose backups are still kept.*/
+        pub fn include_deleted_with_retained_backups<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_deleted_with_retained_backups = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `includeDeletedWithRetainedBackups` must be a boolean (true or false)"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `itemsPerPage` (query parameter).
+
+How many items a page holds, at most 500. Atlas uses 100 when absent.*/
+        pub fn items_per_page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.items_per_page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `itemsPerPage` must be an integer that fits i32"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `pageNum` (query parameter).
+
+Which page of the list to return, counting from 1.*/
+        pub fn page_num<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.page_num = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `pageNum` must be an integer that fits i32".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/clusters`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PaginatedClusters>, Error<types::ApiError>> {
+            let Self {
+                client,
+                group_id,
+                include_count,
+                include_deleted_with_retained_backups,
+                items_per_page,
+                page_num,
+            } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let include_count = include_count.map_err(Error::InvalidRequest)?;
+            let include_deleted_with_retained_backups = include_deleted_with_retained_backups
+                .map_err(Error::InvalidRequest)?;
+            let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
+            let page_num = page_num.map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[4usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        (
+                            "includeCount",
+                            ::atlas_runtime::operation::value(&include_count),
+                        ),
+                        (
+                            "itemsPerPage",
+                            ::atlas_runtime::operation::value(&items_per_page),
+                        ),
+                        ("pageNum", ::atlas_runtime::operation::value(&page_num)),
+                        (
+                            "includeDeletedWithRetainedBackups",
+                            ::atlas_runtime::operation::value(
+                                &include_deleted_with_retained_backups,
+                            ),
+                        ),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/atlas/v2/groups/{}/clusters", client.baseurl, encode_path(&
+                group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/vnd.atlas.2024-08-05+json",
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(
+                    &progenitor_client::QueryParam::new("includeCount", &include_count),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "includeDeletedWithRetainedBackups",
+                        &include_deleted_with_retained_backups,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("itemsPerPage", &items_per_page),
+                )
+                .query(&progenitor_client::QueryParam::new("pageNum", &page_num))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_clusters",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        pub async fn send_raw(
+            self,
+        ) -> Result<
+            ResponseValue<::atlas_runtime::response::Bytes>,
+            Error<types::ApiError>,
+        > {
+            let Self {
+                client,
+                group_id,
+                include_count,
+                include_deleted_with_retained_backups,
+                items_per_page,
+                page_num,
+            } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let include_count = include_count.map_err(Error::InvalidRequest)?;
+            let include_deleted_with_retained_backups = include_deleted_with_retained_backups
+                .map_err(Error::InvalidRequest)?;
+            let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
+            let page_num = page_num.map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[4usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        (
+                            "includeCount",
+                            ::atlas_runtime::operation::value(&include_count),
+                        ),
+                        (
+                            "itemsPerPage",
+                            ::atlas_runtime::operation::value(&items_per_page),
+                        ),
+                        ("pageNum", ::atlas_runtime::operation::value(&page_num)),
+                        (
+                            "includeDeletedWithRetainedBackups",
+                            ::atlas_runtime::operation::value(
+                                &include_deleted_with_retained_backups,
+                            ),
+                        ),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/atlas/v2/groups/{}/clusters", client.baseurl, encode_path(&
+                group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/vnd.atlas.2024-08-05+json",
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(
+                    &progenitor_client::QueryParam::new("includeCount", &include_count),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "includeDeletedWithRetainedBackups",
+                        &include_deleted_with_retained_backups,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("itemsPerPage", &items_per_page),
+                )
+                .query(&progenitor_client::QueryParam::new("pageNum", &page_num))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_clusters",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::raw(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> ListClusters<'a> {
+        /**Every item of the list [`Client::list_clusters`](super::Client::list_clusters) returns, page after page: asks for `pageNum` 1, 2, ... (whatever `page_num` holds) with the page size of `items_per_page`, else 100 and `includeCount=true`, and ends when the items reach the first page's `totalCount`.
+
+Exact or an error: a `totalCount` that changes between pages, pages that overlap (an item seen twice) or that run out before `totalCount` end the stream with an `AtlasError` of kind `Incomplete`; see `atlas_runtime::paginate` for the rule.*/
+        pub fn stream(
+            self,
+        ) -> ::atlas_runtime::paginate::Items<'a, types::PaginatedClusters> {
+            let page_size: ::std::option::Option<u32> = match &self.items_per_page {
+                Ok(Some(size)) => u32::try_from(*size).ok(),
+                Ok(None) => ::std::option::Option::Some(100u32),
+                Err(_) => ::std::option::Option::None,
+            };
+            ::atlas_runtime::paginate::Items::new(
+                page_size,
+                move |page| {
+                    let mut request = self.clone().page_num(page).include_count(true);
+                    if let ::std::option::Option::Some(size) = page_size {
+                        request = request.items_per_page(size);
+                    }
+                    async move {
+                        request
+                            .send()
+                            .await
+                            .map(|answer| answer.into_inner())
+                            .map_err(::atlas_runtime::AtlasError::from)
+                    }
+                },
+            )
+        }
+        /**Every item of the list, collected: `stream()` to its end.
+
+# Errors
+
+A page could not be had, or the pages do not add up to the list exactly (kind `Incomplete`).*/
+        pub async fn all(
+            self,
+        ) -> ::std::result::Result<
+            ::std::vec::Vec<types::Cluster>,
+            ::atlas_runtime::AtlasError,
+        > {
+            self.stream().all().await
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -3041,6 +4079,51 @@ pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
                 pattern: None,
                 minimum: Some(::atlas_runtime::Bound::Integer(0i64)),
                 maximum: Some(::atlas_runtime::Bound::Integer(20000i64)),
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+        ],
+    },
+    ::atlas_runtime::Operation {
+        id: "list_clusters",
+        operation_id: "listGroupClusters",
+        method: "GET",
+        path: "/api/atlas/v2/groups/{groupId}/clusters",
+        accept: "application/vnd.atlas.2024-08-05+json",
+        content_type: None,
+        streamed: false,
+        deprecated: false,
+        params: &[
+            ::atlas_runtime::Param {
+                name: "groupId",
+                location: ::atlas_runtime::Location::Path,
+                pattern: Some("^([a-f0-9]{24})$"),
+                minimum: None,
+                maximum: None,
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+            ::atlas_runtime::Param {
+                name: "itemsPerPage",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: Some(::atlas_runtime::Bound::Integer(500i64)),
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+            ::atlas_runtime::Param {
+                name: "pageNum",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: None,
                 min_length: None,
                 max_length: None,
                 requires: &[],

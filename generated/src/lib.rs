@@ -1,8 +1,8 @@
 // Hand-written: the crate root (documentation and re-exports). The client itself is
 // generated into `generated.rs` by `cargo xtask codegen`; never edit that file by hand.
 
-//! A typed client for the MongoDB Atlas Administration API's access-tracking and streams
-//! audit-log operations.
+//! A typed client for the MongoDB Atlas Administration API's access-tracking, streams
+//! audit-log and cluster-listing operations.
 //!
 //! The operations and their types are generated from `spec/atlas.yaml` by
 //! `cargo xtask codegen`; every request goes through the spec-agnostic [`atlas_runtime`]
@@ -15,6 +15,7 @@
 //! | [`Client::get_access_history_process`] | `getGroupDbAccessHistoryProcess` | access history of one process, by hostname |
 //! | [`Client::download_audit_logs`] | `downloadGroupStreamAuditLogs` | gzip audit log of a stream workspace |
 //! | [`Client::list_access_logs_by_cluster_name`] | `listAccessLogsByClusterName` | legacy v1.0 access history |
+//! | [`Client::list_clusters`] | `listGroupClusters` | the clusters of a project, paginated |
 //!
 //! # Access history of a cluster
 //!
@@ -92,6 +93,36 @@
 //!     .await?;
 //! for entry in &page.access_logs {
 //!     println!("{:?} {:?}", entry.cluster_name, entry.username);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # The clusters of a project, every page
+//!
+//! `listClusters` answers one page at a time (`pageNum`, `itemsPerPage` up to 500,
+//! `totalCount`). `send()` gets one page; `stream()` hands out every cluster, page after
+//! page, and `all()` collects them. The walk is exact or fails: a `totalCount` that changes
+//! between pages, or pages that overlap or fall short of it, end it with an [`AtlasError`]
+//! of kind [`ErrorKind::Incomplete`] rather than repeat or drop a cluster (see
+//! [`runtime::paginate`]). Every paginated operation a spec adds gets the same two methods.
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//!
+//! # async fn run(client: atlas_client::Client) -> Result<(), atlas_client::AtlasError> {
+//! let clusters = client
+//!     .list_clusters()
+//!     .group_id("32b6e34b3d91647abb20e7b8")
+//!     .items_per_page(500)
+//!     .all()
+//!     .await?;
+//! for cluster in &clusters {
+//!     println!("{:?} {:?} {:?}", cluster.name, cluster.state_name, cluster.mongo_db_version);
+//! }
+//!
+//! let mut stream = client.list_clusters().group_id("32b6e34b3d91647abb20e7b8").stream();
+//! while let Some(cluster) = stream.next().await {
+//!     println!("{:?}", cluster?.name);
 //! }
 //! # Ok(()) }
 //! ```
