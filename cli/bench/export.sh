@@ -32,7 +32,8 @@ fake=target/release/fake-atlas
 atlas=target/release/atlas-logs
 baseline=cli/bench/export_baseline.py
 
-# fake-atlas's default present (2026-11-01T12:00:00Z) and the seven days before it.
+# A fixed present (2026-11-01T12:00:00Z), given to fake-atlas as --now, and the seven days
+# before it: the same data on every run.
 now_ms=1793534400000
 start_ms=$((now_ms - 7 * 86400000))
 end_ms=$now_ms
@@ -83,7 +84,7 @@ group=$("$fake" dump --entries 1 | sed -n 's/.*"groupId":"\([0-9a-f]*\)".*/\1/p'
 
 # Starts fake-atlas with ENTRIES and LATENCY on loopback; sets fake_pid and base.
 start_fake() {
-  "$fake" --listen 127.0.0.1:0 --entries "$1" --latency-ms "$2" >"$work/fake.out" 2>"$work/fake.err" &
+  "$fake" --listen 127.0.0.1:0 --now "$now_ms" --entries "$1" --latency-ms "$2" >"$work/fake.out" 2>"$work/fake.err" &
   fake_pid=$!
   for _ in $(seq 1200); do
     grep -q '^listening on ' "$work/fake.out" 2>/dev/null && break
@@ -138,7 +139,7 @@ for line in sys.stdin:
 
 # Cluster0's entries of the window in `fake-atlas dump`, each line as dumped.
 dump_cluster0() {
-  "$fake" dump --entries "$1" | "$py" -c '
+  "$fake" dump --now "$now_ms" --entries "$1" | "$py" -c '
 import json, sys
 from datetime import datetime, timedelta, timezone
 epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -158,9 +159,9 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 10485
 dirty=$(git status --porcelain --untracked-files=no -- cli runtime generated fake-atlas 2>/dev/null | awk '{ print $2 }' | paste -sd' ' -)
 echo "source: $(git rev-parse --short HEAD 2>/dev/null)${dirty:+ with uncommitted changes to $dirty}"
 echo "python: $("$py" --version 2>&1), requests $("$py" -c 'import requests; print(requests.__version__)')"
-echo "window: Cluster0, start $start_ms, end $end_ms (the seven days before fake-atlas's default --now)"
+echo "window: Cluster0, start $start_ms, end $end_ms (the seven days before fake-atlas's --now)"
 echo "commands, for each --entries N and --latency-ms L:"
-echo "  $fake --listen 127.0.0.1:0 --entries N --latency-ms L"
+echo "  $fake --listen 127.0.0.1:0 --now $now_ms --entries N --latency-ms L"
 echo "  $atlas export --base-url BASE --group-id $group --cluster Cluster0 --start $start_ms --end $end_ms --out FILE${export_args:+ $export_args}"
 echo "  $py $baseline --base-url BASE --group-id $group --cluster Cluster0 --start $start_ms --end $end_ms --out FILE"
 echo "  (MONGODB_ATLAS_CLIENT_ID/MONGODB_ATLAS_CLIENT_SECRET: fake-atlas's demo service account)"

@@ -1,5 +1,5 @@
 //! The deterministic data set: one project, its clusters and their hosts, stream
-//! workspaces, and access-log entries, all derived from a seed.
+//! workspaces, and access-log entries, all derived from a seed and a present.
 
 use std::fmt::Write;
 
@@ -25,10 +25,30 @@ pub struct DataConfig {
     /// When non-zero, this many entries share one single millisecond (beyond what one
     /// request can return when over 20,000).
     pub same_ms_burst: usize,
+    /// Entries beside `entries`, each batch on the hosts of one cluster only. A cluster
+    /// named here that is not among the standard three is added to the project.
+    pub cluster_entries: Vec<ClusterEntries>,
 }
 
-/// A fixed present, so that a seed alone pins the data: 2026-11-01T12:00:00Z.
+/// A batch of access-log entries on the hosts of one cluster, spread over the seven days
+/// before the present like the others (a busy hour, runs sharing a millisecond), with
+/// `same_ms_burst` of them in one single millisecond of their own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterEntries {
+    /// The cluster's name.
+    pub cluster: String,
+    /// How many entries.
+    pub entries: usize,
+    /// How many of them share one single millisecond.
+    pub same_ms_burst: usize,
+}
+
+/// A fixed present, so that a seed alone pins the data: 2026-11-01T12:00:00Z. The library's
+/// default; the `fake-atlas` binary serves the real present unless `--now` pins one.
 pub const DEFAULT_NOW_MS: i64 = 1_793_534_400_000;
+
+/// The clusters every project has, in the order `listClusters` returns them.
+pub const STANDARD_CLUSTERS: [&str; 3] = ["Cluster0", "analytics-prod", "orders-eu-1"];
 
 impl Default for DataConfig {
     fn default() -> Self {
@@ -37,17 +57,51 @@ impl Default for DataConfig {
             entries: 50_000,
             now_ms: DEFAULT_NOW_MS,
             same_ms_burst: 0,
+            cluster_entries: Vec::new(),
         }
     }
 }
 
-/// A cluster and the `host:port` of each of its processes.
+impl DataConfig {
+    /// The demo's data, ending at `now_ms`: `Cluster0` holds about 61,000 entries over the
+    /// seven days before it (three times what one access-history call returns), among them
+    /// an hour of more than 25,000 and 3,000 that share one single millisecond (still
+    /// fewer than one call returns, so an exact export gets them all); `analytics-prod`
+    /// and `orders-eu-1` hold about 1,000 each.
+    pub fn demo(now_ms: i64) -> Self {
+        Self {
+            seed: 1,
+            entries: 3_000,
+            now_ms,
+            same_ms_burst: 0,
+            cluster_entries: vec![ClusterEntries {
+                cluster: "Cluster0".to_string(),
+                entries: 60_000,
+                same_ms_burst: 3_000,
+            }],
+        }
+    }
+}
+
+/// A cluster, the `host:port` of each of its processes, and what `listClusters` says of it.
 #[derive(Clone, Debug)]
 pub struct Cluster {
     /// Its name, such as `Cluster0`.
     pub name: String,
     /// Its processes, such as `cluster0-shard-00-00.ab1cd.mongodb.net:27017`.
     pub hosts: Vec<String>,
+    /// Its id, 24 lowercase hex digits.
+    pub id: String,
+    /// `REPLICASET` or `SHARDED`.
+    pub cluster_type: &'static str,
+    /// What Atlas is doing with it, such as `IDLE`.
+    pub state_name: &'static str,
+    /// The MongoDB version it runs, such as `8.0.4`.
+    pub mongodb_version: &'static str,
+    /// When it was created, epoch milliseconds.
+    pub created_ms: i64,
+    /// Whether it is paused.
+    pub paused: bool,
 }
 
 /// A stream processing workspace and its stream processors.
@@ -149,6 +203,8 @@ pub struct DataSet {
     pub config: DataConfig,
     /// The project, as 24 lowercase hex digits.
     pub group_id: String,
+    /// The DNS label of the project's hosts (`<cluster>-shard-00-0N.<domain>.mongodb.net`).
+    pub domain: String,
     /// The clusters of the project.
     pub clusters: Vec<Cluster>,
     /// Every host of every cluster, in cluster order.
@@ -172,18 +228,45 @@ impl DataSet {
         let domain: String = (0..5)
             .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
             .collect();
-        let clusters: Vec<Cluster> = ["Cluster0", "analytics-prod", "orders-eu-1"]
+        let mut names: Vec<&str> = STANDARD_CLUSTERS.to_vec();
+        for batch in &config.cluster_entries {
+            if !names.contains(&batch.cluster.as_str()) {
+                names.push(&batch.cluster);
+            }
+        }
+        // Cluster details come from a generator of their own, so that the entries stay
+        // what they were before clusters had details.
+        let mut details = ChaCha8Rng::seed_from_u64(config.seed ^ 0x636c_7573_7465_7273);
+        let clusters: Vec<Cluster> = names
             .iter()
-            .map(|name| Cluster {
-                name: name.to_string(),
-                hosts: (0..3)
-                    .map(|i| {
-                        format!(
-                            "{}-shard-00-0{i}.{domain}.mongodb.net:27017",
-                            name.to_ascii_lowercase()
-                        )
-                    })
-                    .collect(),
+            .enumerate()
+            .map(|(i, name)| {
+                let (cluster_type, state_name, mongodb_version) = match i {
+                    0 => ("REPLICASET", "IDLE", "8.0.4"),
+                    1 => ("SHARDED", "IDLE", "7.0.16"),
+                    2 => ("REPLICASET", "UPDATING", "8.0.4"),
+                    _ => ("REPLICASET", "IDLE", "8.0.4"),
+                };
+                Cluster {
+                    name: name.to_string(),
+                    hosts: (0..3)
+                        .map(|i| {
+                            format!(
+                                "{}-shard-00-0{i}.{domain}.mongodb.net:27017",
+                                name.to_ascii_lowercase()
+                            )
+                        })
+                        .collect(),
+                    id: (0..24)
+                        .map(|_| char::from(b"0123456789abcdef"[details.random_range(0..16)]))
+                        .collect(),
+                    cluster_type,
+                    state_name,
+                    mongodb_version,
+                    created_ms: config.now_ms - details.random_range(30..900) * DAY_MS
+                        + details.random_range(0..DAY_MS),
+                    paused: false,
+                }
             })
             .collect();
         let hosts: Vec<String> = clusters.iter().flat_map(|c| c.hosts.clone()).collect();
@@ -217,27 +300,43 @@ impl DataSet {
             },
         ];
 
-        let mut times = entry_times(&mut rng, config);
-        times.sort_unstable_by(|a, b| b.cmp(a));
-        let entries = times
-            .into_iter()
-            .map(|ts_ms| {
-                let user = rng.random_range(0..USERS.len()) as u8;
-                let failed = rng.random_bool(0.2);
-                Entry {
-                    ts_ms,
-                    host: rng.random_range(0..hosts.len()) as u16,
-                    user,
-                    ip: rng.random_range(0..ips.len()) as u16,
-                    failure: failed.then(|| rng.random_range(0..FAILURES.len()) as u8),
-                    conn: rng.random_range(1..60_000),
-                    port: rng.random_range(32_768..61_000),
-                }
-            })
-            .collect();
+        let every_host: Vec<u16> = (0..hosts.len() as u16).collect();
+        let single_ms = config.now_ms - 2 * DAY_MS + 123;
+        let mut entries = generate_entries(
+            &mut rng,
+            config.entries,
+            config.same_ms_burst,
+            config.now_ms,
+            single_ms,
+            &every_host,
+            ips.len(),
+        );
+        for (i, batch) in config.cluster_entries.iter().enumerate() {
+            let cluster = names
+                .iter()
+                .position(|n| *n == batch.cluster)
+                .expect("every batch's cluster was added");
+            let own: Vec<u16> = (0..3).map(|h| (cluster * 3 + h) as u16).collect();
+            // Each batch's single millisecond is its own, a day and a few hours ago.
+            let single_ms = config.now_ms - DAY_MS - 3 * HOUR_MS + 456 + 7 * i as i64;
+            entries.extend(generate_entries(
+                &mut rng,
+                batch.entries,
+                batch.same_ms_burst,
+                config.now_ms,
+                single_ms,
+                &own,
+                ips.len(),
+            ));
+        }
+        if !config.cluster_entries.is_empty() {
+            // Stable: entries of one millisecond keep the order they were made in.
+            entries.sort_by_key(|e| std::cmp::Reverse(e.ts_ms));
+        }
         Self {
             config: config.clone(),
             group_id,
+            domain,
             clusters,
             hosts,
             ips,
@@ -249,6 +348,68 @@ impl DataSet {
     /// The hosts of a cluster, by name.
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
         self.clusters.iter().find(|c| c.name == name)
+    }
+
+    /// The names of the project's clusters, in the order `listClusters` returns them.
+    pub fn cluster_names(&self) -> Vec<&str> {
+        self.clusters.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// The names of the project's stream processing workspaces.
+    pub fn tenant_names(&self) -> Vec<&str> {
+        self.tenants.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    /// How many access-log entries the hosts of a cluster hold (0 for an unknown name).
+    pub fn entries_of(&self, cluster: &str) -> usize {
+        let hosts = self.cluster_hosts(cluster);
+        self.entries
+            .iter()
+            .filter(|e| hosts.contains(&e.host))
+            .count()
+    }
+
+    /// The indices of a cluster's hosts in [`DataSet::hosts`] (none for an unknown name).
+    pub fn cluster_hosts(&self, cluster: &str) -> Vec<u16> {
+        self.cluster(cluster)
+            .map(|c| c.hosts.iter().filter_map(|h| self.host_index(h)).collect())
+            .unwrap_or_default()
+    }
+
+    /// A cluster as `listClusters` describes it: the fields of `spec/atlas.yaml`, and some
+    /// Atlas sends that the spec leaves out.
+    pub fn cluster_json(&self, cluster: &Cluster) -> Value {
+        let label = cluster.name.to_ascii_lowercase();
+        let hosts: Vec<&str> = cluster.hosts.iter().map(String::as_str).collect();
+        let major: String = cluster
+            .mongodb_version
+            .splitn(3, '.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(".");
+        json!({
+            "backupEnabled": false,
+            "clusterType": cluster.cluster_type,
+            "connectionStrings": {
+                "standard": format!(
+                    "mongodb://{}/?ssl=true&authSource=admin&replicaSet=atlas-{}-shard-0",
+                    hosts.join(","),
+                    &cluster.id[18..]
+                ),
+                "standardSrv": format!("mongodb+srv://{label}.{}.mongodb.net", self.domain),
+            },
+            "createDate": utc(cluster.created_ms).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "groupId": self.group_id,
+            "id": cluster.id,
+            "mongoDBMajorVersion": major,
+            "mongoDBVersion": cluster.mongodb_version,
+            "name": cluster.name,
+            "paused": cluster.paused,
+            "pitEnabled": false,
+            "stateName": cluster.state_name,
+            "terminationProtectionEnabled": false,
+            "versionReleaseSystem": "LTS",
+        })
     }
 
     /// The index of a host, given with or without its port.
@@ -330,8 +491,23 @@ impl DataSet {
 
     /// Every entry as NDJSON, newest first: the ground truth of `fake-atlas dump`.
     pub fn write_ndjson(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.write_ndjson_of(None, out)
+    }
+
+    /// The entries of one cluster's hosts (all entries with `None`) as NDJSON, newest
+    /// first, each line exactly as the API sends the entry.
+    pub fn write_ndjson_of(
+        &self,
+        cluster: Option<&str>,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
+        let hosts = cluster.map(|c| self.cluster_hosts(c));
         let mut line = String::new();
-        for entry in &self.entries {
+        for entry in self
+            .entries
+            .iter()
+            .filter(|e| hosts.as_ref().is_none_or(|h| h.contains(&e.host)))
+        {
             line.clear();
             write!(line, "{}", self.entry_json(entry, false)).expect("writing to a String");
             line.push('\n');
@@ -341,21 +517,55 @@ impl DataSet {
     }
 }
 
-/// The entry times: a uniform background over seven days, a burst hour holding more than
-/// 20,000 entries when the count allows, runs of entries sharing one millisecond, and the
-/// optional single-millisecond burst.
-fn entry_times(rng: &mut ChaCha8Rng, config: &DataConfig) -> Vec<i64> {
-    let n = config.entries;
-    let start = config.now_ms - 7 * DAY_MS;
-    let single = config.same_ms_burst.min(n);
+/// `n` entries on the given hosts, newest first, with times from [`entry_times`].
+fn generate_entries(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    same_ms_burst: usize,
+    now_ms: i64,
+    single_ms: i64,
+    hosts: &[u16],
+    ips: usize,
+) -> Vec<Entry> {
+    let mut times = entry_times(rng, n, same_ms_burst, now_ms, single_ms);
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    times
+        .into_iter()
+        .map(|ts_ms| {
+            let user = rng.random_range(0..USERS.len()) as u8;
+            let failed = rng.random_bool(0.2);
+            Entry {
+                ts_ms,
+                host: hosts[rng.random_range(0..hosts.len())],
+                user,
+                ip: rng.random_range(0..ips) as u16,
+                failure: failed.then(|| rng.random_range(0..FAILURES.len()) as u8),
+                conn: rng.random_range(1..60_000),
+                port: rng.random_range(32_768..61_000),
+            }
+        })
+        .collect()
+}
+
+/// The entry times: a uniform background over the seven days before `now_ms`, a burst
+/// hour holding more than 20,000 entries when the count allows, runs of entries sharing
+/// one millisecond, and `same_ms_burst` entries at `single_ms`.
+fn entry_times(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    same_ms_burst: usize,
+    now_ms: i64,
+    single_ms: i64,
+) -> Vec<i64> {
+    let start = now_ms - 7 * DAY_MS;
+    let single = same_ms_burst.min(n);
     let burst = if n - single >= 45_000 {
         ((n - single) * 45 / 100).max(20_001)
     } else {
         (n - single) * 45 / 100
     };
-    let burst_start = config.now_ms - 3 * DAY_MS - 5 * HOUR_MS;
+    let burst_start = now_ms - 3 * DAY_MS - 5 * HOUR_MS;
     let mut times = Vec::with_capacity(n);
-    let single_ms = config.now_ms - 2 * DAY_MS + 123;
     times.extend(std::iter::repeat_n(single_ms, single));
     for _ in 0..burst {
         times.push(burst_start + rng.random_range(0..HOUR_MS));

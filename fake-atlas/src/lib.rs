@@ -1,7 +1,8 @@
 //! A faithful loopback stand-in for the parts of the MongoDB Atlas Administration API
-//! that `atlas-client` speaks: access history (by cluster, by hostname, legacy v1.0) and
-//! stream audit-log downloads, with Atlas's authentication, versioning, rate limits and
-//! error shapes, plus faults on demand and request accounting for tests.
+//! that `atlas-client` speaks: access history (by cluster, by hostname, legacy v1.0),
+//! the paginated cluster list and stream audit-log downloads, with Atlas's authentication,
+//! versioning, rate limits and error shapes, plus faults on demand and request accounting
+//! for tests.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -28,7 +29,7 @@ pub use config::{
     Config, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, Faults,
     PageOrder, Precision, RateLimit, WindowSemantics,
 };
-pub use data::{DataConfig, DataSet};
+pub use data::{ClusterEntries, DataConfig, DataSet};
 pub use stats::Stats;
 
 use auth::AuthState;

@@ -11,8 +11,9 @@ use fake_atlas::{
     WindowSemantics,
 };
 
-/// A loopback stand-in for the MongoDB Atlas Admin API's access-tracking and streams
-/// audit-log operations, with Atlas's authentication, versioning, rate limits and errors.
+/// A loopback stand-in for the MongoDB Atlas Admin API's access-tracking, cluster-listing
+/// and streams audit-log operations, with Atlas's authentication, versioning, rate limits
+/// and errors.
 ///
 /// Prints `listening on http://ADDR` as its first line, then serves until killed.
 #[derive(Parser)]
@@ -29,8 +30,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print every access-log entry of the data set as NDJSON, newest first (the ground
-    /// truth to compare exports against). Takes the same data flags as serving.
-    Dump,
+    /// truth to compare exports against). Takes the same data flags as serving; give the
+    /// same --now as the server it is compared with.
+    Dump {
+        /// Only the entries of this cluster's hosts.
+        #[arg(long)]
+        cluster: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -38,15 +44,20 @@ struct DataArgs {
     /// Seed every generated value derives from.
     #[arg(long, default_value_t = 1, global = true)]
     seed: u64,
-    /// Number of access-log entries over the seven days before --now.
+    /// Number of access-log entries over the seven days before --now, on every cluster.
     #[arg(long, default_value_t = 50_000, global = true)]
     entries: usize,
-    /// The present: RFC 3339 or epoch milliseconds [default: 2026-11-01T12:00:00Z].
+    /// The present the data ends at: RFC 3339 or epoch milliseconds [default: the current
+    /// time]. Pin it to serve the same data on every run.
     #[arg(long, value_parser = parse_now, global = true)]
     now: Option<i64>,
     /// Put this many entries in one single millisecond.
     #[arg(long, default_value_t = 0, global = true)]
     same_ms_burst: usize,
+    /// The demo's data instead: Cluster0 with about 61,000 entries (an hour of more than
+    /// 25,000, and 3,000 in one single millisecond), two clusters of about 1,000.
+    #[arg(long, global = true, conflicts_with_all = ["entries", "same_ms_burst"])]
+    demo: bool,
 }
 
 #[derive(Args)]
@@ -174,28 +185,50 @@ fn parse_now(value: &str) -> Result<i64, String> {
 
 impl DataArgs {
     fn config(&self) -> DataConfig {
+        let now_ms = self
+            .now
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        if self.demo {
+            return DataConfig {
+                seed: self.seed,
+                ..DataConfig::demo(now_ms)
+            };
+        }
         DataConfig {
             seed: self.seed,
             entries: self.entries,
-            now_ms: self.now.unwrap_or(fake_atlas::data::DEFAULT_NOW_MS),
+            now_ms,
             same_ms_burst: self.same_ms_burst,
+            cluster_entries: Vec::new(),
         }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Dump) => dump(&cli.data),
+    match &cli.command {
+        Some(Command::Dump { cluster }) => dump(&cli.data, cluster.as_deref()),
         None => serve(cli),
     }
 }
 
-fn dump(args: &DataArgs) -> ExitCode {
+fn dump(args: &DataArgs, cluster: Option<&str>) -> ExitCode {
     let data = DataSet::generate(&args.config());
+    if let Some(name) = cluster
+        && data.cluster(name).is_none()
+    {
+        eprintln!(
+            "fake-atlas: no cluster named {name:?}; the data set has {}",
+            data.cluster_names().join(", ")
+        );
+        return ExitCode::from(2);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match data.write_ndjson(&mut out).and_then(|()| out.flush()) {
+    match data
+        .write_ndjson_of(cluster, &mut out)
+        .and_then(|()| out.flush())
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
@@ -250,10 +283,19 @@ fn serve(cli: Cli) -> ExitCode {
         };
         println!("listening on {}", atlas.base_url());
         let _ = std::io::stdout().flush();
+        let data = atlas.data();
         eprintln!(
-            "project {} with {} access-log entries",
-            atlas.data().group_id,
-            atlas.data().entries.len()
+            "project {} with {} access-log entries up to {}, clusters {}",
+            data.group_id,
+            data.entries.len(),
+            chrono::DateTime::from_timestamp_millis(data.config.now_ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default(),
+            data.clusters
+                .iter()
+                .map(|c| format!("{} ({})", c.name, data.entries_of(&c.name)))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         wait_for_termination().await;
         ExitCode::SUCCESS

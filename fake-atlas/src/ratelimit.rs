@@ -13,6 +13,8 @@ pub enum EndpointSet {
     AccessTracking,
     /// The streams operations, the audit-log download among them.
     Streams,
+    /// The cluster operations, `listClusters` among them.
+    Clusters,
 }
 
 impl EndpointSet {
@@ -21,6 +23,7 @@ impl EndpointSet {
         match self {
             Self::AccessTracking => format!("api/atlas/v2/groups/{group_id}/dbAccessHistory"),
             Self::Streams => format!("api/atlas/v2/groups/{group_id}/streams"),
+            Self::Clusters => format!("api/atlas/v2/groups/{group_id}/clusters"),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The HTTP surface: the four operations of `spec/atlas.yaml`, the OAuth endpoints, and
+//! The HTTP surface: the five operations of `spec/atlas.yaml`, the OAuth endpoints, and
 //! `/__fake/stats`. Every API call passes one gate, in Atlas's order: faults, credentials,
 //! version, rate limit; then the operation checks its parameters and answers.
 
@@ -29,6 +29,12 @@ use crate::stats::Counters;
 pub const ACCESS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 /// The media type of the audit-log download.
 pub const AUDIT_MEDIA_TYPE: &str = "application/vnd.atlas.2023-02-01+gzip";
+/// The media type of the cluster list.
+pub const CLUSTERS_MEDIA_TYPE: &str = "application/vnd.atlas.2024-08-05+json";
+/// The most items one page of a paginated list holds.
+pub const MAX_ITEMS_PER_PAGE: i64 = 500;
+/// The items a page holds when `itemsPerPage` is absent.
+pub const DEFAULT_ITEMS_PER_PAGE: i64 = 100;
 /// The earliest time access history accepts, epoch milliseconds (2008-01-01).
 pub const EARLIEST_MS: i64 = 1_199_145_600_000;
 /// The most entries one access-history call returns.
@@ -63,6 +69,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/atlas/v2/groups/{group_id}/streams/{tenant}/auditLogs",
             get(audit_logs),
         )
+        .route(
+            "/api/atlas/v2/groups/{group_id}/clusters",
+            get(list_clusters),
+        )
         .route("/api/oauth/token", post(token))
         .route("/api/oauth/revoke", post(revoke))
         .route("/__fake/stats", get(stats))
@@ -77,6 +87,7 @@ enum Op {
     Process,
     Legacy,
     AuditLogs,
+    Clusters,
 }
 
 impl Op {
@@ -84,6 +95,7 @@ impl Op {
         match self {
             Op::Cluster | Op::Process => Some(ACCESS_MEDIA_TYPE),
             Op::AuditLogs => Some(AUDIT_MEDIA_TYPE),
+            Op::Clusters => Some(CLUSTERS_MEDIA_TYPE),
             Op::Legacy => None,
         }
     }
@@ -91,6 +103,7 @@ impl Op {
     fn set(self) -> EndpointSet {
         match self {
             Op::AuditLogs => EndpointSet::Streams,
+            Op::Clusters => EndpointSet::Clusters,
             _ => EndpointSet::AccessTracking,
         }
     }
@@ -177,6 +190,7 @@ impl Call<'_> {
             Op::Process => &counters.access_process,
             Op::Legacy => &counters.access_legacy,
             Op::AuditLogs => &counters.audit_logs,
+            Op::Clusters => &counters.list_clusters,
         });
         let (latency, failure) = {
             let mut faults = self.shared.faults.lock().unwrap();
@@ -736,6 +750,108 @@ async fn audit_logs(
         HeaderValue::from_str(&disposition).unwrap(),
     );
     response
+}
+
+/// `listClusters`: every cluster of the project, paged by `pageNum` and `itemsPerPage`, in
+/// a stable order, with `totalCount` unless `includeCount=false`.
+async fn list_clusters(
+    State(shared): State<Arc<Shared>>,
+    Path(group_id): Path<String>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let call = Call {
+        shared: &shared,
+        op: Op::Clusters,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        group_id: &group_id,
+    };
+    let remaining = match call.admit().await {
+        Ok(remaining) => remaining,
+        Err(response) => return response,
+    };
+    if let Err(response) = call.project() {
+        return response;
+    }
+    let query = Query::parse(query.as_deref());
+    let op = Op::Clusters;
+    let parsed = (|| {
+        let items_per_page = query
+            .int(op, "itemsPerPage")?
+            .unwrap_or(DEFAULT_ITEMS_PER_PAGE);
+        if !(1..=MAX_ITEMS_PER_PAGE).contains(&items_per_page) {
+            return Err(bad_parameter(
+                op,
+                "itemsPerPage",
+                "must be between 1 and 500",
+            ));
+        }
+        let page_num = query.int(op, "pageNum")?.unwrap_or(1);
+        if page_num < 1 {
+            return Err(bad_parameter(op, "pageNum", "must be at least 1"));
+        }
+        let include_count = query.bool(op, "includeCount")?.unwrap_or(true);
+        query.bool(op, "includeDeletedWithRetainedBackups")?;
+        let envelope = query.bool(op, "envelope")?.unwrap_or(false);
+        let pretty = query.bool(op, "pretty")?.unwrap_or(false);
+        Ok((items_per_page, page_num, include_count, envelope, pretty))
+    })();
+    let (items_per_page, page_num, include_count, envelope, pretty) = match parsed {
+        Ok(parsed) => parsed,
+        Err(response) => return response,
+    };
+    let data = &shared.data;
+    let clusters = &data.clusters;
+    let total = clusters.len() as i64;
+    let skip = (page_num - 1).saturating_mul(items_per_page);
+    let results: Vec<Value> = clusters
+        .iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(items_per_page as usize)
+        .map(|c| data.cluster_json(c))
+        .collect();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let page_link = |n: i64, rel: &str| {
+        json!({
+            "href": format!(
+                "http://{host}/api/atlas/v2/groups/{group_id}/clusters?pageNum={n}&itemsPerPage={items_per_page}"
+            ),
+            "rel": rel,
+        })
+    };
+    let mut links = vec![page_link(page_num, "self")];
+    if page_num > 1 {
+        links.push(page_link(page_num - 1, "previous"));
+    }
+    if skip.saturating_add(items_per_page) < total {
+        links.push(page_link(page_num + 1, "next"));
+    }
+    let mut body = json!({ "links": links, "results": results });
+    if include_count {
+        body["totalCount"] = json!(total);
+    }
+    if envelope {
+        // A list is already wrapped: it only gains the status.
+        body["status"] = json!(200);
+    }
+    let bytes = if pretty {
+        serde_json::to_vec_pretty(&body)
+    } else {
+        serde_json::to_vec(&body)
+    }
+    .expect("JSON serialises");
+    call.answer(
+        remaining,
+        "application/vnd.atlas.2024-08-05+json;charset=utf-8",
+        futures::stream::iter([Ok(Bytes::from(bytes))]),
+    )
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {

@@ -17,6 +17,8 @@ pub struct Counters {
     pub access_legacy: AtomicU64,
     /// Audit-log downloads.
     pub audit_logs: AtomicU64,
+    /// `listClusters` calls (each page is one).
+    pub list_clusters: AtomicU64,
     /// `POST /api/oauth/token` calls.
     pub token_requests: AtomicU64,
     /// `POST /api/oauth/revoke` calls.
@@ -43,6 +45,8 @@ pub struct Stats {
     pub access_legacy: u64,
     /// Audit-log downloads.
     pub audit_logs: u64,
+    /// `listClusters` calls (each page is one).
+    pub list_clusters: u64,
     /// Token requests.
     pub token_requests: u64,
     /// Token revocations.
@@ -70,6 +74,7 @@ impl Counters {
             access_process: get(&self.access_process),
             access_legacy: get(&self.access_legacy),
             audit_logs: get(&self.audit_logs),
+            list_clusters: get(&self.list_clusters),
             token_requests: get(&self.token_requests),
             revocations: get(&self.revocations),
             unauthorized: get(&self.unauthorized),

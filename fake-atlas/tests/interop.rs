@@ -152,7 +152,15 @@ fn binary_refuses_non_loopback_addresses() {
 #[test]
 fn dump_is_the_ground_truth() {
     let output = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
-        .args(["dump", "--seed", "3", "--entries", "1500"])
+        .args([
+            "dump",
+            "--seed",
+            "3",
+            "--entries",
+            "1500",
+            "--now",
+            "1793534400000",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());

@@ -195,3 +195,38 @@ fn the_validator_rejects_what_the_spec_forbids() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn cluster_pages_match_the_spec() {
+    let fake = fake_with(100, |_| {}).await;
+    let mut client = DigestClient::demo(&fake.base_url());
+    let page = validator("PaginatedClusters");
+    let error = validator("ApiError");
+    const CLUSTERS: &str = "application/vnd.atlas.2024-08-05+json";
+    for query in [
+        "",
+        "?itemsPerPage=2",
+        "?itemsPerPage=2&pageNum=2",
+        "?pageNum=9",
+        "?includeCount=false",
+    ] {
+        let uri = path(&fake, &format!("/clusters{query}"));
+        let response = client.get(&uri, CLUSTERS).await;
+        assert_eq!(response.status(), 200, "{uri}");
+        let body: Value = response.json().await.unwrap();
+        assert_valid(&page, &body, &uri);
+    }
+    let response = client
+        .get(&path(&fake, "/clusters?itemsPerPage=0"), CLUSTERS)
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_valid(&error, &response.json().await.unwrap(), "400");
+    assert!(
+        page.validate(&json!({ "totalCount": 1 })).is_err(),
+        "results is required"
+    );
+    assert!(
+        page.validate(&json!({ "results": [{ "name": 7 }] }))
+            .is_err()
+    );
+}

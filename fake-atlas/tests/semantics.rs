@@ -747,6 +747,8 @@ async fn binary_flags_select_the_reading() {
     for (flags, semantics) in runs {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
             .args(["--listen", "127.0.0.1:0", "--entries", "3000"])
+            // The library's default present, which `data` above was made with.
+            .args(["--now", &fake_atlas::data::DEFAULT_NOW_MS.to_string()])
             .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
