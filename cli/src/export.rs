@@ -1,225 +1,531 @@
-//! `atlas-logs export`: the library's exact export ([`atlas_client::export`]) written as
-//! NDJSON, and the state file that makes runs from cron deliver every entry exactly once.
-//!
-//! The state file holds the library's [`Checkpoint`] and, between two steps of a delivery,
-//! the name of the finished output still under its temporary name. A run:
-//! 1. reads the state file strictly; if it names a delivery in progress (the previous run
-//!    died between steps 4 and 6), finishes it: renames the temporary file into place if it
-//!    is still there, then clears the record;
-//! 2. checks that the output and the state file can be written, before any request;
-//! 3. exports the window into a uniquely named temporary file beside the output, synced;
-//! 4. writes the state file: the new checkpoint, and the temporary file's name;
-//! 5. renames the temporary file over the output (the delivery);
-//! 6. writes the state file without the record.
-//!
-//! Killed anywhere, the next run delivers each entry exactly once across the outputs: before
-//! step 4 nothing was delivered and the old checkpoint stands; from step 4 on the new
-//! checkpoint stands and the delivery is completed by whichever run gets there. Each file
-//! write is atomic ([`AtomicFile`]). Output to standard output cannot be taken back: an
-//! interrupted run says how many entries it wrote, and the unchanged checkpoint makes the
-//! next run write them again.
+//! `atlas-logs export`: one target or many (`--all-clusters`, repeated `--cluster` and
+//! `--hostname`), each through the library's exact export, written as NDJSON under the
+//! state-file protocol of [`crate::state`], several at once within one budget of calls.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
 
-use atlas_client::export::{AccessLogEntry, AccessLogExport, Checkpoint, CheckpointError};
-use atlas_client::{AtlasError, AtomicFile, Prepared};
-use serde::{Deserialize, Serialize};
+use atlas_client::export::{AccessLogExport, Target};
+use atlas_client::{AtlasError, AtomicFile, Client};
+use futures::StreamExt;
 
-pub use atlas_client::export::Target;
+use crate::args::ExportArgs;
+use crate::output::{Progress, Status, plural};
+use crate::session::{self, Session};
+use crate::state::{ExportError, Report, State};
+use crate::validate::{self, ExportOut};
+use crate::{Failure, STDOUT_ENTRIES, STDOUT_UNSAVED, time};
 
-/// The state file: the checkpoint, and a delivery between its two steps.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct State {
-    /// Where the export stands.
-    pub checkpoint: Checkpoint,
-    /// A finished output not yet renamed into place.
-    #[serde(deserialize_with = "atlas_client::export::required")]
-    pub delivery: Option<Delivery>,
+/// How far back an export without a checkpoint or `--start` begins.
+const DEFAULT_SPAN_MS: i64 = 7 * 86_400_000;
+
+/// Where checkpoints are kept.
+#[derive(Clone, Debug)]
+enum Checkpoints {
+    None,
+    File(PathBuf),
+    Dir(PathBuf),
 }
 
-/// A finished output under its temporary name, and where it goes.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Delivery {
-    /// The temporary file.
-    pub temp: PathBuf,
-    /// The output.
-    pub out: PathBuf,
+/// One target's export: where it resumes and where it writes.
+struct Job {
+    target: Target,
+    /// The cluster's name or the hostname, as used in file names.
+    name: String,
+    state_path: Option<PathBuf>,
+    state: Option<State>,
+    /// The output file; standard output when `None`.
+    out: Option<PathBuf>,
 }
 
-/// Why an export failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// Atlas refused or failed, or its answers did not allow an exact result.
-    #[error(transparent)]
-    Atlas(#[from] AtlasError),
-    /// Output or state could not be written or read.
-    #[error("{what}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The state file cannot be used.
-    #[error("--checkpoint {}", path.display())]
-    BadState {
-        path: PathBuf,
-        #[source]
-        source: StateError,
-    },
-}
-
-/// What is wrong with a state file.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("it cannot be read")]
-    Read(#[source] std::io::Error),
-    #[error("it is not a checkpoint of this program (damaged, truncated, or another format)")]
-    Malformed(#[source] serde_json::Error),
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-}
-
-impl ExportError {
-    /// An I/O failure, saying what was being done.
-    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
-        let what = what.into();
-        move |source| Self::Io { what, source }
-    }
-}
-
-impl State {
-    /// Reads a state file strictly; `Ok(None)` when there is none yet.
-    pub fn load(path: &Path) -> Result<Option<Self>, ExportError> {
-        let bad = |source: StateError| ExportError::BadState {
-            path: path.to_path_buf(),
-            source,
-        };
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(bad(StateError::Read(e))),
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| bad(StateError::Malformed(e)))?;
-        let state: Self =
-            serde_json::from_value(value.clone()).map_err(|e| bad(StateError::Malformed(e)))?;
-        // The checkpoint's own rules (version, consistency), through its strict reader.
-        Checkpoint::from_json(&value["checkpoint"].to_string())
-            .map_err(|e| bad(StateError::Checkpoint(e)))?;
-        Ok(Some(state))
-    }
-
-    /// Writes the state file atomically.
-    pub fn save(&self, path: &Path) -> Result<(), ExportError> {
-        let text = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
-        let write = || -> std::io::Result<()> {
-            let mut file = AtomicFile::create(path)?;
-            file.file().write_all(text.as_bytes())?;
-            file.commit()
-        };
-        write().map_err(ExportError::io(format!(
-            "cannot write the checkpoint {}",
-            path.display()
-        )))
-    }
-
-    /// Step 1: completes a delivery the previous run prepared but did not finish. Returns
-    /// the output it delivered, if it did.
-    pub fn finish_delivery(&mut self, path: &Path) -> Result<Option<PathBuf>, ExportError> {
-        let Some(delivery) = self.delivery.take() else {
-            return Ok(None);
-        };
-        let delivered = atlas_client::finish_delivery(&delivery.temp, &delivery.out).map_err(
-            ExportError::io(format!("cannot deliver {}", delivery.out.display())),
-        )?;
-        self.save(path)?;
-        Ok(delivered.then_some(delivery.out))
-    }
-}
-
-/// What an export did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Entries written.
-    pub entries: u64,
-    /// Access-history requests made, probes included.
-    pub requests: u64,
-    /// Of those, requests made to learn how Atlas pages or reads the window.
-    pub probes: u64,
-}
-
-/// Step 3: writes every entry of the export to `out` as NDJSON (each line the object Atlas
-/// sent). `progress` hears of each entry.
-pub async fn write_entries(
-    export: &mut AccessLogExport<'_>,
-    out: &mut dyn Write,
-    mut progress: impl FnMut(&Report),
-) -> Result<Report, ExportError> {
-    let mut report = Report::default();
-    while let Some(entry) = export.next_entry().await? {
-        write_entry(&entry, out)?;
-        report.entries += 1;
-        let cost = export.cost();
-        report.requests = cost.requests;
-        report.probes = cost.probes;
-        progress(&report);
-    }
-    let cost = export.cost();
-    report.requests = cost.requests;
-    report.probes = cost.probes;
-    Ok(report)
-}
-
-fn write_entry(entry: &AccessLogEntry, out: &mut dyn Write) -> Result<(), ExportError> {
-    out.write_all(entry.raw_json().as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .map_err(ExportError::io("cannot write an entry"))
-}
-
-/// Steps 4 to 6 for a file output: record, deliver, clear. Runs without awaiting, so an
-/// interruption of the program's future cannot fall between the steps.
-pub fn deliver(
-    prepared: Prepared,
-    checkpoint: Checkpoint,
-    state_path: Option<&Path>,
-) -> Result<(), ExportError> {
-    let out = prepared.destination().to_path_buf();
-    let Some(state_path) = state_path else {
-        return prepared
-            .commit()
-            .map_err(ExportError::io(format!("cannot write {}", out.display())));
+/// Runs `atlas-logs export`: checks every flag, then (for explicit targets) every
+/// checkpoint and output, before connecting.
+pub async fn command(
+    global: &crate::args::Global,
+    args: &ExportArgs,
+    now: i64,
+) -> Result<(), Failure> {
+    let flag_time = |flag: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| time::parse_time(v, now).map_err(|e| Failure::usage(format!("{flag} {e}"))))
+            .transpose()
     };
-    let mut state = State {
-        checkpoint,
-        delivery: Some(Delivery {
-            temp: prepared.temp().to_path_buf(),
-            out: out.clone(),
-        }),
-    };
-    // Step 4: if this fails, nothing is delivered and the old checkpoint stands.
-    state.save(state_path)?;
-    // Step 5. From here on the delivery is recorded: keep the temporary file whatever
-    // happens, so a later run can complete it.
-    let temp = prepared.keep();
-    atlas_client::finish_delivery(&temp, &out)
-        .map_err(ExportError::io(format!("cannot write {}", out.display())))?;
-    // Step 6.
-    state.delivery = None;
-    state.save(state_path)
-}
-
-/// Checks, before any request, that a state file can be written at `path`.
-pub fn check_state_writable(path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Err(format!(
-            "--checkpoint {} is a directory; name a file",
-            path.display()
+    let since = args
+        .since
+        .as_deref()
+        .map(|v| {
+            let ago =
+                time::parse_duration(v).map_err(|e| Failure::usage(format!("--since {e}")))?;
+            let start = now.saturating_sub(ago);
+            time::not_before_2008(v, start).map_err(|e| Failure::usage(format!("--since {e}")))?;
+            Ok::<_, Failure>(start)
+        })
+        .transpose()?;
+    let start = flag_time("--start", &args.start)?.or(since);
+    let end = flag_time("--end", &args.end)?.unwrap_or(now);
+    if end > now {
+        return Err(Failure::usage(format!(
+            "--end {} is in the future; an export ends by now at the latest",
+            time::show(end)
+        )));
+    }
+    if let Some(start) = start
+        && start > end
+    {
+        let flag = if args.since.is_some() {
+            "--since"
+        } else {
+            "--start"
+        };
+        return Err(Failure::usage(format!(
+            "{flag} ({}) must not be after --end ({})",
+            time::show(start),
+            time::show(end)
+        )));
+    }
+    let overlap_ms = args
+        .overlap
+        .as_deref()
+        .map(|v| time::parse_duration(v).map_err(|e| Failure::usage(format!("--overlap {e}"))))
+        .transpose()?;
+    if overlap_ms.is_some() && args.checkpoint.is_none() && args.checkpoint_dir.is_none() {
+        return Err(Failure::usage(
+            "--overlap re-reads behind where the last run ended: give --checkpoint or --checkpoint-dir",
         ));
     }
-    AtomicFile::create(path)
-        .map(drop)
-        .map_err(|e| format!("--checkpoint: cannot write {}: {e}", path.display()))
+    let explicit = explicit_targets(args)?;
+    let out =
+        ExportOut::parse(&args.out, explicit.as_ref().map(Vec::len)).map_err(Failure::usage)?;
+    let checkpoints = match (&args.checkpoint, &args.checkpoint_dir) {
+        (Some(file), _) => {
+            if explicit.as_ref().map(Vec::len) != Some(1) {
+                return Err(Failure::usage(
+                    "--checkpoint is one file for one target: give --checkpoint-dir for several",
+                ));
+            }
+            validate::file("--checkpoint", file).map_err(Failure::usage)?;
+            if let ExportOut::File(out) = &out
+                && out == file
+            {
+                return Err(Failure::usage(
+                    "--out and --checkpoint name the same file; give them different names",
+                ));
+            }
+            Checkpoints::File(file.clone())
+        }
+        (None, Some(dir)) => {
+            validate::directory("--checkpoint-dir", dir).map_err(Failure::usage)?;
+            Checkpoints::Dir(dir.clone())
+        }
+        (None, None) => Checkpoints::None,
+    };
+    let project = session::project(&args.project, global)?;
+    let settings = Settings {
+        start,
+        start_given: args.start.is_some() || args.since.is_some(),
+        end,
+        overlap_ms,
+        concurrency: usize::from(args.concurrency),
+        quiet: global.quiet,
+    };
+    // Explicit targets: every checkpoint is read and every output checked before connecting.
+    let prepared = match &explicit {
+        Some(targets) => Some(jobs(
+            project.as_deref(),
+            targets,
+            &out,
+            &checkpoints,
+            &settings,
+        )?),
+        None => None,
+    };
+    let session = session::connect(global).await?;
+    let group = session.group(project);
+    let jobs = match prepared {
+        Some(jobs) => jobs,
+        None => {
+            let targets = all_clusters(&session, &group).await?;
+            jobs(Some(&group), &targets, &out, &checkpoints, &settings)?
+        }
+    };
+    run(&session, &group, jobs, &settings).await
+}
+
+/// What applies to every target.
+struct Settings {
+    start: Option<i64>,
+    start_given: bool,
+    end: i64,
+    overlap_ms: Option<i64>,
+    concurrency: usize,
+    quiet: bool,
+}
+
+/// The targets named on the command line, checked; `None` for `--all-clusters`.
+fn explicit_targets(args: &ExportArgs) -> Result<Option<Vec<Target>>, Failure> {
+    if args.all_clusters {
+        return Ok(None);
+    }
+    if args.cluster.is_empty() && args.hostname.is_empty() {
+        return Err(Failure::usage(
+            "give --cluster or --hostname (each may be repeated), or --all-clusters",
+        ));
+    }
+    let mut targets = Vec::new();
+    for cluster in &args.cluster {
+        validate::cluster(cluster).map_err(Failure::usage)?;
+        targets.push(Target::Cluster(cluster.clone()));
+    }
+    for host in &args.hostname {
+        validate::hostname(host).map_err(Failure::usage)?;
+        targets.push(Target::Hostname(host.clone()));
+    }
+    Ok(Some(targets))
+}
+
+/// A target's name in file names: the cluster's name, or the hostname with `:` as `_`.
+fn file_name(target: &Target) -> String {
+    match target {
+        Target::Cluster(name) => name.clone(),
+        Target::Hostname(host) => host.replace(':', "_"),
+    }
+}
+
+/// One job per target: names distinct, outputs writable, checkpoints read strictly and
+/// consistent with the flags. Then, and only then, deliveries a previous run left
+/// half-done are completed.
+fn jobs(
+    project: Option<&str>,
+    targets: &[Target],
+    out: &ExportOut,
+    checkpoints: &Checkpoints,
+    settings: &Settings,
+) -> Result<Vec<Job>, Failure> {
+    let mut jobs: Vec<Job> = Vec::new();
+    for target in targets {
+        let name = file_name(target);
+        if jobs.iter().any(|j| j.name == name) {
+            return Err(Failure::usage(format!(
+                "{} is given twice (as a target, or as a file name {name:?})",
+                describe(target)
+            )));
+        }
+        let out_file = out.file_for(&name);
+        if let (ExportOut::PerTarget(_), Some(file)) = (out, &out_file) {
+            validate::file("--out", file).map_err(Failure::usage)?;
+        }
+        let (state_path, flag) = match checkpoints {
+            Checkpoints::None => (None, ""),
+            Checkpoints::File(file) => (Some(file.clone()), "--checkpoint"),
+            Checkpoints::Dir(dir) => (Some(dir.join(format!("{name}.json"))), "--checkpoint-dir"),
+        };
+        let state = match &state_path {
+            Some(path) => {
+                if let Checkpoints::Dir(_) = checkpoints {
+                    validate::file("--checkpoint-dir", path).map_err(Failure::usage)?;
+                }
+                if out_file.as_ref() == Some(path) {
+                    return Err(Failure::usage(format!(
+                        "--out and {flag} name the same file {}; give them different names",
+                        path.display()
+                    )));
+                }
+                State::load(path, flag)?
+            }
+            None => None,
+        };
+        if let (Some(state), Some(path)) = (&state, &state_path) {
+            if settings.start_given {
+                return Err(Failure::usage(format!(
+                    "--start/--since conflict with {flag} {}, which continues after {}; drop them, or use another checkpoint",
+                    path.display(),
+                    time::show(state.checkpoint.through_ms)
+                )));
+            }
+            if let Some(group) = project {
+                AccessLogExport::check_checkpoint(&state.checkpoint, group, target, None, None)
+                    .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))?;
+            }
+        }
+        jobs.push(Job {
+            target: target.clone(),
+            name,
+            state_path,
+            state,
+            out: out_file,
+        });
+    }
+    for job in &mut jobs {
+        if let (Some(state), Some(path)) = (&mut job.state, &job.state_path)
+            && let Some(delivered) = state.finish_delivery(path)?
+            && !settings.quiet
+        {
+            eprintln!(
+                "delivered {}, which the previous run had finished but not put in place",
+                delivered.display()
+            );
+        }
+    }
+    Ok(jobs)
+}
+
+fn describe(target: &Target) -> String {
+    match target {
+        Target::Cluster(name) => format!("--cluster {name}"),
+        Target::Hostname(host) => format!("--hostname {host}"),
+    }
+}
+
+/// Every cluster of the project, by Atlas's listClusters.
+async fn all_clusters(session: &Session, group: &str) -> Result<Vec<Target>, Failure> {
+    let names = list_cluster_names(&session.client, group).await?;
+    if names.is_empty() {
+        return Err(Failure {
+            code: 4,
+            message: format!("--all-clusters: project {group} has no clusters"),
+        });
+    }
+    Ok(names.into_iter().map(Target::Cluster).collect())
+}
+
+async fn list_cluster_names(client: &Client, group: &str) -> Result<Vec<String>, AtlasError> {
+    let clusters = client
+        .list_clusters()
+        .group_id(group)
+        .items_per_page(500)
+        .all()
+        .await?;
+    clusters
+        .into_iter()
+        .map(|cluster| {
+            cluster
+                .name
+                .ok_or_else(|| AtlasError::decode("listClusters returned a cluster without a name"))
+        })
+        .collect()
+}
+
+/// Standard output, shared by every target writing to it.
+type SharedStdout = Rc<RefCell<std::io::BufWriter<std::io::Stdout>>>;
+
+/// One target's writes into the shared standard output.
+struct StdoutWriter(SharedStdout);
+
+impl Write for StdoutWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+/// Runs every job, `concurrency` calls at once in all, and reports.
+async fn run(
+    session: &Session,
+    group: &str,
+    jobs: Vec<Job>,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    let targets = jobs.len();
+    let at_once = targets.min(settings.concurrency).max(1);
+    let per_job = (settings.concurrency / at_once).max(1);
+    let progress = Progress::new(!settings.quiet && std::io::stderr().is_terminal());
+    let reports = RefCell::new(vec![(Report::default(), false); targets]);
+    let show = |reports: &RefCell<Vec<(Report, bool)>>| {
+        let reports = reports.borrow();
+        progress.update(&Status {
+            entries: reports.iter().map(|(r, _)| r.entries).sum(),
+            requests: reports.iter().map(|(r, _)| r.requests).sum(),
+            done: reports.iter().map(|(r, _)| r.done).sum::<f64>() / targets as f64,
+            targets_done: reports.iter().filter(|(_, done)| *done).count(),
+            targets,
+        });
+    };
+    let stdout: SharedStdout = Rc::new(RefCell::new(std::io::BufWriter::new(std::io::stdout())));
+    let outcomes: Vec<(String, Result<Report, Failure>)> =
+        futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, job)| {
+                let stdout = stdout.clone();
+                let reports = &reports;
+                let show = &show;
+                async move {
+                    let name = describe(&job.target);
+                    let result = run_job(session, group, job, settings, per_job, stdout, |r| {
+                        reports.borrow_mut()[i].0 = *r;
+                        show(reports);
+                    })
+                    .await;
+                    reports.borrow_mut()[i].1 = true;
+                    show(reports);
+                    (name, result)
+                }
+            })
+            .buffer_unordered(at_once)
+            .collect()
+            .await;
+    progress.finish();
+    let mut total = Report::default();
+    let mut first_failure = None;
+    let several = outcomes.len() > 1;
+    for (name, outcome) in outcomes {
+        match outcome {
+            Ok(report) => {
+                total.entries += report.entries;
+                total.requests += report.requests;
+                total.probes += report.probes;
+                if several && !settings.quiet {
+                    eprintln!("{name}: {}", summary(&report));
+                }
+            }
+            Err(failure) => {
+                if several {
+                    eprintln!("error: {name}: {}", failure.message);
+                }
+                first_failure.get_or_insert(failure);
+            }
+        }
+    }
+    if let Some(failure) = first_failure {
+        return Err(if several {
+            Failure {
+                code: failure.code,
+                message:
+                    "not every target was exported; the others were, and their checkpoints moved on"
+                        .into(),
+            }
+        } else {
+            failure
+        });
+    }
+    if !settings.quiet {
+        let of = if several {
+            format!(" of {targets} targets")
+        } else {
+            String::new()
+        };
+        eprintln!("exported{of}: {}", summary(&total));
+    }
+    Ok(())
+}
+
+fn summary(report: &Report) -> String {
+    format!(
+        "{} {} in {} {} ({} to learn how Atlas reads the window)",
+        report.entries,
+        plural(report.entries, "entry", "entries"),
+        report.requests,
+        plural(report.requests, "request", "requests"),
+        report.probes
+    )
+}
+
+/// One target: export, write, deliver, move its checkpoint on.
+async fn run_job(
+    session: &Session,
+    group: &str,
+    job: Job,
+    settings: &Settings,
+    concurrency: usize,
+    stdout: SharedStdout,
+    mut progress: impl FnMut(&Report),
+) -> Result<Report, Failure> {
+    let client = &session.client;
+    let mut export = match &job.state {
+        Some(state) => {
+            AccessLogExport::check_checkpoint(&state.checkpoint, group, &job.target, None, None)
+                .map_err(|e| Failure::usage(format!("checkpoint {}: {e}", job.name)))?;
+            AccessLogExport::resume(client, &state.checkpoint, settings.end).map_err(|e| {
+                Failure::usage(format!(
+                    "checkpoint of {}: {e}; give a later --end",
+                    job.name
+                ))
+            })?
+        }
+        None => AccessLogExport::new(
+            client,
+            group,
+            job.target.clone(),
+            settings
+                .start
+                .unwrap_or(settings.end.saturating_sub(DEFAULT_SPAN_MS)),
+            settings.end,
+        ),
+    };
+    if let Some(overlap) = settings.overlap_ms {
+        export = export.overlap(overlap);
+    }
+    export = export.concurrency(concurrency);
+    let state_path = job.state_path.as_deref();
+    match &job.out {
+        None => {
+            let mut writer = StdoutWriter(stdout);
+            let mut written = 0;
+            let result = crate::state::write_entries(&mut export, &mut writer, |report| {
+                STDOUT_ENTRIES.fetch_add(report.entries - written, Ordering::SeqCst);
+                STDOUT_UNSAVED.fetch_add(report.entries - written, Ordering::SeqCst);
+                written = report.entries;
+                progress(report);
+            })
+            .await;
+            let taken_back = |e: Failure| Failure {
+                code: e.code,
+                message: if written == 0 {
+                    e.message
+                } else {
+                    format!(
+                        "{} ({written} {} of it went to standard output and cannot be taken back; the checkpoint is unchanged, so the next run writes {} again)",
+                        e.message,
+                        plural(written, "entry", "entries"),
+                        if written == 1 { "it" } else { "them" }
+                    )
+                },
+            };
+            let report = result.map_err(|e| taken_back(e.into()))?;
+            writer
+                .flush()
+                .map_err(ExportError::io("cannot write standard output"))
+                .map_err(|e| taken_back(e.into()))?;
+            if let (Some(path), Some(checkpoint)) = (state_path, export.checkpoint()) {
+                State {
+                    checkpoint,
+                    delivery: None,
+                }
+                .save(path)?;
+            }
+            STDOUT_UNSAVED.fetch_sub(written, Ordering::SeqCst);
+            Ok(report)
+        }
+        Some(path) => {
+            let io = || ExportError::io(format!("cannot write {}", path.display()));
+            let mut file = AtomicFile::create(path).map_err(io())?;
+            let mut writer = std::io::BufWriter::new(file.file());
+            let report = crate::state::write_entries(&mut export, &mut writer, progress).await?;
+            writer.into_inner().map_err(|e| io()(e.into_error()))?;
+            let prepared = file.prepare().map_err(io())?;
+            let checkpoint = export
+                .checkpoint()
+                .expect("a finished export has a checkpoint");
+            crate::state::deliver(prepared, checkpoint, state_path)?;
+            Ok(report)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_of_targets() {
+        assert_eq!(file_name(&Target::Cluster("Cluster0".into())), "Cluster0");
+        assert_eq!(
+            file_name(&Target::Hostname("a.b.mongodb.net:27017".into())),
+            "a.b.mongodb.net_27017"
+        );
+    }
 }

@@ -1,23 +1,69 @@
-//! Times on the command line: RFC 3339, epoch milliseconds, or a duration before now
-//! (`90m`, `24h`, `7d`). Everything becomes epoch milliseconds; the audit-log command
-//! divides by 1,000 for Atlas's seconds.
+//! Times on the command line: RFC 3339, epoch seconds or milliseconds, or a duration
+//! before now (`90m`, `24h`, `7d`). Everything becomes epoch milliseconds; the audit-log
+//! command divides by 1,000 for Atlas's seconds.
 
-use chrono::DateTime;
+use chrono::{DateTime, SecondsFormat, Utc};
 
-/// Parses a time given on the command line, relative to `now_ms`.
+/// 2008-01-01T00:00:00Z: Atlas keeps no access or audit logs from before it, and refuses
+/// earlier times.
+pub const EARLIEST_MS: i64 = 1_199_145_600_000;
+
+/// All-digit values below this are epoch seconds (up to the year 2286).
+const SECONDS_BELOW: i64 = 10_000_000_000;
+/// All-digit values from this on are epoch milliseconds (from March 1973).
+const MILLIS_FROM: i64 = 100_000_000_000;
+
+/// Parses a time given on the command line, relative to `now_ms`, and checks it is not
+/// before 2008. All-digit values are read by magnitude: up to ten digits are seconds,
+/// twelve or more milliseconds; eleven digits fit neither and are refused.
 pub fn parse_time(value: &str, now_ms: i64) -> Result<i64, String> {
-    let value = value.trim();
-    if let Ok(ms) = value.parse::<i64>() {
-        return Ok(ms);
+    let trimmed = value.trim();
+    let ms = if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = trimmed
+            .parse()
+            .map_err(|_| format!("{value:?} is too large for a time"))?;
+        if n < SECONDS_BELOW {
+            n * 1_000
+        } else if n >= MILLIS_FROM {
+            n
+        } else {
+            return Err(format!(
+                "{value:?} is ambiguous: as epoch seconds it is after the year 2286, as epoch milliseconds before 1974; give RFC 3339 (2026-11-01T12:00:00Z)"
+            ));
+        }
+    } else if let Ok(t) = DateTime::parse_from_rfc3339(trimmed) {
+        t.timestamp_millis()
+    } else {
+        match parse_duration(trimmed) {
+            Ok(ago) => now_ms.saturating_sub(ago),
+            Err(_) => {
+                return Err(format!(
+                    "{value:?} is not a time: give RFC 3339 (2026-11-01T12:00:00Z), epoch seconds or milliseconds, or a duration ago (90m, 24h, 7d)"
+                ));
+            }
+        }
+    };
+    not_before_2008(value, ms)?;
+    Ok(ms)
+}
+
+/// Refuses a time before 2008, showing what `value` was read as.
+pub fn not_before_2008(value: &str, ms: i64) -> Result<(), String> {
+    if ms < EARLIEST_MS {
+        return Err(format!(
+            "{value:?} is {}, before 2008-01-01; Atlas keeps no logs from before then",
+            show(ms)
+        ));
     }
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.timestamp_millis());
-    }
-    match parse_duration(value) {
-        Ok(ms) => Ok(now_ms - ms),
-        Err(_) => Err(format!(
-            "{value:?} is not a time: give RFC 3339 (2026-11-01T12:00:00Z), epoch milliseconds, or a duration ago (90m, 24h, 7d)"
-        )),
+    Ok(())
+}
+
+/// A time as RFC 3339 in UTC, to the second or, when it has them, the millisecond.
+pub fn show(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) if ms % 1_000 == 0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        None => format!("{ms} ms since 1970"),
     }
 }
 
@@ -57,12 +103,57 @@ mod tests {
     const NOW: i64 = 1_793_534_400_000;
 
     #[test]
-    fn all_three_forms() {
+    fn all_forms() {
         assert_eq!(parse_time("1793534400000", NOW), Ok(NOW));
+        assert_eq!(parse_time("1793534400", NOW), Ok(NOW));
         assert_eq!(parse_time("2026-11-01T12:00:00Z", NOW), Ok(NOW));
         assert_eq!(parse_time("2026-11-01T13:00:00+01:00", NOW), Ok(NOW));
         assert_eq!(parse_time("90m", NOW), Ok(NOW - 90 * 60_000));
         assert_eq!(parse_time("7d", NOW), Ok(NOW - 7 * 86_400_000));
+    }
+
+    #[test]
+    fn digits_are_read_by_magnitude_or_refused() {
+        assert_eq!(parse_time("1199145600", NOW), Ok(EARLIEST_MS));
+        assert_eq!(parse_time("9999999999", NOW), Ok(9_999_999_999_000));
+        assert!(
+            parse_time("10000000000", NOW)
+                .unwrap_err()
+                .contains("ambiguous")
+        );
+        assert!(
+            parse_time("99999999999", NOW)
+                .unwrap_err()
+                .contains("ambiguous")
+        );
+        // Twelve digits are milliseconds, which are all before 2008.
+        assert!(
+            parse_time("931496932592", NOW)
+                .unwrap_err()
+                .contains("1999-07-09")
+        );
+        assert!(
+            parse_time("99999999999999999999", NOW)
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
+
+    #[test]
+    fn nothing_before_2008() {
+        assert_eq!(parse_time("2008-01-01T00:00:00Z", NOW), Ok(EARLIEST_MS));
+        let e = parse_time("2007-12-31T23:59:59.999Z", NOW).unwrap_err();
+        assert!(
+            e.contains("2007-12-31T23:59:59.999Z, before 2008-01-01"),
+            "{e}"
+        );
+        let e = parse_time("10000d", NOW).unwrap_err();
+        assert!(e.contains("\"10000d\" is 1999-"), "{e}");
+        assert!(
+            parse_time("1000", NOW)
+                .unwrap_err()
+                .contains("1970-01-01T00:16:40Z")
+        );
     }
 
     #[test]

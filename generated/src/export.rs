@@ -705,6 +705,12 @@ impl<'c> AccessLogExport<'c> {
         self.window.paging()
     }
 
+    /// How much of the window has been listed, from 0 to 1, counted in time: the progress
+    /// to show while the export runs.
+    pub fn done_fraction(&self) -> f64 {
+        self.window.done_fraction()
+    }
+
     /// The checkpoint to continue from, once every entry of the window has been taken.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         if !self.window.is_done() || !self.queue.is_empty() {

@@ -326,8 +326,22 @@ fn parse_base_url(raw: &str) -> Result<reqwest::Url, BuildError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("it must not carry credentials"));
     }
+    // Operation paths start with the API's prefix: a base URL copied with it would
+    // double it, so the site root is kept.
+    let mut url = url;
+    let path = url.path().trim_end_matches('/');
+    if let Some(root) = API_PREFIXES
+        .iter()
+        .find_map(|prefix| path.strip_suffix(prefix))
+    {
+        let root = root.to_string();
+        url.set_path(&root);
+    }
     Ok(url)
 }
+
+/// What every Atlas Administration API path starts with, v2 and the legacy v1.0.
+const API_PREFIXES: [&str; 2] = ["/api/atlas/v2", "/api/atlas/v1.0"];
 
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -400,5 +414,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("SECRET"), "{e}");
+    }
+
+    #[test]
+    fn an_api_prefix_in_the_base_url_is_not_doubled() {
+        for raw in [
+            "https://cloud.mongodb.com",
+            "https://cloud.mongodb.com/",
+            "https://cloud.mongodb.com/api/atlas/v2",
+            "https://cloud.mongodb.com/api/atlas/v2/",
+            "https://cloud.mongodb.com/api/atlas/v1.0",
+        ] {
+            let url = parse_base_url(raw).unwrap();
+            assert_eq!(
+                url.as_str().trim_end_matches('/'),
+                "https://cloud.mongodb.com",
+                "{raw}"
+            );
+        }
+        let proxied = parse_base_url("https://proxy.example/atlas/api/atlas/v2").unwrap();
+        assert_eq!(proxied.as_str(), "https://proxy.example/atlas");
     }
 }

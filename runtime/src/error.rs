@@ -407,12 +407,22 @@ pub fn one_line(error: &dyn StdError) -> String {
     message
 }
 
-/// Appends `: cause` for each cause of `error`.
+/// Appends `: cause` for each cause of `error`, on the same line; a cause whose first
+/// line is already told (an error that shows its cause in its own words) is not repeated.
 fn push_causes(message: &mut String, error: &dyn StdError) {
     let mut source = error.source();
     while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
+        let text = cause.to_string();
+        let first = text.lines().next().unwrap_or_default().trim();
+        if first.is_empty() || !message.contains(first) {
+            message.push_str(": ");
+            let lines: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            message.push_str(&lines.join(" "));
+        }
         source = cause.source();
     }
 }
@@ -474,6 +484,30 @@ mod tests {
             Bytes::from_static(body.as_bytes()),
         );
         AtlasError::from(progenitor_client::Error::<()>::UnexpectedResponse(response))
+    }
+
+    #[test]
+    fn one_line_is_one_line_and_tells_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] Middle);
+        #[derive(Debug, thiserror::Error)]
+        #[error("middle, at line 2: what went wrong")]
+        struct Middle(#[source] Inner);
+        #[derive(Debug, thiserror::Error)]
+        #[error("at line 2\n  |\n2 | x = [\n  |     ^\nwhat went wrong")]
+        struct Inner;
+        assert_eq!(
+            one_line(&Outer(Middle(Inner))),
+            "outer: middle, at line 2: what went wrong"
+        );
+        #[derive(Debug, thiserror::Error)]
+        #[error("plain")]
+        struct Plain(#[source] Inner);
+        assert_eq!(
+            one_line(&Plain(Inner)),
+            "plain: at line 2 | 2 | x = [ |     ^ what went wrong"
+        );
     }
 
     #[test]

@@ -197,12 +197,26 @@ impl Runtime {
                 let Some(request) = request else {
                     unreachable!("a request that cannot be cloned is sent once")
                 };
+                let method = request.method().clone();
+                let path = request.url().path().to_string();
+                let started = std::time::Instant::now();
                 let response = self.shared.auth.send(endpoint, request).await?;
-                if streamed && response.status().is_success() {
+                let status = response.status().as_u16();
+                let answer = if streamed && response.status().is_success() {
                     Ok(response)
                 } else {
                     read_whole(response).await
-                }
+                };
+                tracing::debug!(
+                    operation = operation_id,
+                    %method,
+                    path,
+                    status,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    bytes = answer.as_ref().ok().and_then(body_of).map(bytes::Bytes::len),
+                    "answer"
+                );
+                answer
             }
         })
         .await?;

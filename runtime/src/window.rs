@@ -184,20 +184,53 @@ struct Learnt {
     learning: tokio::sync::Mutex<()>,
     requests: AtomicU64,
     probes: AtomicU64,
+    /// Milliseconds of the window listed so far, by every sub-window.
+    listed_ms: AtomicU64,
+    /// Milliseconds in the whole window.
+    total_ms: AtomicU64,
+}
+
+impl Learnt {
+    fn done_fraction(&self) -> f64 {
+        let total = self.total_ms.load(Ordering::Relaxed);
+        if total == 0 {
+            return 1.0;
+        }
+        (self.listed_ms.load(Ordering::Relaxed) as f64 / total as f64).min(1.0)
+    }
 }
 
 impl<S: Pages> Window<S> {
     /// A listing of `[start, end]`.
     pub fn new(source: S, start: i64, end: i64) -> Self {
+        let learnt = Learnt::default();
+        learnt
+            .total_ms
+            .store(span_ms(start, end), Ordering::Relaxed);
         Self {
             source,
             lo: start,
             hi: end,
             margins: WIDE,
             margins_learnt: false,
-            learnt: Arc::default(),
+            learnt: Arc::new(learnt),
             done: start > end,
             frontier_density: None,
+        }
+    }
+
+    /// How much of the window has been listed, from 0 to 1, counted in time (with its
+    /// sub-windows, when split).
+    pub fn done_fraction(&self) -> f64 {
+        self.learnt.done_fraction()
+    }
+
+    /// Milliseconds not listed yet.
+    fn remaining_ms(&self) -> u64 {
+        if self.done {
+            0
+        } else {
+            span_ms(self.lo, self.hi)
         }
     }
 
@@ -311,9 +344,13 @@ impl<S: Pages> Window<S> {
         if self.done {
             return None;
         }
+        let before = self.remaining_ms();
         let batch = self.step().await;
         if batch.is_err() {
             self.done = true;
+        } else {
+            let listed = before.saturating_sub(self.remaining_ms());
+            self.learnt.listed_ms.fetch_add(listed, Ordering::Relaxed);
         }
         Some(batch)
     }
@@ -647,6 +684,11 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
         self.learnt.paging.get().copied()
     }
 
+    /// How much of the window has been listed, from 0 to 1, counted in time.
+    pub fn done_fraction(&self) -> f64 {
+        self.learnt.done_fraction()
+    }
+
     /// Whether every entry has been listed.
     pub fn is_done(&self) -> bool {
         self.idle.is_empty() && self.running.is_empty()
@@ -701,6 +743,15 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 }
             }
         }
+    }
+}
+
+/// Milliseconds in `[lo, hi]`.
+fn span_ms(lo: i64, hi: i64) -> u64 {
+    if hi < lo {
+        0
+    } else {
+        (hi as i128 - lo as i128 + 1).min(u64::MAX as i128) as u64
     }
 }
 
@@ -926,10 +977,23 @@ mod tests {
     ) -> Result<Vec<E>, WindowError> {
         let mut window = Parallel::new(sim, start, end, concurrency);
         let mut out = Vec::new();
+        let mut progress = window.done_fraction();
+        assert_eq!(progress, 0.0, "nothing is listed before the first answer");
         futures::executor::block_on(async {
             while let Some(batch) = window.next_batch().await {
                 out.extend(batch?);
+                let now = window.done_fraction();
+                assert!(
+                    now >= progress && now <= 1.0,
+                    "progress {progress} then {now}"
+                );
+                progress = now;
             }
+            assert_eq!(
+                window.done_fraction(),
+                1.0,
+                "a finished listing is all done"
+            );
             Ok(out)
         })
     }

@@ -16,6 +16,8 @@ pub const ENV_PUBLIC_API_KEY: &str = "MONGODB_ATLAS_PUBLIC_API_KEY";
 pub const ENV_PRIVATE_API_KEY: &str = "MONGODB_ATLAS_PRIVATE_API_KEY";
 /// Base URL override (environment), as the Atlas CLI names it.
 pub const ENV_BASE_URL: &str = "MONGODB_ATLAS_OPS_MANAGER_URL";
+/// The project to work on (environment), as the Atlas CLI names it.
+pub const ENV_PROJECT_ID: &str = "MONGODB_ATLAS_PROJECT_ID";
 
 /// How to authenticate to Atlas. Secrets never appear in `Debug` output.
 #[derive(Clone)]
@@ -107,6 +109,9 @@ pub struct Discovered {
     pub credentials: Option<Credentials>,
     /// A base URL override.
     pub base_url: Option<String>,
+    /// The project to work on (`MONGODB_ATLAS_PROJECT_ID`, a profile's `project_id`); the
+    /// client never uses it, callers may.
+    pub project_id: Option<String>,
 }
 
 impl Discovered {
@@ -125,6 +130,7 @@ impl Discovered {
                 var(ENV_PRIVATE_API_KEY),
             ),
             base_url: var(ENV_BASE_URL).filter(|s| !s.trim().is_empty()),
+            project_id: var(ENV_PROJECT_ID).filter(|s| !s.trim().is_empty()),
         }
     }
 
@@ -176,6 +182,7 @@ impl Discovered {
                 get("private_api_key"),
             ),
             base_url: get("ops_manager_url").filter(|s| !s.trim().is_empty()),
+            project_id: get("project_id").filter(|s| !s.trim().is_empty()),
         }))
     }
 }
@@ -251,13 +258,28 @@ pub enum ProfileCause {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The file is not TOML.
-    #[error(transparent)]
+    #[error("{}", toml_one_line(.0))]
     Toml(#[from] toml::de::Error),
     /// The file nests arrays and inline tables deeper than any configuration does.
     #[error(
         "more than {MAX_NESTING} arrays and inline tables (`[` and `{{` outside table headers)"
     )]
     TooDeep,
+}
+
+/// A TOML error on one line: where, then what (its own rendering draws the line with a
+/// caret over several).
+fn toml_one_line(e: &toml::de::Error) -> String {
+    let rendered = e.to_string();
+    let place = rendered.lines().next().unwrap_or_default();
+    let what = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{place}: {what}")
 }
 
 #[cfg(test)]
@@ -333,6 +355,18 @@ mod tests {
         let err = Discovered::from_profile_file(&path, "default").unwrap_err();
         assert!(err.to_string().contains("config.toml"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_text_that_is_not_toml_is_one_line_saying_where() {
+        let e = Discovered::from_profile_text("[default]\nproject_id = [\n", "default")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(
+            e.starts_with("TOML parse error at line 2, column 15: "),
+            "{e}"
+        );
     }
 
     #[test]

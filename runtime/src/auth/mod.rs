@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use credentials::{
     Credentials, Discovered, ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_PRIVATE_API_KEY,
-    ENV_PUBLIC_API_KEY, ProfileCause, ProfileError, atlas_cli_config_path,
+    ENV_PROJECT_ID, ENV_PUBLIC_API_KEY, ProfileCause, ProfileError, atlas_cli_config_path,
 };
 pub use oauth::AuthError;
 use oauth::Fetch;

@@ -1,0 +1,210 @@
+//! The command line: commands, flags and their help. Values are only parsed here; what they
+//! must be is checked in `validate`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_HELP: &str = "\
+Exit codes:
+  0    success
+  1    other failure
+  2    bad usage or input (nothing was sent, nothing was written)
+  3    authentication or authorization failed
+  4    not found (project, cluster, host or workspace)
+  5    rate limit still exceeded after retrying
+  6    export incomplete: more than 20,000 entries share one millisecond
+  130  interrupted (Ctrl-C), 143 terminated (SIGTERM); no partial file is left";
+
+/// Get MongoDB Atlas access logs out, every one of them, and download stream audit logs.
+///
+/// Credentials come from MONGODB_ATLAS_CLIENT_ID/MONGODB_ATLAS_CLIENT_SECRET (service
+/// account), MONGODB_ATLAS_PUBLIC_API_KEY/MONGODB_ATLAS_PRIVATE_API_KEY (API key), or a
+/// profile of the Atlas CLI's config file (--profile); the project from --group-id (or
+/// --project-id), MONGODB_ATLAS_PROJECT_ID, or the profile's project_id. Times accept RFC
+/// 3339, epoch seconds or milliseconds, or a duration ago (90m, 24h, 7d).
+#[derive(Parser)]
+#[command(name = "atlas-logs", version, after_help = EXIT_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// Atlas base URL [default: https://cloud.mongodb.com, or MONGODB_ATLAS_OPS_MANAGER_URL].
+    #[arg(long, global = true)]
+    pub base_url: Option<String>,
+    /// Atlas CLI profile to read credentials and project from [default: default].
+    #[arg(long, short = 'P', global = true)]
+    pub profile: Option<String>,
+    /// Log what happens on stderr (-v: requests, retries and auth; -vv: everything;
+    /// RUST_LOG overrides both).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr: no summary, progress or notices (for cron).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Run against a fake Atlas started in-process on loopback, with demo data and credentials.
+    #[arg(long, global = true)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// One access-history call, like `atlas accessLogs list`.
+    Access(AccessArgs),
+    /// Every access-log entry of a window as NDJSON, however many there are.
+    Export(ExportArgs),
+    /// Download the audit log of a stream processing workspace (streamed, verified, atomic).
+    AuditLogs(AuditArgs),
+}
+
+#[derive(Args)]
+pub struct ProjectArgs {
+    /// The project (24 hexadecimal digits) [default: MONGODB_ATLAS_PROJECT_ID, the
+    /// profile's project_id, or with --demo the demo project].
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        visible_alias = "project-id",
+        value_name = "ID"
+    )]
+    pub group_id: Option<String>,
+}
+
+#[derive(Args)]
+pub struct AccessArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The cluster, by name.
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "hostname")]
+    pub cluster: Option<String>,
+    /// One process, by hostname (with or without :port).
+    #[arg(long, allow_hyphen_values = true)]
+    pub hostname: Option<String>,
+    /// Beginning of the window (with --end).
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        requires = "end",
+        conflicts_with = "since"
+    )]
+    pub start: Option<String>,
+    /// End of the window (with --start).
+    #[arg(long, allow_hyphen_values = true, requires = "start")]
+    pub end: Option<String>,
+    /// The window from this long ago until now (90m, 24h, 7d).
+    #[arg(long, allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// Only successful or only failed attempts.
+    #[arg(long, value_enum)]
+    pub auth_result: Option<AuthResult>,
+    /// Only attempts from this client IP address.
+    #[arg(long, allow_hyphen_values = true)]
+    pub ip: Option<String>,
+    /// At most this many entries, the newest (0 to 20000).
+    #[arg(long, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(0..=20_000))]
+    pub limit: Option<i32>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub output: Format,
+    /// Table: show every cell whole instead of fitting 120 columns.
+    #[arg(long)]
+    pub wide: bool,
+    /// Table: times in the local time zone instead of UTC.
+    #[arg(long)]
+    pub local: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AuthResult {
+    Success,
+    Failure,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// A cluster, by name; repeat for several.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cluster: Vec<String>,
+    /// A process, by hostname (with or without :port); repeat for several.
+    #[arg(long, allow_hyphen_values = true)]
+    pub hostname: Vec<String>,
+    /// Every cluster of the project (listed with Atlas's listClusters).
+    #[arg(long, conflicts_with_all = ["cluster", "hostname"])]
+    pub all_clusters: bool,
+    /// Beginning of the window [default: 7 days ago, or where the checkpoint ends].
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "since")]
+    pub start: Option<String>,
+    /// The window from this long ago until --end (90m, 24h, 7d).
+    #[arg(long, allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// End of the window [default: now].
+    #[arg(long, allow_hyphen_values = true)]
+    pub end: Option<String>,
+    /// Resume from, and update, this checkpoint file (one target): each entry comes out
+    /// once across runs.
+    #[arg(long, conflicts_with = "checkpoint_dir")]
+    pub checkpoint: Option<PathBuf>,
+    /// Resume from, and update, one checkpoint per target in this existing directory
+    /// (<target>.json).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// With a checkpoint: read again this far back from where the last run ended (`10m`),
+    /// and write only entries not written before, to catch entries Atlas records late.
+    #[arg(long, allow_hyphen_values = true)]
+    pub overlap: Option<String>,
+    /// Write NDJSON here (atomically), or to standard output with `-`. With several
+    /// targets, `{target}` in the name gives one file per target (the cluster's name, or
+    /// the hostname); `-` merges them into one stream.
+    #[arg(long, default_value = "-")]
+    pub out: String,
+    /// Access-history calls made at once, across all targets (1: one after another).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The stream processing workspace.
+    #[arg(long, allow_hyphen_values = true)]
+    pub tenant: String,
+    /// Only this stream processor's events.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sp_name: Option<String>,
+    /// Beginning of the window (with --end) [default: 30 days ago, Atlas's default].
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        requires = "end",
+        conflicts_with = "since"
+    )]
+    pub start: Option<String>,
+    /// End of the window (with --start).
+    #[arg(long, allow_hyphen_values = true, requires = "start")]
+    pub end: Option<String>,
+    /// The window from this long ago until now (90m, 24h, 7d).
+    #[arg(long, allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// A file, or an existing directory to save Atlas's file name in.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write the decompressed text instead of the gzip file.
+    #[arg(long)]
+    pub decompress: bool,
+}

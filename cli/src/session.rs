@@ -1,0 +1,134 @@
+//! Where the CLI talks to: the client (credentials and base URL found the way the Atlas
+//! CLI finds them, or the in-process demo), and the project to work on.
+
+use atlas_client::auth::{Discovered, ENV_PROJECT_ID, atlas_cli_config_path};
+use atlas_client::{BuildError, Client, one_line};
+
+use crate::Failure;
+use crate::args::{Global, ProjectArgs};
+use crate::validate;
+
+/// The client, and the demo server it talks to when there is one.
+pub struct Session {
+    pub client: Client,
+    /// The demo's project, with `--demo`.
+    pub demo_group: Option<String>,
+    _demo: Option<fake_atlas::FakeAtlas>,
+}
+
+/// The project as given or configured, before connecting; `None` with `--demo` and
+/// nothing given (the demo's project is used).
+pub fn project(args: &ProjectArgs, global: &Global) -> Result<Option<String>, Failure> {
+    if let Some(given) = &args.group_id {
+        return validate::project_id("--group-id (--project-id)", given)
+            .map(Some)
+            .map_err(Failure::usage);
+    }
+    if global.demo {
+        return Ok(None);
+    }
+    if let Some(env) = std::env::var(ENV_PROJECT_ID)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        return validate::project_id(ENV_PROJECT_ID, env.trim())
+            .map(Some)
+            .map_err(Failure::usage);
+    }
+    let name = global.profile.as_deref().unwrap_or("default");
+    let path = atlas_cli_config_path();
+    let profile = match &path {
+        Some(path) => Discovered::from_profile_file(path, name)
+            .map_err(|e| Failure::usage(format!("--profile: {}", one_line(&e))))?,
+        None => None,
+    };
+    let file = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the Atlas CLI configuration".into());
+    match profile.and_then(|p| p.project_id) {
+        Some(id) => validate::project_id(&format!("project_id of profile {name:?} in {file}"), &id)
+            .map(Some)
+            .map_err(Failure::usage),
+        None => Err(Failure::usage(format!(
+            "no project: give --group-id (or --project-id), set {ENV_PROJECT_ID}, or set project_id in profile {name:?} of {file}"
+        ))),
+    }
+}
+
+/// Connects: the demo when asked, else credentials and base URL from the flags, the
+/// environment and the Atlas CLI profile. Sends nothing.
+pub async fn connect(global: &Global) -> Result<Session, Failure> {
+    if global.demo {
+        return demo(global.quiet).await;
+    }
+    let mut builder = Client::builder().discover();
+    if let Some(url) = &global.base_url {
+        builder = builder.base_url(url);
+    }
+    if let Some(profile) = &global.profile {
+        builder = builder.profile(profile);
+    }
+    let client = builder.build().map_err(|e| match e {
+        BuildError::NoCredentials { .. } => Failure {
+            code: 3,
+            message: format!("{e}; or try --demo"),
+        },
+        e @ (BuildError::BaseUrl { .. } | BuildError::InsecureUrl { .. }) => {
+            Failure::usage(format!("--base-url: {e}"))
+        }
+        e @ (BuildError::Profile(_) | BuildError::UnknownProfile { .. }) => {
+            Failure::usage(format!("--profile: {}", one_line(&e)))
+        }
+        e => Failure::usage(one_line(&e)),
+    })?;
+    Ok(Session {
+        client,
+        demo_group: None,
+        _demo: None,
+    })
+}
+
+/// A fake Atlas on loopback with the demo's data (time relative to now) and credentials.
+async fn demo(quiet: bool) -> Result<Session, Failure> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let config = fake_atlas::Config {
+        data: fake_atlas::DataConfig {
+            now_ms: now,
+            ..fake_atlas::DataConfig::default()
+        },
+        ..fake_atlas::Config::default()
+    };
+    let atlas = fake_atlas::FakeAtlas::start(config)
+        .await
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot start the demo: {e}"),
+        })?;
+    let group = atlas.data().group_id.clone();
+    if !quiet {
+        eprintln!(
+            "demo: fake Atlas at {} with project {group}, clusters Cluster0, analytics-prod, orders-eu-1, workspaces workspace0, workspace-eu",
+            atlas.base_url()
+        );
+    }
+    let client = Client::builder()
+        .base_url(atlas.base_url())
+        .service_account(fake_atlas::DEMO_CLIENT_ID, fake_atlas::DEMO_CLIENT_SECRET)
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(Session {
+        client,
+        demo_group: Some(group),
+        _demo: Some(atlas),
+    })
+}
+
+impl Session {
+    /// The project: the one given or configured, else the demo's.
+    pub fn group(&self, given: Option<String>) -> String {
+        given
+            .or_else(|| self.demo_group.clone())
+            .expect("a project is given, configured, or the demo's")
+    }
+}

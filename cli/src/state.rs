@@ -1,0 +1,217 @@
+//! The state file that makes `atlas-logs export` runs from cron deliver every entry exactly
+//! once, and the writing of the library's exact export ([`atlas_client::export`]) as NDJSON.
+//!
+//! The state file holds the library's [`Checkpoint`] and, between two steps of a delivery,
+//! the name of the finished output still under its temporary name. A run:
+//! 1. reads the state file strictly; if it names a delivery in progress (the previous run
+//!    died between steps 4 and 6), finishes it: renames the temporary file into place if it
+//!    is still there, then clears the record;
+//! 2. checks that the output and the state file can be written, before any request;
+//! 3. exports the window into a uniquely named temporary file beside the output, synced;
+//! 4. writes the state file: the new checkpoint, and the temporary file's name;
+//! 5. renames the temporary file over the output (the delivery);
+//! 6. writes the state file without the record.
+//!
+//! Killed anywhere, the next run delivers each entry exactly once across the outputs: before
+//! step 4 nothing was delivered and the old checkpoint stands; from step 4 on the new
+//! checkpoint stands and the delivery is completed by whichever run gets there. Each file
+//! write is atomic ([`AtomicFile`]). Output to standard output cannot be taken back: an
+//! interrupted run says how many entries it wrote, and the unchanged checkpoint makes the
+//! next run write them again.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use atlas_client::export::{AccessLogEntry, AccessLogExport, Checkpoint, CheckpointError};
+use atlas_client::{AtlasError, AtomicFile, Prepared};
+use serde::{Deserialize, Serialize};
+
+/// The state file: the checkpoint, and a delivery between its two steps.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct State {
+    /// Where the export stands.
+    pub checkpoint: Checkpoint,
+    /// A finished output not yet renamed into place.
+    #[serde(deserialize_with = "atlas_client::export::required")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A finished output under its temporary name, and where it goes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Delivery {
+    /// The temporary file.
+    pub temp: PathBuf,
+    /// The output.
+    pub out: PathBuf,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Atlas refused or failed, or its answers did not allow an exact result.
+    #[error(transparent)]
+    Atlas(#[from] AtlasError),
+    /// Output or state could not be written or read.
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state file cannot be used.
+    #[error("{flag} {}", path.display())]
+    BadState {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: StateError,
+    },
+}
+
+/// What is wrong with a state file.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("it cannot be read")]
+    Read(#[source] std::io::Error),
+    #[error("it is not a checkpoint of this program (damaged, truncated, or another format)")]
+    Malformed(#[source] serde_json::Error),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+impl ExportError {
+    /// An I/O failure, saying what was being done.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let what = what.into();
+        move |source| Self::Io { what, source }
+    }
+}
+
+impl State {
+    /// Reads a state file strictly; `Ok(None)` when there is none yet. `flag` names the
+    /// flag that gave it.
+    pub fn load(path: &Path, flag: &'static str) -> Result<Option<Self>, ExportError> {
+        let bad = |source: StateError| ExportError::BadState {
+            flag,
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(bad(StateError::Read(e))),
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(StateError::Malformed(e)))?;
+        let state: Self =
+            serde_json::from_value(value.clone()).map_err(|e| bad(StateError::Malformed(e)))?;
+        // The checkpoint's own rules (version, consistency), through its strict reader.
+        Checkpoint::from_json(&value["checkpoint"].to_string())
+            .map_err(|e| bad(StateError::Checkpoint(e)))?;
+        Ok(Some(state))
+    }
+
+    /// Writes the state file atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ExportError> {
+        let text = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
+        let write = || -> std::io::Result<()> {
+            let mut file = AtomicFile::create(path)?;
+            file.file().write_all(text.as_bytes())?;
+            file.commit()
+        };
+        write().map_err(ExportError::io(format!(
+            "cannot write the checkpoint {}",
+            path.display()
+        )))
+    }
+
+    /// Step 1: completes a delivery the previous run prepared but did not finish. Returns
+    /// the output it delivered, if it did.
+    pub fn finish_delivery(&mut self, path: &Path) -> Result<Option<PathBuf>, ExportError> {
+        let Some(delivery) = self.delivery.take() else {
+            return Ok(None);
+        };
+        let delivered = atlas_client::finish_delivery(&delivery.temp, &delivery.out).map_err(
+            ExportError::io(format!("cannot deliver {}", delivery.out.display())),
+        )?;
+        self.save(path)?;
+        Ok(delivered.then_some(delivery.out))
+    }
+}
+
+/// What an export did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Entries written.
+    pub entries: u64,
+    /// Access-history requests made, probes included.
+    pub requests: u64,
+    /// Of those, requests made to learn how Atlas pages or reads the window.
+    pub probes: u64,
+    /// How much of the window is listed, 0 to 1.
+    pub done: f64,
+}
+
+/// Step 3: writes every entry of the export to `out` as NDJSON (each line the object Atlas
+/// sent). `progress` hears of each entry.
+pub async fn write_entries(
+    export: &mut AccessLogExport<'_>,
+    out: &mut dyn Write,
+    mut progress: impl FnMut(&Report),
+) -> Result<Report, ExportError> {
+    let mut report = Report::default();
+    while let Some(entry) = export.next_entry().await? {
+        write_entry(&entry, out)?;
+        report.entries += 1;
+        let cost = export.cost();
+        report.requests = cost.requests;
+        report.probes = cost.probes;
+        report.done = export.done_fraction();
+        progress(&report);
+    }
+    let cost = export.cost();
+    report.requests = cost.requests;
+    report.probes = cost.probes;
+    report.done = 1.0;
+    Ok(report)
+}
+
+fn write_entry(entry: &AccessLogEntry, out: &mut dyn Write) -> Result<(), ExportError> {
+    out.write_all(entry.raw_json().as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(ExportError::io("cannot write an entry"))
+}
+
+/// Steps 4 to 6 for a file output: record, deliver, clear. Runs without awaiting, so an
+/// interruption of the program's future cannot fall between the steps.
+pub fn deliver(
+    prepared: Prepared,
+    checkpoint: Checkpoint,
+    state_path: Option<&Path>,
+) -> Result<(), ExportError> {
+    let out = prepared.destination().to_path_buf();
+    let Some(state_path) = state_path else {
+        return prepared
+            .commit()
+            .map_err(ExportError::io(format!("cannot write {}", out.display())));
+    };
+    let mut state = State {
+        checkpoint,
+        delivery: Some(Delivery {
+            temp: prepared.temp().to_path_buf(),
+            out: out.clone(),
+        }),
+    };
+    // Step 4: if this fails, nothing is delivered and the old checkpoint stands.
+    state.save(state_path)?;
+    // Step 5. From here on the delivery is recorded: keep the temporary file whatever
+    // happens, so a later run can complete it.
+    let temp = prepared.keep();
+    atlas_client::finish_delivery(&temp, &out)
+        .map_err(ExportError::io(format!("cannot write {}", out.display())))?;
+    // Step 6.
+    state.delivery = None;
+    state.save(state_path)
+}

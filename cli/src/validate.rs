@@ -1,0 +1,305 @@
+//! What each flag must be. Everything here runs before any request is sent and before any
+//! file is touched; each refusal is one line naming the flag and the rule.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use atlas_client::AtomicFile;
+
+/// A value as a message shows it: quoted, and cut short when long.
+pub fn shown(value: &str) -> String {
+    const MOST: usize = 40;
+    let chars = value.chars().count();
+    if chars <= MOST {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(MOST).collect();
+        format!("{head:?}... ({chars} characters)")
+    }
+}
+
+/// A project id: 24 hexadecimal digits. `source` names where it came from (a flag, a
+/// variable, a profile).
+pub fn project_id(source: &str, value: &str) -> Result<String, String> {
+    if value.len() == 24 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{source} must be a project id, 24 hexadecimal digits; got {}",
+            shown(value)
+        ))
+    }
+}
+
+/// A cluster name as Atlas allows it: letters, digits and hyphens, starting with a letter
+/// or digit, at most 64 characters (the spec's pattern, and Atlas's length limit).
+pub fn cluster(value: &str) -> Result<(), String> {
+    let ok = value.len() <= 64
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--cluster must be a cluster name: 1 to 64 letters, digits and hyphens, starting with a letter or digit; got {}",
+            shown(value)
+        ))
+    }
+}
+
+/// A process: a hostname (DNS labels of letters, digits and hyphens) or an IP address
+/// (IPv6 in brackets when a port follows), optionally with `:port`.
+pub fn hostname(value: &str) -> Result<(), String> {
+    if is_host_and_port(value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "--hostname must be a process's hostname or IP address, optionally with :port (cluster0-shard-00-00.abcde.mongodb.net:27017); got {}",
+            shown(value)
+        ))
+    }
+}
+
+fn is_host_and_port(value: &str) -> bool {
+    if value.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("", port),
+                None => return false,
+            },
+        }
+    } else {
+        match value.rsplit_once(':') {
+            Some((host, port)) => (host, port),
+            None => (value, ""),
+        }
+    };
+    let port_ok = port.is_empty() && !value.ends_with(':')
+        || (!port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if !port_ok {
+        return false;
+    }
+    if host.is_empty() {
+        // A bracketed IPv6 address, checked above.
+        return value.starts_with('[');
+    }
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A stream processing workspace or processor name: 1 to 64 letters, digits, hyphens and
+/// underscores.
+pub fn stream_name(flag: &str, value: &str) -> Result<(), String> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flag} must be 1 to 64 letters, digits, hyphens and underscores; got {}",
+            shown(value)
+        ))
+    }
+}
+
+/// One client IP address, IPv4 or IPv6.
+pub fn ip(value: &str) -> Result<(), String> {
+    match value.trim().parse::<IpAddr>() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "--ip must be one IPv4 or IPv6 address (no prefix length); got {}",
+            shown(value)
+        )),
+    }
+}
+
+/// Where `export` writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportOut {
+    /// Standard output; several targets are merged.
+    Stdout,
+    /// One file.
+    File(PathBuf),
+    /// One file per target: the name with `{target}` replaced.
+    PerTarget(String),
+}
+
+/// What `{target}` is replaced by in `--out`.
+pub const TARGET_PLACEHOLDER: &str = "{target}";
+
+impl ExportOut {
+    /// Reads `--out` for `targets` targets (`None` when not known before listing them).
+    pub fn parse(value: &str, targets: Option<usize>) -> Result<Self, String> {
+        if value.is_empty() {
+            return Err(
+                "--out must name a file, or - for standard output; got an empty value".into(),
+            );
+        }
+        if value == "-" {
+            return Ok(Self::Stdout);
+        }
+        if value.contains(TARGET_PLACEHOLDER) {
+            // Checked again with each target's name before anything is written.
+            file(
+                "--out",
+                Path::new(&value.replace(TARGET_PLACEHOLDER, "atlas-logs-check")),
+            )?;
+            return Ok(Self::PerTarget(value.to_string()));
+        }
+        if targets != Some(1) {
+            return Err(format!(
+                "--out {} is one file for several targets: put {TARGET_PLACEHOLDER} in the name for one file per target, or use - for one merged stream",
+                shown(value)
+            ));
+        }
+        file("--out", Path::new(value))?;
+        Ok(Self::File(PathBuf::from(value)))
+    }
+
+    /// The file for a target's name, if output goes to files.
+    pub fn file_for(&self, name: &str) -> Option<PathBuf> {
+        match self {
+            Self::Stdout => None,
+            Self::File(path) => Some(path.clone()),
+            Self::PerTarget(template) => {
+                Some(PathBuf::from(template.replace(TARGET_PLACEHOLDER, name)))
+            }
+        }
+    }
+}
+
+/// A file that can be written atomically now: not a directory, in a writable directory.
+pub fn file(flag: &str, path: &Path) -> Result<(), String> {
+    let text = path.to_string_lossy();
+    if text.is_empty() {
+        return Err(format!("{flag} must name a file; got an empty value"));
+    }
+    if text.ends_with('/') || path.is_dir() {
+        return Err(format!(
+            "{flag} {} names a directory; name a file",
+            shown(&text)
+        ));
+    }
+    AtomicFile::create(path)
+        .map(drop)
+        .map_err(|e| format!("{flag}: cannot write {}: {e}", shown(&text)))
+}
+
+/// An existing directory that files can be written in now.
+pub fn directory(flag: &str, path: &Path) -> Result<(), String> {
+    let text = path.to_string_lossy();
+    if text.is_empty() {
+        return Err(format!("{flag} must name a directory; got an empty value"));
+    }
+    if !path.is_dir() {
+        return Err(format!(
+            "{flag} {} is not an existing directory",
+            shown(&text)
+        ));
+    }
+    AtomicFile::create_in(path)
+        .map(drop)
+        .map_err(|e| format!("{flag}: cannot write in {}: {e}", shown(&text)))
+}
+
+/// The audit log's `--out`: an existing directory, or a file in one.
+pub fn audit_out(path: &Path) -> Result<(), String> {
+    let text = path.to_string_lossy();
+    if text.ends_with('/') || path.is_dir() {
+        directory("--out", path)
+    } else {
+        file("--out", path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames() {
+        for ok in [
+            "cluster0-shard-00-00.abcde.mongodb.net:27017",
+            "cluster0-shard-00-00.abcde.mongodb.net",
+            "localhost",
+            "10.0.0.1:27017",
+            "2001:db8::1",
+            "[2001:db8::1]:27017",
+        ] {
+            assert_eq!(hostname(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "a/../b",
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:27a",
+            "-host",
+            "a..b",
+            "[2001:db8::1",
+            "[nope]:1",
+        ] {
+            assert!(hostname(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn clusters_and_stream_names() {
+        assert!(cluster("Cluster0").is_ok());
+        assert!(cluster("orders-eu-1").is_ok());
+        for bad in ["", "-a", "a_b", "a.b", &"x".repeat(65)] {
+            assert!(cluster(bad).is_err(), "{bad}");
+        }
+        assert!(stream_name("--tenant", "workspace_0-eu").is_ok());
+        for bad in ["", "a/b", "a b", "..", &"x".repeat(65)] {
+            assert!(stream_name("--tenant", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn long_values_are_cut_short() {
+        let e = cluster(&"c".repeat(5_000)).unwrap_err();
+        assert!(e.ends_with("... (5000 characters)"), "{e}");
+        assert!(e.len() < 200);
+    }
+
+    #[test]
+    fn project_ids() {
+        assert_eq!(
+            project_id("--group-id", "32B6E34B3D91647ABB20E7B8"),
+            Ok("32b6e34b3d91647abb20e7b8".into())
+        );
+        assert!(project_id("--group-id", "32b6e34b3d91647abb20e7b").is_err());
+        assert!(project_id("--group-id", "32b6e34b3d91647abb20e7bg").is_err());
+    }
+}
