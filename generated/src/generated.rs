@@ -3815,6 +3815,7 @@ Which page of the list to return, counting from 1.*/
         /**Every item of the list [`Client::list_clusters`](super::Client::list_clusters) returns, page after page: asks for `pageNum` 1, 2, ... (whatever `page_num` holds) with the page size of `items_per_page`, else 100 and `includeCount=true`, and ends when the items reach the first page's `totalCount`.
 
 Exact or an error: a `totalCount` that changes between pages, pages that overlap (an item seen twice) or that run out before `totalCount` end the stream with an `AtlasError` of kind `Incomplete`; see `atlas_runtime::paginate` for the rule.*/
+        #[inline]
         pub fn stream(
             self,
         ) -> ::atlas_runtime::paginate::Items<'a, types::PaginatedClusters> {
@@ -3823,35 +3824,23 @@ Exact or an error: a `totalCount` that changes between pages, pages that overlap
                 Ok(None) => ::std::option::Option::Some(100u32),
                 Err(_) => ::std::option::Option::None,
             };
-            ::atlas_runtime::paginate::Items::new(
+            ::atlas_runtime::paginate::Items::of_sends(
                 page_size,
                 move |page| {
                     let mut request = self.clone().page_num(page).include_count(true);
                     if let ::std::option::Option::Some(size) = page_size {
                         request = request.items_per_page(size);
                     }
-                    async move {
-                        request
-                            .send()
-                            .await
-                            .map(|answer| answer.into_inner())
-                            .map_err(::atlas_runtime::AtlasError::from)
-                    }
+                    request.send()
                 },
             )
         }
-        /**Every item of the list, collected: `stream()` to its end.
-
-# Errors
-
-A page could not be had, or the pages do not add up to the list exactly (kind `Incomplete`).*/
-        pub async fn all(
+        ///Every item of the list, collected: `stream()` to its end, a future of `Result<Vec<types::Cluster>, AtlasError>`. It fails when a page could not be had, or the pages do not add up to the list exactly (kind `Incomplete`).
+        #[inline]
+        pub fn all(
             self,
-        ) -> ::std::result::Result<
-            ::std::vec::Vec<types::Cluster>,
-            ::atlas_runtime::AtlasError,
-        > {
-            self.stream().all().await
+        ) -> ::atlas_runtime::paginate::All<'a, types::PaginatedClusters> {
+            self.stream().all()
         }
     }
 }

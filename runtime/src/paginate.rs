@@ -71,7 +71,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use futures::Stream;
-use futures::TryStreamExt;
+use futures::{TryFutureExt, TryStreamExt};
+use progenitor_client::ResponseValue;
 use serde::Serialize;
 
 use crate::error::{AtlasError, ErrorKind};
@@ -341,16 +342,32 @@ where
         }
     }
 
-    /// Every item, in the order of the pages; the first error ends the walk.
-    ///
-    /// # Errors
-    ///
-    /// A page could not be had, or the pages do not add up to the list exactly (kind
+    /// [`Items::new`] for a generated operation: `fetch(n)` is its builder's `send()` for
+    /// page `n`, whose answer and error become the page and an [`AtlasError`].
+    pub fn of_sends<F, Fut, E>(page_size: Option<u32>, mut fetch: F) -> Self
+    where
+        F: FnMut(u32) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<ResponseValue<P>, progenitor_client::Error<E>>> + Send + 'a,
+        E: Serialize + 'a,
+    {
+        Self::new(page_size, move |page| {
+            fetch(page)
+                .map_ok(ResponseValue::into_inner)
+                .map_err(AtlasError::from)
+        })
+    }
+
+    /// Every item, in the order of the pages; the first error ends the walk. A future of
+    /// `Result<Vec<item>, AtlasError>`: an error means a page could not be had, or the
+    /// pages do not add up to the list exactly (kind
     /// [`ErrorKind::Incomplete`](crate::ErrorKind::Incomplete), see the module).
-    pub async fn all(self) -> Result<Vec<P::Item>, AtlasError> {
-        self.try_collect().await
+    pub fn all(self) -> All<'a, P> {
+        self.try_collect()
     }
 }
+
+/// The future of [`Items::all`]: `Result<Vec<item>, AtlasError>`.
+pub type All<'a, P> = futures::stream::TryCollect<Items<'a, P>, Vec<<P as Page>::Item>>;
 
 impl<P: Page> Items<'_, P> {
     /// The list's `totalCount`, once the first page has arrived and when it states one.

@@ -1188,9 +1188,7 @@ pub fn page_walks(
         }
         for item in module.content.iter().flat_map(|(_, items)| items) {
             if let syn::Item::Struct(s) = item
-                && answers
-                    .values()
-                    .any(|(answer, _)| s.ident == answer)
+                && answers.values().any(|(answer, _)| s.ident == answer)
                 && let Some(shape) = paginated_shape(s)
             {
                 shapes.insert(s.ident.to_string(), shape);
@@ -1229,10 +1227,7 @@ pub fn page_walks(
         } else {
             quote!()
         };
-        let item = match &shape.item_path {
-            Some(path) => path.clone(),
-            None => quote!(<types::#answer_ty as #runtime::paginate::Page>::Item),
-        };
+        let item_text = shape.item_text.clone();
         let method = format!("[`Client::{}`](super::Client::{})", op.id, op.id);
         let size_text = match paging.default_page_size {
             Some(n) => format!("`items_per_page`, else {n}"),
@@ -1251,40 +1246,37 @@ pub fn page_walks(
              (an item seen twice) or that run out before `totalCount` end the stream with an \
              `AtlasError` of kind `Incomplete`; see `atlas_runtime::paginate` for the rule."
         );
-        let all_doc = "Every item of the list, collected: `stream()` to its end.\n\n\
-             # Errors\n\n\
-             A page could not be had, or the pages do not add up to the list exactly (kind \
-             `Incomplete`)."
-            .to_string();
+        let all_doc = format!(
+            "Every item of the list, collected: `stream()` to its end, a future of \
+             `Result<Vec<{item_text}>, AtlasError>`. It fails when a page could not be had, \
+             or the pages do not add up to the list exactly (kind `Incomplete`)."
+        );
+        // `#[inline]`: a walk is compiled in the crate that calls it, not in the generated
+        // one, for every operation: the whole official API builds in about 40 MiB more
+        // than without walks, instead of about 150 MiB more.
         builders.push(syn::parse_quote! {
             impl<'a> #builder<'a> {
                 #[doc = #stream_doc]
+                #[inline]
                 pub fn stream(self) -> #runtime::paginate::Items<'a, types::#answer_ty> {
                     let page_size: ::std::option::Option<u32> = match &self.#items_per_page {
                         Ok(Some(size)) => u32::try_from(*size).ok(),
                         Ok(None) => #default,
                         Err(_) => ::std::option::Option::None,
                     };
-                    #runtime::paginate::Items::new(page_size, move |page| {
+                    #runtime::paginate::Items::of_sends(page_size, move |page| {
                         let mut request = self.clone().#page_num(page)#include_count;
                         if let ::std::option::Option::Some(size) = page_size {
                             request = request.#items_per_page(size);
                         }
-                        async move {
-                            request
-                                .send()
-                                .await
-                                .map(|answer| answer.into_inner())
-                                .map_err(#runtime::AtlasError::from)
-                        }
+                        request.send()
                     })
                 }
 
                 #[doc = #all_doc]
-                pub async fn all(
-                    self,
-                ) -> ::std::result::Result<::std::vec::Vec<#item>, #runtime::AtlasError> {
-                    self.stream().all().await
+                #[inline]
+                pub fn all(self) -> #runtime::paginate::All<'a, types::#answer_ty> {
+                    self.stream().all()
                 }
             }
         });
@@ -1342,8 +1334,8 @@ pub fn page_walks(
 struct Shape {
     /// The item type, as the `types` module names it.
     item: syn::Type,
-    /// The item type as the `builder` module names it, when it can be written plainly.
-    item_path: Option<TokenStream>,
+    /// The item type as the documentation names it.
+    item_text: String,
     results_field: syn::Ident,
     /// `results` is an `Option<Vec<T>>`.
     results_optional: bool,
@@ -1415,20 +1407,15 @@ fn paginated_shape(s: &syn::ItemStruct) -> Option<Shape> {
     if !integer {
         return None;
     }
-    let item_path = match &item {
-        syn::Type::Path(p)
-            if p.qself.is_none() && p.path.segments.iter().all(|s| s.arguments.is_none()) =>
-        {
-            Some(match p.path.leading_colon {
-                Some(_) => quote!(#p),
-                None => quote!(types::#p),
-            })
+    let item_text = match &item {
+        syn::Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() => {
+            format!("types::{}", quote!(#p).to_string().replace(' ', ""))
         }
-        _ => None,
+        other => quote!(#other).to_string().replace(' ', ""),
     };
     Some(Shape {
         item,
-        item_path,
+        item_text,
         results_field: results.ident.clone()?,
         results_optional,
         total_field: total.ident.clone()?,
