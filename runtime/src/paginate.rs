@@ -12,7 +12,7 @@
 //! An offset-paged list that changes during the walk repeats or skips items without
 //! saying so. The walk therefore checks every page, and ends either with every item of
 //! the list exactly once or with an [`AtlasError`] of kind
-//! [`ErrorKind::Incomplete`](crate::ErrorKind::Incomplete) (the cause a [`PagingError`]):
+//! [`ErrorKind::Incomplete`] (the cause a [`PagingError`]):
 //!
 //! - Pages are asked for in order, `pageNum` 1, 2, 3, ..., each with the same page size.
 //! - The first page's `totalCount` is the size of the list. Every later page must state the
@@ -360,7 +360,7 @@ where
     /// Every item, in the order of the pages; the first error ends the walk. A future of
     /// `Result<Vec<item>, AtlasError>`: an error means a page could not be had, or the
     /// pages do not add up to the list exactly (kind
-    /// [`ErrorKind::Incomplete`](crate::ErrorKind::Incomplete), see the module).
+    /// [`ErrorKind::Incomplete`], see the module).
     pub fn all(self) -> All<'a, P> {
         self.try_collect()
     }
