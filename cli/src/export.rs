@@ -13,7 +13,7 @@ use atlas_client::{AtlasError, AtomicFile, Client};
 use futures::StreamExt;
 
 use crate::args::ExportArgs;
-use crate::output::{Progress, Status, plural};
+use crate::output::{Progress, Status, count, plural};
 use crate::session::{self, Session};
 use crate::state::{ExportError, Report, State};
 use crate::validate::{self, ExportOut};
@@ -379,7 +379,13 @@ async fn run(
                 total.requests += report.requests;
                 total.probes += report.probes;
                 if several && !settings.quiet {
-                    eprintln!("{name}: {}", summary(&report));
+                    eprintln!(
+                        "{name}: {} {} in {} {}",
+                        count(report.entries),
+                        plural(report.entries, "entry", "entries"),
+                        count(report.requests),
+                        plural(report.requests, "request", "requests")
+                    );
                 }
             }
             Err(failure) => {
@@ -404,21 +410,21 @@ async fn run(
     }
     if !settings.quiet {
         let of = if several {
-            format!(" of {targets} targets")
+            format!(" from {targets} targets")
         } else {
             String::new()
         };
-        eprintln!("exported{of}: {}", summary(&total));
+        eprintln!("exported{of} {}", summary(&total));
     }
     Ok(())
 }
 
 fn summary(report: &Report) -> String {
     format!(
-        "{} {} in {} {} ({} to learn how Atlas reads the window)",
-        report.entries,
+        "{} {} in {} {} (Atlas answers at most 20,000 per request; {} to learn how it reads the window)",
+        count(report.entries),
         plural(report.entries, "entry", "entries"),
-        report.requests,
+        count(report.requests),
         plural(report.requests, "request", "requests"),
         report.probes
     )

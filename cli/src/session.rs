@@ -89,14 +89,12 @@ pub async fn connect(global: &Global) -> Result<Session, Failure> {
     })
 }
 
-/// A fake Atlas on loopback with the demo's data (time relative to now) and credentials.
+/// A fake Atlas on loopback with the demo's data (ending now, with one cluster well past
+/// the 20,000-entry cap) and credentials.
 async fn demo(quiet: bool) -> Result<Session, Failure> {
     let now = chrono::Utc::now().timestamp_millis();
     let config = fake_atlas::Config {
-        data: fake_atlas::DataConfig {
-            now_ms: now,
-            ..fake_atlas::DataConfig::default()
-        },
+        data: fake_atlas::DataConfig::demo(now),
         ..fake_atlas::Config::default()
     };
     let atlas = fake_atlas::FakeAtlas::start(config)
@@ -105,11 +103,19 @@ async fn demo(quiet: bool) -> Result<Session, Failure> {
             code: 1,
             message: format!("cannot start the demo: {e}"),
         })?;
-    let group = atlas.data().group_id.clone();
+    let data = atlas.data();
+    let group = data.group_id.clone();
     if !quiet {
+        let clusters: Vec<String> = data
+            .cluster_names()
+            .into_iter()
+            .map(|name| format!("{name} ({} entries)", data.entries_of(name)))
+            .collect();
         eprintln!(
-            "demo: fake Atlas at {} with project {group}, clusters Cluster0, analytics-prod, orders-eu-1, workspaces workspace0, workspace-eu",
-            atlas.base_url()
+            "demo: fake Atlas at {} with project {group}; clusters {}; workspaces {}",
+            atlas.base_url(),
+            clusters.join(", "),
+            data.tenant_names().join(", ")
         );
     }
     let client = Client::builder()

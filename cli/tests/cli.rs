@@ -531,6 +531,53 @@ fn demo_runs_without_an_account() {
     );
 }
 
+/// `60965` as `60,965`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn the_demo_export_goes_past_the_cap_and_through_the_burst() {
+    let dir = scratch("demo-export");
+    let out = dir.join("demo.ndjson");
+    let output = Command::new(BIN)
+        .args(["--demo", "export", "--cluster", "Cluster0", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let got = lines(&out);
+    assert!(got.len() > 50_000, "well past the cap: {}", got.len());
+    assert_eq!(as_set(&got).len(), got.len(), "no entry twice");
+    let mut per_ms = std::collections::BTreeMap::<String, usize>::new();
+    for entry in &got {
+        let line: Value = serde_json::from_str(entry["logLine"].as_str().unwrap()).unwrap();
+        *per_ms.entry(line["t"]["$date"].to_string()).or_default() += 1;
+    }
+    assert!(
+        per_ms.values().any(|&n| n >= 3_000),
+        "the burst is there whole"
+    );
+    let summary = stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with(&format!("exported {} entries in ", thousands(got.len()))),
+        "{summary}"
+    );
+    assert!(
+        stderr.contains("Cluster0 ("),
+        "the banner names the clusters: {stderr}"
+    );
+}
+
 /// Runs of `export` killed at random instants (SIGKILL, SIGTERM, SIGINT), each followed by
 /// another run, deliver every entry exactly once across the outputs they delivered.
 #[tokio::test(flavor = "multi_thread")]
@@ -678,7 +725,7 @@ async fn every_cluster_of_a_project_exactly_once_across_runs() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "run {round}: {stderr}");
         assert!(
-            stderr.contains(&format!("exported of {} targets", names.len())),
+            stderr.contains(&format!("exported from {} targets", names.len())),
             "{stderr}"
         );
     }
