@@ -780,3 +780,73 @@ async fn several_targets_merge_into_one_stream() {
         "named targets need no listing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_project_comes_as_the_atlas_cli_finds_it() {
+    let atlas = fake(500, 0).await;
+    let group = atlas.data().group_id.clone();
+    let home = scratch("project-id");
+    let access = [
+        "access",
+        "--cluster",
+        "Cluster0",
+        "--since",
+        "30d",
+        "--limit",
+        "1",
+    ];
+    let ok = |output: &Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).ends_with("1 entry\n"));
+    };
+
+    // The variable, with the organisation's beside it (not needed, ignored).
+    let mut command = cli(&atlas, &home);
+    command
+        .env("MONGODB_ATLAS_PROJECT_ID", &group)
+        .env("MONGODB_ATLAS_ORG_ID", "5f0a0a0a0a0a0a0a0a0a0a0a")
+        .args(access);
+    ok(&run(command).await);
+
+    // The flag wins over the variable; --project-id is the Atlas CLI's name for it.
+    let mut command = cli(&atlas, &home);
+    command
+        .env("MONGODB_ATLAS_PROJECT_ID", "not-a-project")
+        .args(access)
+        .args(["--project-id", &group]);
+    ok(&run(command).await);
+
+    // The profile's project_id, from the Atlas CLI's configuration file.
+    std::fs::create_dir_all(home.join("atlascli")).unwrap();
+    std::fs::write(
+        home.join("atlascli/config.toml"),
+        format!("[work]\nproject_id = \"{group}\"\n"),
+    )
+    .unwrap();
+    let mut command = cli(&atlas, &home);
+    command.args(["--profile", "work"]).args(access);
+    ok(&run(command).await);
+
+    // A base URL copied with the API's prefix is the same site.
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("XDG_CONFIG_HOME", &home)
+        .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
+        .env(
+            "MONGODB_ATLAS_CLIENT_SECRET",
+            fake_atlas::DEMO_CLIENT_SECRET,
+        )
+        .env(
+            "MONGODB_ATLAS_OPS_MANAGER_URL",
+            format!("{}/api/atlas/v2", atlas.base_url()),
+        )
+        .args(["--profile", "work"])
+        .args(access);
+    ok(&run(command).await);
+}
