@@ -319,12 +319,22 @@ pub async fn fetch_entries(
         ),
     };
     let body = body?;
+    // A full answer is about 12 MB of JSON: decoded on a blocking thread, so that answers
+    // arriving together are decoded at once on several cores, and the calls under way
+    // keep being served meanwhile.
+    tokio::task::spawn_blocking(move || decode_entries(&body))
+        .await
+        .map_err(|e| AtlasError::decode(format!("decoding the page stopped: {e}")))?
+}
+
+/// The entries of an access-history answer, each a slice of `body`.
+fn decode_entries(body: &bytes::Bytes) -> Result<Vec<AccessLogEntry>, AtlasError> {
     #[derive(Deserialize)]
     struct RawList<'a> {
         #[serde(borrow, rename = "accessLogs")]
         access_logs: Vec<&'a RawValue>,
     }
-    let raw: RawList<'_> = serde_json::from_slice(&body)
+    let raw: RawList<'_> = serde_json::from_slice(body)
         .map_err(|e| AtlasError::decode(format!("the page does not decode: {e}")))?;
     let base = body.as_ptr() as usize;
     raw.access_logs

@@ -729,13 +729,15 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 }
                 Some(Ok(batch)) => {
                     if !window.is_done() {
-                        // A dense slice: give its older half to an idle slot, if there is one.
-                        let alive =
+                        // A dense slice: hand older parts of it to the free slots, if any.
+                        let mut alive =
                             self.running.len() - usize::from(self.probing) + self.idle.len();
-                        if alive + 1 < self.concurrency
-                            && let Some(older) = window.split()
-                        {
+                        while alive + 1 < self.concurrency {
+                            let Some(older) = window.split() else {
+                                break;
+                            };
                             self.idle.push(older);
+                            alive += 1;
                         }
                         self.idle.push(window);
                     }
