@@ -729,15 +729,13 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 }
                 Some(Ok(batch)) => {
                     if !window.is_done() {
-                        // A dense slice: hand older parts of it to the free slots, if any.
-                        let mut alive =
+                        // A dense slice: give its older half to an idle slot, if there is one.
+                        let alive =
                             self.running.len() - usize::from(self.probing) + self.idle.len();
-                        while alive + 1 < self.concurrency {
-                            let Some(older) = window.split() else {
-                                break;
-                            };
+                        if alive + 1 < self.concurrency
+                            && let Some(older) = window.split()
+                        {
                             self.idle.push(older);
-                            alive += 1;
                         }
                         self.idle.push(window);
                     }
