@@ -371,6 +371,7 @@ async fn run(
     progress.finish();
     let mut total = Report::default();
     let mut first_failure = None;
+    let mut failures = 0;
     let several = outcomes.len() > 1;
     for (name, outcome) in outcomes {
         match outcome {
@@ -392,6 +393,7 @@ async fn run(
                 if several {
                     eprintln!("error: {name}: {}", failure.message);
                 }
+                failures += 1;
                 first_failure.get_or_insert(failure);
             }
         }
@@ -400,9 +402,9 @@ async fn run(
         return Err(if several {
             Failure {
                 code: failure.code,
-                message:
-                    "not every target was exported; the others were, and their checkpoints moved on"
-                        .into(),
+                message: format!(
+                    "{failures} of {targets} targets failed (above); the others were exported and delivered"
+                ),
             }
         } else {
             failure

@@ -850,3 +850,38 @@ async fn the_project_comes_as_the_atlas_cli_finds_it() {
         .args(access);
     ok(&run(command).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_failing_target_takes_nothing_from_the_others() {
+    let atlas = fake(5_000, 0).await;
+    let data = atlas.data().clone();
+    let now = data.config.now_ms;
+    let start = now - 86_400_000;
+    let home = scratch("one-fails");
+    let checkpoints = home.join("cp");
+    std::fs::create_dir_all(&checkpoints).unwrap();
+    let mut command = cli(&atlas, &home);
+    command.args(["export", "--group-id", &data.group_id]);
+    command.args(["--cluster", "Cluster0", "--cluster", "Gone"]);
+    command.args(["--start", &start.to_string(), "--end", &now.to_string()]);
+    command.args(["--checkpoint-dir", &checkpoints.display().to_string()]);
+    command.args(["--out", &home.join("{target}.ndjson").display().to_string()]);
+    let output = run(command).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("error: --cluster Gone: HTTP 404"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("1 of 2 targets failed (above); the others were exported and delivered"),
+        "{stderr}"
+    );
+    let got = lines(&home.join("Cluster0.ndjson"));
+    let expected = truth(&data, "Cluster0", start, now);
+    assert!(got.len() == expected.len() && as_set(&got) == as_set(&expected));
+    assert!(checkpoints.join("Cluster0.json").is_file());
+    assert!(!home.join("Gone.ndjson").exists() && !checkpoints.join("Gone.json").exists());
+}
