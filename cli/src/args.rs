@@ -59,7 +59,8 @@ pub enum Command {
     Access(AccessArgs),
     /// Every access-log entry of a window as NDJSON, however many there are.
     Export(ExportArgs),
-    /// Download the audit log of a stream processing workspace (streamed, verified, atomic).
+    /// Download the audit log of a stream processing workspace (streamed, verified, atomic);
+    /// without a window, Atlas's default: the last 30 days.
     AuditLogs(AuditArgs),
 }
 
@@ -76,16 +77,9 @@ pub struct ProjectArgs {
     pub group_id: Option<String>,
 }
 
+/// A window given as `--start` and `--end`, or `--since`.
 #[derive(Args)]
-pub struct AccessArgs {
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// The cluster, by name.
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "hostname")]
-    pub cluster: Option<String>,
-    /// One process, by hostname (with or without :port).
-    #[arg(long, allow_hyphen_values = true)]
-    pub hostname: Option<String>,
+pub struct WindowArgs {
     /// Beginning of the window (with --end).
     #[arg(
         long,
@@ -100,6 +94,20 @@ pub struct AccessArgs {
     /// The window from this long ago until now (90m, 24h, 7d).
     #[arg(long, allow_hyphen_values = true)]
     pub since: Option<String>,
+}
+
+#[derive(Args)]
+pub struct AccessArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The cluster, by name.
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "hostname")]
+    pub cluster: Option<String>,
+    /// One process, by hostname (with or without :port).
+    #[arg(long, allow_hyphen_values = true)]
+    pub hostname: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Only successful or only failed attempts.
     #[arg(long, value_enum)]
     pub auth_result: Option<AuthResult>,
@@ -187,20 +195,8 @@ pub struct AuditArgs {
     /// Only this stream processor's events.
     #[arg(long, allow_hyphen_values = true)]
     pub sp_name: Option<String>,
-    /// Beginning of the window (with --end) [default: 30 days ago, Atlas's default].
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        requires = "end",
-        conflicts_with = "since"
-    )]
-    pub start: Option<String>,
-    /// End of the window (with --start).
-    #[arg(long, allow_hyphen_values = true, requires = "start")]
-    pub end: Option<String>,
-    /// The window from this long ago until now (90m, 24h, 7d).
-    #[arg(long, allow_hyphen_values = true)]
-    pub since: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// A file, or an existing directory to save Atlas's file name in.
     #[arg(long)]
     pub out: PathBuf,

@@ -13,7 +13,9 @@ use atlas_client::{AtlasError, AtomicFile, Client};
 use futures::StreamExt;
 
 use crate::args::ExportArgs;
-use crate::output::{Progress, Status, count, plural};
+use atlas_client::runtime::thousands;
+
+use crate::output::{Progress, Status, plural};
 use crate::session::{self, Session};
 use crate::state::{ExportError, Report, State};
 use crate::validate::{self, ExportOut};
@@ -382,9 +384,9 @@ async fn run(
                 if several && !settings.quiet {
                     eprintln!(
                         "{name}: {} {} in {} {}",
-                        count(report.entries),
+                        thousands(report.entries),
                         plural(report.entries, "entry", "entries"),
-                        count(report.requests),
+                        thousands(report.requests),
                         plural(report.requests, "request", "requests")
                     );
                 }
@@ -424,9 +426,9 @@ async fn run(
 fn summary(report: &Report) -> String {
     format!(
         "{} {} in {} {} (Atlas answers at most 20,000 per request; {} to learn how it reads the window)",
-        count(report.entries),
+        thousands(report.entries),
         plural(report.entries, "entry", "entries"),
-        count(report.requests),
+        thousands(report.requests),
         plural(report.requests, "request", "requests"),
         report.probes
     )

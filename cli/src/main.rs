@@ -16,7 +16,7 @@ use atlas_client::{AtlasError, DownloadError, ErrorKind, one_line};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::args::{AccessArgs, AuditArgs, AuthResult, Cli, Command, Format, Global};
+use crate::args::{AccessArgs, AuditArgs, AuthResult, Cli, Command, Format, Global, WindowArgs};
 use crate::output::TableStyle;
 use crate::state::ExportError;
 
@@ -210,12 +210,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// `--start`/`--end` or `--since`, checked: not before 2008, start not after end.
-fn window(
-    start: &Option<String>,
-    end: &Option<String>,
-    since: &Option<String>,
-    now: i64,
-) -> Result<Option<(i64, i64)>, Failure> {
+fn window(args: &WindowArgs, now: i64) -> Result<Option<(i64, i64)>, Failure> {
+    let WindowArgs { start, end, since } = args;
     let at = |flag: &str, value: &str| {
         time::parse_time(value, now).map_err(|e| Failure::usage(format!("{flag} {e}")))
     };
@@ -257,7 +253,7 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
     if let Some(ip) = &args.ip {
         validate::ip(ip).map_err(Failure::usage)?;
     }
-    let window = window(&args.start, &args.end, &args.since, now)?;
+    let window = window(&args.window, now)?;
     let project = session::project(&args.project, global)?;
     let session = session::connect(global).await?;
     let group = session.group(project);
@@ -304,7 +300,7 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
     if let Some(sp) = &args.sp_name {
         validate::stream_name("--sp-name", sp).map_err(Failure::usage)?;
     }
-    let window = window(&args.start, &args.end, &args.since, now)?;
+    let window = window(&args.window, now)?;
     validate::audit_out(&args.out).map_err(Failure::usage)?;
     let project = session::project(&args.project, global)?;
     let session = session::connect(global).await?;

@@ -157,19 +157,6 @@ fn cut_host(host: &str, width: usize) -> String {
         .unwrap_or_else(|| cut(host, width))
 }
 
-/// A count with thousands separated: `60,965`.
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The singular or the plural, by count.
 pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
@@ -272,9 +259,5 @@ mod tests {
         assert_eq!(plural(1, "entry", "entries"), "entry");
         assert_eq!(plural(0, "entry", "entries"), "entries");
         assert_eq!(plural(2, "entry", "entries"), "entries");
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(60_965), "60,965");
-        assert_eq!(count(1_000_000), "1,000,000");
     }
 }

@@ -531,19 +531,6 @@ fn demo_runs_without_an_account() {
     );
 }
 
-/// `60965` as `60,965`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[test]
 fn the_demo_export_goes_past_the_cap_and_through_the_burst() {
     let dir = scratch("demo-export");
@@ -569,7 +556,10 @@ fn the_demo_export_goes_past_the_cap_and_through_the_burst() {
     );
     let summary = stderr.lines().last().unwrap_or_default();
     assert!(
-        summary.starts_with(&format!("exported {} entries in ", thousands(got.len()))),
+        summary.starts_with(&format!(
+            "exported {} entries in ",
+            atlas_client::runtime::thousands(got.len() as u64)
+        )),
         "{summary}"
     );
     assert!(

@@ -399,6 +399,19 @@ impl From<DownloadError> for AtlasError {
     }
 }
 
+/// A count as messages show it, thousands separated: `20000` as `20,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// An error and its causes (`source()` after `source()`), in one line: what a program
 /// prints for an error whose `Display` is its own part only.
 pub fn one_line(error: &dyn StdError) -> String {
@@ -484,6 +497,14 @@ mod tests {
             Bytes::from_static(body.as_bytes()),
         );
         AtlasError::from(progenitor_client::Error::<()>::UnexpectedResponse(response))
+    }
+
+    #[test]
+    fn counts_are_shown_with_thousands_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(20_000), "20,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]

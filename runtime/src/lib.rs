@@ -40,7 +40,7 @@ pub use client::{
     FromRuntime,
 };
 pub use download::{Download, DownloadError};
-pub use error::{AtlasError, ErrorBody, ErrorKind, one_line};
+pub use error::{AtlasError, ErrorBody, ErrorKind, one_line, thousands};
 pub use operation::{Bound, Location, Operation, Param};
 pub use retry::{RateLimit, RetryPolicy};
 #[doc(hidden)]

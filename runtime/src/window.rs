@@ -99,7 +99,7 @@ pub enum WindowError {
     /// they cannot all be had.
     #[error(
         "more than {} entries share the millisecond {at_ms} ({}) even split by outcome; Atlas cannot return them all, so the export stops rather than return some of them",
-        thousands(*limit),
+        crate::thousands(u64::from(*limit)),
         chrono::DateTime::from_timestamp_millis(*at_ms).map(|t| t.to_rfc3339()).unwrap_or_default()
     )]
     Unsplittable {
@@ -753,19 +753,6 @@ fn span_ms(lo: i64, hi: i64) -> u64 {
     } else {
         (hi as i128 - lo as i128 + 1).min(u64::MAX as i128) as u64
     }
-}
-
-/// `20000` as `20,000`.
-fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The entries of an answer within `[lo, hi]`.
