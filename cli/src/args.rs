@@ -13,7 +13,8 @@ Exit codes:
   3    authentication or authorization failed
   4    not found (project, cluster, host or workspace)
   5    rate limit still exceeded after retrying
-  6    export incomplete: more than 20,000 entries share one millisecond
+  6    export incomplete: more than 20,000 entries share one millisecond, or Atlas's
+       answers fit no known reading of the window
   130  interrupted (Ctrl-C), 143 terminated (SIGTERM); no partial file is left";
 
 /// Get MongoDB Atlas access logs out, every one of them, and download stream audit logs.
@@ -22,7 +23,7 @@ Exit codes:
 /// account), MONGODB_ATLAS_PUBLIC_API_KEY/MONGODB_ATLAS_PRIVATE_API_KEY (API key), or a
 /// profile of the Atlas CLI's config file (--profile); the project from --group-id (or
 /// --project-id), MONGODB_ATLAS_PROJECT_ID, or the profile's project_id. Times accept RFC
-/// 3339, epoch seconds or milliseconds, or a duration ago (90m, 24h, 7d).
+/// 3339, epoch seconds or milliseconds, a duration ago (90m, 24h, 7d), or now.
 #[derive(Parser)]
 #[command(name = "atlas-logs", version, after_help = EXIT_HELP)]
 pub struct Cli {

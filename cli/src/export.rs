@@ -250,7 +250,7 @@ fn jobs(
             }
             if let Some(group) = project {
                 AccessLogExport::check_checkpoint(&state.checkpoint, group, target, None, None)
-                    .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))?;
+                    .map_err(|e| Failure::usage(format!("{flag}: {}: {e}", path.display())))?;
             }
         }
         jobs.push(Job {
@@ -356,7 +356,7 @@ async fn run(
                 let reports = &reports;
                 let show = &show;
                 async move {
-                    let name = describe(&job.target);
+                    let name = job.target.to_string();
                     let result = run_job(session, group, job, settings, per_job, stdout, |r| {
                         reports.borrow_mut()[i].0 = *r;
                         show(reports);
@@ -418,14 +418,14 @@ async fn run(
         } else {
             String::new()
         };
-        eprintln!("exported{of} {}", summary(&total));
+        eprintln!("exported {}", summary(&total, &of));
     }
     Ok(())
 }
 
-fn summary(report: &Report) -> String {
+fn summary(report: &Report, from: &str) -> String {
     format!(
-        "{} {} in {} {} (Atlas answers at most 20,000 per request; {} to learn how it reads the window)",
+        "{} {}{from} in {} {} (Atlas answers at most 20,000 per request; {} to learn how it reads the window)",
         thousands(report.entries),
         plural(report.entries, "entry", "entries"),
         thousands(report.requests),

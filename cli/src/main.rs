@@ -329,8 +329,8 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
         eprintln!(
             "saved {} ({} bytes received, {} written)",
             saved.path.display(),
-            saved.bytes_received,
-            saved.bytes_written
+            atlas_client::runtime::thousands(saved.bytes_received),
+            atlas_client::runtime::thousands(saved.bytes_written)
         );
     }
     Ok(())

@@ -74,9 +74,10 @@ pub async fn connect(global: &Global) -> Result<Session, Failure> {
             code: 3,
             message: format!("{e}; or try --demo"),
         },
-        e @ (BuildError::BaseUrl { .. } | BuildError::InsecureUrl { .. }) => {
-            Failure::usage(format!("--base-url: {e}"))
-        }
+        e @ BuildError::BaseUrl { .. } => Failure::usage(format!("--base-url: {e}")),
+        BuildError::InsecureUrl { url } => Failure::usage(format!(
+            "--base-url: refusing to send credentials over plain HTTP to {url}; use https (plain http only reaches loopback)"
+        )),
         e @ (BuildError::Profile(_) | BuildError::UnknownProfile { .. }) => {
             Failure::usage(format!("--profile: {}", one_line(&e)))
         }
@@ -109,7 +110,12 @@ async fn demo(quiet: bool) -> Result<Session, Failure> {
         let clusters: Vec<String> = data
             .cluster_names()
             .into_iter()
-            .map(|name| format!("{name} ({} entries)", data.entries_of(name)))
+            .map(|name| {
+                format!(
+                    "{name} ({} entries)",
+                    atlas_client::runtime::thousands(data.entries_of(name) as u64)
+                )
+            })
             .collect();
         eprintln!(
             "demo: fake Atlas at {} with project {group}; clusters {}; workspaces {}",

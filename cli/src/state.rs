@@ -61,7 +61,7 @@ pub enum ExportError {
         source: std::io::Error,
     },
     /// The state file cannot be used.
-    #[error("{flag} {}", path.display())]
+    #[error("{flag}: {}", path.display())]
     BadState {
         flag: &'static str,
         path: PathBuf,

@@ -1,5 +1,5 @@
-//! Times on the command line: RFC 3339, epoch seconds or milliseconds, or a duration
-//! before now (`90m`, `24h`, `7d`). Everything becomes epoch milliseconds; the audit-log
+//! Times on the command line: RFC 3339, epoch seconds or milliseconds, a duration before
+//! now (`90m`, `24h`, `7d`), or `now`. Everything becomes epoch milliseconds; the audit-log
 //! command divides by 1,000 for Atlas's seconds.
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,7 +18,9 @@ const MILLIS_FROM: i64 = 100_000_000_000;
 /// twelve or more milliseconds; eleven digits fit neither and are refused.
 pub fn parse_time(value: &str, now_ms: i64) -> Result<i64, String> {
     let trimmed = value.trim();
-    let ms = if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+    let ms = if trimmed.eq_ignore_ascii_case("now") {
+        now_ms
+    } else if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
         let n: i64 = trimmed
             .parse()
             .map_err(|_| format!("{value:?} is too large for a time"))?;
@@ -38,7 +40,7 @@ pub fn parse_time(value: &str, now_ms: i64) -> Result<i64, String> {
             Ok(ago) => now_ms.saturating_sub(ago),
             Err(_) => {
                 return Err(format!(
-                    "{value:?} is not a time: give RFC 3339 (2026-11-01T12:00:00Z), epoch seconds or milliseconds, or a duration ago (90m, 24h, 7d)"
+                    "{value:?} is not a time: give RFC 3339 (2026-11-01T12:00:00Z), epoch seconds or milliseconds, a duration ago (90m, 24h, 7d), or now"
                 ));
             }
         }
@@ -110,6 +112,7 @@ mod tests {
         assert_eq!(parse_time("2026-11-01T13:00:00+01:00", NOW), Ok(NOW));
         assert_eq!(parse_time("90m", NOW), Ok(NOW - 90 * 60_000));
         assert_eq!(parse_time("7d", NOW), Ok(NOW - 7 * 86_400_000));
+        assert_eq!(parse_time("now", NOW), Ok(NOW));
     }
 
     #[test]

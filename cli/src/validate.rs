@@ -167,11 +167,16 @@ impl ExportOut {
             return Ok(Self::Stdout);
         }
         if value.contains(TARGET_PLACEHOLDER) {
-            // Checked again with each target's name before anything is written.
-            file(
-                "--out",
-                Path::new(&value.replace(TARGET_PLACEHOLDER, "atlas-logs-check")),
-            )?;
+            // Each target's file is checked once the targets are known; the directory now,
+            // unless its name depends on the target too.
+            let dir = match Path::new(value).parent() {
+                Some(dir) if dir.as_os_str().is_empty() => Path::new("."),
+                Some(dir) => dir,
+                None => Path::new("."),
+            };
+            if !dir.to_string_lossy().contains(TARGET_PLACEHOLDER) {
+                directory("--out", dir)?;
+            }
             return Ok(Self::PerTarget(value.to_string()));
         }
         if targets != Some(1) {

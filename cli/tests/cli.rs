@@ -715,23 +715,39 @@ async fn every_cluster_of_a_project_exactly_once_across_runs() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "run {round}: {stderr}");
         assert!(
-            stderr.contains(&format!("exported from {} targets", names.len())),
+            stderr.contains(&format!(" entries from {} targets in ", names.len())),
             "{stderr}"
         );
     }
     for name in &names {
-        let mut got = lines(&home.join(format!("run1-{name}.ndjson")));
-        got.extend(lines(&home.join(format!("run2-{name}.ndjson"))));
-        let expected = truth(&data, name, start, now);
+        // The two runs' files together are the cluster's `fake-atlas dump`, line for line
+        // and byte for byte (the data lies within the seven days exported).
+        let mut got: Vec<String> = ["run1", "run2"]
+            .iter()
+            .flat_map(|run| {
+                std::fs::read_to_string(home.join(format!("{run}-{name}.ndjson")))
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut dump = Vec::new();
+        data.write_ndjson_of(Some(name), &mut dump).unwrap();
+        let mut expected: Vec<String> = String::from_utf8(dump)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        got.sort();
+        expected.sort();
+        assert!(!expected.is_empty());
         assert_eq!(
             got.len(),
             expected.len(),
             "{name}: no entry twice or missing"
         );
-        assert!(
-            as_set(&got) == as_set(&expected),
-            "{name}: the same entries"
-        );
+        assert!(got == expected, "{name}: the dump's lines, byte for byte");
         assert!(checkpoints.join(format!("{name}.json")).is_file());
     }
     assert_eq!(atlas.stats().list_clusters, 2, "one listing per run");
@@ -859,10 +875,7 @@ async fn one_failing_target_takes_nothing_from_the_others() {
     let output = run(command).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "{stderr}");
-    assert!(
-        stderr.contains("error: --cluster Gone: HTTP 404"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("error: cluster Gone: HTTP 404"), "{stderr}");
     assert!(
         stderr
             .trim_end()
@@ -874,4 +887,50 @@ async fn one_failing_target_takes_nothing_from_the_others() {
     assert!(got.len() == expected.len() && as_set(&got) == as_set(&expected));
     assert!(checkpoints.join("Cluster0.json").is_file());
     assert!(!home.join("Gone.ndjson").exists() && !checkpoints.join("Gone.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_shows_our_events_and_rust_log_decides_when_set() {
+    let atlas = fake(500, 0).await;
+    let group = atlas.data().group_id.clone();
+    let home = scratch("verbose");
+    let access = [
+        "access",
+        "--group-id",
+        &group,
+        "--cluster",
+        "Cluster0",
+        "--since",
+        "30d",
+        "--limit",
+        "1",
+    ];
+    let stderr = |flags: &[&str], rust_log: Option<&str>| {
+        let mut command = cli(&atlas, &home);
+        if let Some(directives) = rust_log {
+            command.env("RUST_LOG", directives);
+        }
+        command.args(flags).args(access);
+        async move {
+            let output = run(command).await;
+            assert!(output.status.success());
+            String::from_utf8(output.stderr).unwrap()
+        }
+    };
+    assert_eq!(stderr(&[], None).await, "", "quiet by default");
+    let ours = stderr(&["-v"], None).await;
+    assert!(ours.contains("service-account token received"), "{ours}");
+    assert!(
+        ours.contains("answer") && ours.contains("status=200") && ours.contains("elapsed_ms="),
+        "{ours}"
+    );
+    assert!(
+        !ours.contains("hyper") && !ours.contains("pooling"),
+        "{ours}"
+    );
+    let everything = stderr(&["-vv"], None).await;
+    assert!(everything.contains("hyper"), "{everything}");
+    assert_eq!(stderr(&["-v"], Some("off")).await, "", "RUST_LOG wins");
+    let runtime_only = stderr(&[], Some("atlas_runtime=debug")).await;
+    assert!(runtime_only.contains("status=200"), "{runtime_only}");
 }

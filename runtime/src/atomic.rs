@@ -28,6 +28,19 @@ pub struct AtomicFile {
     destination: PathBuf,
 }
 
+/// Temporary files made as the shell's `>` makes files: readable and writable by all, as
+/// the umask allows (tempfile's own default is owner-only), so that a log shipper running
+/// as another user can read what is delivered.
+fn builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
+}
+
 impl AtomicFile {
     /// Starts writing `destination`. Its directory must exist and be writable: this is
     /// checked now, by creating the temporary file there.
@@ -52,7 +65,7 @@ impl AtomicFile {
             io::Error::new(io::ErrorKind::InvalidInput, "it does not name a file")
         })?;
         let dir = parent(destination);
-        let temp = tempfile::Builder::new()
+        let temp = builder()
             .prefix(&format!(".{}.", name.to_string_lossy()))
             .suffix(".tmp")
             .tempfile_in(dir)
@@ -70,7 +83,7 @@ impl AtomicFile {
     ///
     /// The directory is missing or not writable.
     pub fn create_in(dir: &Path) -> io::Result<Self> {
-        let temp = tempfile::Builder::new()
+        let temp = builder()
             .prefix(".atlas-")
             .suffix(".tmp")
             .tempfile_in(dir)
@@ -226,6 +239,24 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Delivered files get the mode the shell's `>` would give them: 0666 less the umask.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn files_are_made_as_the_shell_makes_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        AtomicFile::create(&path).unwrap().commit().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask);
+    }
 
     #[test]
     fn nothing_appears_until_commit_and_nothing_else_is_touched() {
