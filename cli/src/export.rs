@@ -372,20 +372,24 @@ async fn run(
             .await;
     progress.finish();
     let mut total = Report::default();
+    let mut window = None;
     let mut first_failure = None;
     let mut failures = 0;
     let several = outcomes.len() > 1;
     for (name, outcome) in outcomes {
         match outcome {
             Ok(report) => {
+                window.get_or_insert(report.window);
                 total.entries += report.entries;
                 total.requests += report.requests;
                 total.probes += report.probes;
                 if several && !settings.quiet {
                     eprintln!(
-                        "{name}: {} {} in {} {}",
+                        "{name}: {} {} from {} to {} in {} {}",
                         thousands(report.entries),
                         plural(report.entries, "entry", "entries"),
+                        time::show(report.window.0),
+                        time::show(report.window.1),
                         thousands(report.requests),
                         plural(report.requests, "request", "requests")
                     );
@@ -413,10 +417,11 @@ async fn run(
         });
     }
     if !settings.quiet {
-        let of = if several {
-            format!(" from {targets} targets")
-        } else {
-            String::new()
+        let of = match window {
+            Some((start, end)) if !several => {
+                format!(" from {} to {}", time::show(start), time::show(end))
+            }
+            _ => format!(" from {targets} targets"),
         };
         eprintln!("exported {}", summary(&total, &of));
     }

@@ -152,6 +152,8 @@ pub struct Report {
     pub probes: u64,
     /// How much of the window is listed, 0 to 1.
     pub done: f64,
+    /// The window, `[start, end]` in epoch milliseconds.
+    pub window: (i64, i64),
 }
 
 /// Step 3: writes every entry of the export to `out` as NDJSON (each line the object Atlas
@@ -161,7 +163,10 @@ pub async fn write_entries(
     out: &mut dyn Write,
     mut progress: impl FnMut(&Report),
 ) -> Result<Report, ExportError> {
-    let mut report = Report::default();
+    let mut report = Report {
+        window: export.window(),
+        ..Report::default()
+    };
     while let Some(entry) = export.next_entry().await? {
         write_entry(&entry, out)?;
         report.entries += 1;

@@ -557,7 +557,7 @@ fn the_demo_export_goes_past_the_cap_and_through_the_burst() {
     let summary = stderr.lines().last().unwrap_or_default();
     assert!(
         summary.starts_with(&format!(
-            "exported {} entries in ",
+            "exported {} entries from ",
             atlas_client::runtime::thousands(got.len() as u64)
         )),
         "{summary}"

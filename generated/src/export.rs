@@ -715,6 +715,12 @@ impl<'c> AccessLogExport<'c> {
         self.window.paging()
     }
 
+    /// The window listed, `[start, end]` in epoch milliseconds: for a resumed export, from
+    /// where the checkpoint (and any overlap) continues.
+    pub fn window(&self) -> (i64, i64) {
+        (self.start_ms, self.end_ms)
+    }
+
     /// How much of the window has been listed, from 0 to 1, counted in time: the progress
     /// to show while the export runs.
     pub fn done_fraction(&self) -> f64 {
