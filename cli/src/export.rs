@@ -59,13 +59,7 @@ pub async fn command(
     let since = args
         .since
         .as_deref()
-        .map(|v| {
-            let ago =
-                time::parse_duration(v).map_err(|e| Failure::usage(format!("--since {e}")))?;
-            let start = now.saturating_sub(ago);
-            time::not_before_2008(v, start).map_err(|e| Failure::usage(format!("--since {e}")))?;
-            Ok::<_, Failure>(start)
-        })
+        .map(|v| time::since(v, now).map_err(|e| Failure::usage(format!("--since {e}"))))
         .transpose()?;
     let start = flag_time("--start", &args.start)?.or(since);
     let end = flag_time("--end", &args.end)?.unwrap_or(now);
@@ -75,19 +69,13 @@ pub async fn command(
             time::show(end)
         )));
     }
-    if let Some(start) = start
-        && start > end
-    {
+    if let Some(start) = start {
         let flag = if args.since.is_some() {
             "--since"
         } else {
             "--start"
         };
-        return Err(Failure::usage(format!(
-            "{flag} ({}) must not be after --end ({})",
-            time::show(start),
-            time::show(end)
-        )));
+        time::not_after(flag, start, end).map_err(Failure::usage)?;
     }
     let overlap_ms = args
         .overlap
@@ -128,7 +116,6 @@ pub async fn command(
     let project = session::project(&args.project, global)?;
     let settings = Settings {
         start,
-        start_given: args.start.is_some() || args.since.is_some(),
         end,
         overlap_ms,
         concurrency: usize::from(args.concurrency),
@@ -160,7 +147,6 @@ pub async fn command(
 /// What applies to every target.
 struct Settings {
     start: Option<i64>,
-    start_given: bool,
     end: i64,
     overlap_ms: Option<i64>,
     concurrency: usize,
@@ -241,7 +227,7 @@ fn jobs(
             None => None,
         };
         if let (Some(state), Some(path)) = (&state, &state_path) {
-            if settings.start_given {
+            if settings.start.is_some() {
                 return Err(Failure::usage(format!(
                     "--start/--since conflict with {flag} {}, which continues after {}; drop them, or use another checkpoint",
                     path.display(),
@@ -339,6 +325,9 @@ async fn run(
     let progress = Progress::new(!settings.quiet && std::io::stderr().is_terminal());
     let reports = RefCell::new(vec![(Report::default(), false); targets]);
     let show = |reports: &RefCell<Vec<(Report, bool)>>| {
+        if !progress.is_due() {
+            return;
+        }
         let reports = reports.borrow();
         progress.update(&Status {
             entries: reports.iter().map(|(r, _)| r.entries).sum(),

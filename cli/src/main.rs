@@ -217,23 +217,13 @@ fn window(args: &WindowArgs, now: i64) -> Result<Option<(i64, i64)>, Failure> {
     };
     let window = match (start, end, since) {
         (Some(s), Some(e), _) => (at("--start", s)?, at("--end", e)?),
-        (_, _, Some(ago)) => {
-            let ms =
-                time::parse_duration(ago).map_err(|e| Failure::usage(format!("--since {e}")))?;
-            let start = now.saturating_sub(ms);
-            time::not_before_2008(ago, start)
-                .map_err(|e| Failure::usage(format!("--since {e}")))?;
-            (start, now)
-        }
+        (_, _, Some(ago)) => (
+            time::since(ago, now).map_err(|e| Failure::usage(format!("--since {e}")))?,
+            now,
+        ),
         _ => return Ok(None),
     };
-    if window.0 > window.1 {
-        return Err(Failure::usage(format!(
-            "--start ({}) must not be after --end ({})",
-            time::show(window.0),
-            time::show(window.1)
-        )));
-    }
+    time::not_after("--start", window.0, window.1).map_err(Failure::usage)?;
     Ok(Some(window))
 }
 

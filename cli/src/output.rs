@@ -177,12 +177,19 @@ pub struct Status {
     pub targets: usize,
 }
 
-/// The export's progress on stderr, when stderr is a terminal and output is not quiet.
-pub struct Progress(Option<indicatif::ProgressBar>);
+/// The export's progress on stderr, when stderr is a terminal and output is not quiet;
+/// its text is redrawn ten times a second, so updates between are dropped.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    last: std::cell::Cell<Option<std::time::Instant>>,
+}
+
+/// How often the progress text changes at most.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Progress {
     pub fn new(shown: bool) -> Self {
-        Self(shown.then(|| {
+        let bar = shown.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
@@ -190,11 +197,25 @@ impl Progress {
             );
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
-        }))
+        });
+        Self {
+            bar,
+            last: std::cell::Cell::new(None),
+        }
+    }
+
+    /// Whether an update would be shown now: the bar is there and its text is due.
+    pub fn is_due(&self) -> bool {
+        self.bar.is_some()
+            && self
+                .last
+                .get()
+                .is_none_or(|last| last.elapsed() >= PROGRESS_EVERY)
     }
 
     pub fn update(&self, status: &Status) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
+            self.last.set(Some(std::time::Instant::now()));
             let seconds = bar.elapsed().as_secs_f64().max(0.001);
             let targets = if status.targets > 1 {
                 format!(
@@ -217,7 +238,7 @@ impl Progress {
     }
 
     pub fn finish(&self) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }

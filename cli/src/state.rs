@@ -184,7 +184,7 @@ pub async fn write_entries(
 }
 
 fn write_entry(entry: &AccessLogEntry, out: &mut dyn Write) -> Result<(), ExportError> {
-    out.write_all(entry.raw_json().as_bytes())
+    out.write_all(entry.raw_bytes())
         .and_then(|()| out.write_all(b"\n"))
         .map_err(ExportError::io("cannot write an entry"))
 }

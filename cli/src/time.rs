@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 /// 2008-01-01T00:00:00Z: Atlas keeps no access or audit logs from before it, and refuses
 /// earlier times.
-pub const EARLIEST_MS: i64 = 1_199_145_600_000;
+pub use atlas_client::export::EARLIEST_MS;
 
 /// All-digit values below this are epoch seconds (up to the year 2286).
 const SECONDS_BELOW: i64 = 10_000_000_000;
@@ -47,6 +47,25 @@ pub fn parse_time(value: &str, now_ms: i64) -> Result<i64, String> {
     };
     not_before_2008(value, ms)?;
     Ok(ms)
+}
+
+/// The start of `--since value`: that long before `now_ms`, not before 2008.
+pub fn since(value: &str, now_ms: i64) -> Result<i64, String> {
+    let start = now_ms.saturating_sub(parse_duration(value)?);
+    not_before_2008(value, start)?;
+    Ok(start)
+}
+
+/// Refuses a window whose start (given by `flag`) is after its end.
+pub fn not_after(flag: &str, start: i64, end: i64) -> Result<(), String> {
+    if start > end {
+        return Err(format!(
+            "{flag} ({}) must not be after --end ({})",
+            show(start),
+            show(end)
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a time before 2008, showing what `value` was read as.

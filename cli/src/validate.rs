@@ -132,7 +132,8 @@ pub fn stream_name(flag: &str, value: &str) -> Result<(), String> {
 
 /// One client IP address, IPv4 or IPv6.
 pub fn ip(value: &str) -> Result<(), String> {
-    match value.trim().parse::<IpAddr>() {
+    // The runtime's rule for `x-ip-address` parameters, with the flag's name.
+    match atlas_client::runtime::operation::ip_address("ipAddress", value) {
         Ok(_) => Ok(()),
         Err(_) => Err(format!(
             "--ip must be one IPv4 or IPv6 address (no prefix length); got {}",

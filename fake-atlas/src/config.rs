@@ -142,8 +142,7 @@ pub struct Faults {
     pub fail_status: u16,
     /// `Retry-After` seconds sent with them, if any.
     pub fail_retry_after: Option<u64>,
-    /// Delay before answering each API call; an access-history answer is built meanwhile
-    /// and sent when it is over.
+    /// How long each API answer takes: it is built meanwhile and sent when this is over.
     pub latency: Duration,
     /// Abort the connection after this many body bytes.
     pub close_after_bytes: Option<u64>,

@@ -110,8 +110,8 @@ struct ServeArgs {
     /// Fault: Retry-After seconds sent with them.
     #[arg(long)]
     fail_retry_after: Option<u64>,
-    /// Fault: delay every API answer by this many milliseconds (access history: the answer
-    /// arrives this long after the request, the fake's time to build it included).
+    /// Fault: every API answer arrives this many milliseconds after its request, the fake's
+    /// time to build it included.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
     /// Fault: abort the connection after this many body bytes.

@@ -50,6 +50,21 @@ pub struct Shared {
     pub(crate) faults: Mutex<Faults>,
 }
 
+/// Every API answer, `latency` after its request: the fake builds it meanwhile, as Atlas
+/// does on its own machines, so that building a 12 MB page does not add to the latency (it
+/// would, on a client's machine, compete with the client under test). Tokens are not
+/// delayed.
+async fn with_latency(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let due = tokio::time::Instant::now() + shared.faults.lock().unwrap().latency;
+    let response = next.run(request).await;
+    tokio::time::sleep_until(due).await;
+    response
+}
+
 /// The router of a fake Atlas.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -73,6 +88,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/atlas/v2/groups/{group_id}/clusters",
             get(list_clusters),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            with_latency,
+        ))
         .route("/api/oauth/token", post(token))
         .route("/api/oauth/revoke", post(revoke))
         .route("/__fake/stats", get(stats))
@@ -181,6 +200,14 @@ fn bad_parameter(op: Op, field: &str, description: &str) -> Response {
 }
 
 impl Call<'_> {
+    /// The gate, then the project: what every API call passes before its own work. `Ok`
+    /// carries the tokens left in the rate-limit bucket.
+    async fn gate(&self) -> Result<u32, Response> {
+        let remaining = self.admit().await?;
+        self.project()?;
+        Ok(remaining)
+    }
+
     /// The gate. `Ok` carries the tokens left in the rate-limit bucket.
     async fn admit(&self) -> Result<u32, Response> {
         let counters = &self.shared.counters;
@@ -192,18 +219,13 @@ impl Call<'_> {
             Op::AuditLogs => &counters.audit_logs,
             Op::Clusters => &counters.list_clusters,
         });
-        let (latency, failure) = {
+        let failure = {
             let mut faults = self.shared.faults.lock().unwrap();
-            let failure = (faults.fail_next > 0).then(|| {
+            (faults.fail_next > 0).then(|| {
                 faults.fail_next -= 1;
                 (faults.fail_status, faults.fail_retry_after)
-            });
-            (faults.latency, failure)
+            })
         };
-        // Access history builds its answer within the latency (see `access`).
-        if !latency.is_zero() && !matches!(self.op, Op::Cluster | Op::Process | Op::Legacy) {
-            tokio::time::sleep(latency).await;
-        }
         if let Some((status, retry_after)) = failure {
             Counters::bump(&counters.faults);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -611,24 +633,11 @@ enum Target<'a> {
     Host(&'a str),
 }
 
-/// An access-history answer, `latency` after the request: the fake builds it meanwhile, as
-/// Atlas does on its own machines, so that the work of building a 12 MB page does not add
-/// to the latency (it would, on a client's machine, compete with the client under test).
 async fn access(call: Call<'_>, target: Target<'_>, query: Option<&str>) -> Response {
-    let due = tokio::time::Instant::now() + call.shared.faults.lock().unwrap().latency;
-    let response = access_now(call, target, query).await;
-    tokio::time::sleep_until(due).await;
-    response
-}
-
-async fn access_now(call: Call<'_>, target: Target<'_>, query: Option<&str>) -> Response {
-    let remaining = match call.admit().await {
+    let remaining = match call.gate().await {
         Ok(remaining) => remaining,
         Err(response) => return response,
     };
-    if let Err(response) = call.project() {
-        return response;
-    }
     let filter = match AccessFilter::parse(call.op, &Query::parse(query)) {
         Ok(filter) => filter,
         Err(response) => return response,
@@ -710,13 +719,10 @@ async fn audit_logs(
         headers: &headers,
         group_id: &group_id,
     };
-    let remaining = match call.admit().await {
+    let remaining = match call.gate().await {
         Ok(remaining) => remaining,
         Err(response) => return response,
     };
-    if let Err(response) = call.project() {
-        return response;
-    }
     let query = Query::parse(query.as_deref());
     let now_s = shared.data.config.now_ms / 1000;
     let (start_s, end_s) = match (
@@ -781,13 +787,10 @@ async fn list_clusters(
         headers: &headers,
         group_id: &group_id,
     };
-    let remaining = match call.admit().await {
+    let remaining = match call.gate().await {
         Ok(remaining) => remaining,
         Err(response) => return response,
     };
-    if let Err(response) = call.project() {
-        return response;
-    }
     let query = Query::parse(query.as_deref());
     let op = Op::Clusters;
     let parsed = (|| {

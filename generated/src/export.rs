@@ -106,31 +106,42 @@ impl AccessLogEntry {
     /// The object is not an access-log entry, or has no readable time (its log line's
     /// `t.$date`, else `timestamp`).
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, AtlasError> {
+        let time_ms = Self::time_of(raw.get())?;
         let text: Box<str> = raw.into();
-        Self::from_bytes(bytes::Bytes::from(text.into_boxed_bytes()))
+        Ok(Self::new(
+            bytes::Bytes::from(text.into_boxed_bytes()),
+            time_ms,
+        ))
     }
 
-    /// An entry from the bytes of its JSON object: an object with a readable time; the
-    /// typed fields are decoded when asked for ([`AccessLogEntry::fields`]).
-    fn from_bytes(raw: bytes::Bytes) -> Result<Self, AtlasError> {
-        let times: Times<'_> = serde_json::from_slice(&raw)
+    /// An entry from the text of its JSON object, `raw` being the same text as bytes: an
+    /// object with a readable time; the typed fields are decoded when asked for
+    /// ([`AccessLogEntry::fields`]).
+    fn from_text(raw: bytes::Bytes, text: &str) -> Result<Self, AtlasError> {
+        Ok(Self::new(raw, Self::time_of(text)?))
+    }
+
+    /// The time of an entry's JSON object: its log line's `t.$date`, else `timestamp`.
+    fn time_of(text: &str) -> Result<i64, AtlasError> {
+        let times: Times<'_> = serde_json::from_str(text)
             .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
-        let time_ms =
-            atlas_runtime::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
-                .ok_or_else(|| {
-                    AtlasError::decode(format!(
-                        "an access-log entry has no readable time (logLine or timestamp): {}",
-                        truncate(&String::from_utf8_lossy(&raw), 200)
-                    ))
-                })?
-                .timestamp_millis();
-        std::str::from_utf8(&raw)
-            .map_err(|e| AtlasError::decode(format!("an access-log entry is not UTF-8: {e}")))?;
-        Ok(Self {
+        let time = atlas_runtime::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
+            .ok_or_else(|| {
+                AtlasError::decode(format!(
+                    "an access-log entry has no readable time (logLine or timestamp): {}",
+                    truncate(text, 200)
+                ))
+            })?;
+        Ok(time.timestamp_millis())
+    }
+
+    /// An entry of UTF-8 bytes and their time.
+    fn new(raw: bytes::Bytes, time_ms: i64) -> Self {
+        Self {
             raw,
             time_ms,
             fingerprint: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     /// The JSON object exactly as Atlas sent it: every field, `null`s and fields this
@@ -138,6 +149,11 @@ impl AccessLogEntry {
     pub fn raw_json(&self) -> &str {
         // Checked to be UTF-8 when the entry was made.
         std::str::from_utf8(&self.raw).unwrap_or_default()
+    }
+
+    /// The same object as bytes (UTF-8), for writing out without checking the text again.
+    pub fn raw_bytes(&self) -> &[u8] {
+        &self.raw
     }
 
     /// The typed fields, decoded from the object.
@@ -336,14 +352,13 @@ fn decode_entries(body: &bytes::Bytes) -> Result<Vec<AccessLogEntry>, AtlasError
     }
     let raw: RawList<'_> = serde_json::from_slice(body)
         .map_err(|e| AtlasError::decode(format!("the page does not decode: {e}")))?;
-    let base = body.as_ptr() as usize;
     raw.access_logs
         .into_iter()
         .map(|raw| {
-            // A slice of the body: the object's text as sent, without a copy.
+            // A slice of the body: the object's text as sent (checked to be UTF-8 by the
+            // parse above), without a copy.
             let text = raw.get();
-            let at = text.as_ptr() as usize - base;
-            AccessLogEntry::from_bytes(body.slice(at..at + text.len()))
+            AccessLogEntry::from_text(body.slice_ref(text.as_bytes()), text)
         })
         .collect()
 }
@@ -684,7 +699,12 @@ impl<'c> AccessLogExport<'c> {
                 .or_default()
                 .push(entry.fingerprint());
         }
-        if !self.skip.is_empty() && self.skip.contains(&(entry.time_ms, entry.fingerprint())) {
+        // Only an entry of a millisecond exported before can be one of those entries: its
+        // fingerprint is computed for those only.
+        let t = entry.time_ms;
+        if self.skip.range((t, 0)..=(t, u64::MAX)).next().is_some()
+            && self.skip.contains(&(t, entry.fingerprint()))
+        {
             return;
         }
         self.emitted += 1;

@@ -402,23 +402,15 @@ impl Phases {
 fn duplicate_type_names(file: &syn::File) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     let mut twice = std::collections::BTreeSet::new();
-    for item in &file.items {
-        let syn::Item::Mod(module) = item else {
-            continue;
+    for item in crate::glue::module_items(file, "types") {
+        let name = match item {
+            syn::Item::Struct(s) => &s.ident,
+            syn::Item::Enum(e) => &e.ident,
+            syn::Item::Type(t) => &t.ident,
+            _ => continue,
         };
-        if module.ident != "types" {
-            continue;
-        }
-        for item in module.content.iter().flat_map(|(_, items)| items) {
-            let name = match item {
-                syn::Item::Struct(s) => &s.ident,
-                syn::Item::Enum(e) => &e.ident,
-                syn::Item::Type(t) => &t.ident,
-                _ => continue,
-            };
-            if !seen.insert(name.to_string()) {
-                twice.insert(name.to_string());
-            }
+        if !seen.insert(name.to_string()) {
+            twice.insert(name.to_string());
         }
     }
     twice.into_iter().collect()
@@ -722,20 +714,20 @@ fn polish_literals(file: &mut syn::File, spec: &OpenAPI) {
     }
 
     let mut names = std::collections::BTreeMap::new();
-    let components = spec.components.clone().unwrap_or_default();
+    let component_params = spec.components.as_ref().map(|c| &c.parameters);
     let params = spec
         .paths
         .paths
         .values()
         .filter_map(|item| item.as_item())
         .flat_map(|item| item.iter().flat_map(|(_, op)| op.parameters.iter()))
-        .chain(components.parameters.values());
+        .chain(component_params.into_iter().flat_map(|p| p.values()));
     for param in params {
         let resolved = match param {
             ReferenceOr::Item(p) => Some(p),
             ReferenceOr::Reference { reference } => reference
                 .strip_prefix("#/components/parameters/")
-                .and_then(|name| components.parameters.get(name))
+                .and_then(|name| component_params?.get(name))
                 .and_then(|p| p.as_item()),
         };
         if let Some(p) = resolved {

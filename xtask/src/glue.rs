@@ -33,7 +33,7 @@ pub fn items(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
         .iter()
         .filter(|op| op.streamed && op.bodiless_success.is_empty() && op.accept.ends_with("gzip"))
         .map(|op| {
-            let builder = format_ident!("{}", heck::ToPascalCase::to_pascal_case(op.id.as_str()));
+            let builder = format_ident!("{}", builder_name(op));
             quote! {
                 impl builder::#builder<'_> {
                     /// Sends the request and saves the gzip file, verified (CRC and length),
@@ -172,6 +172,44 @@ pub fn rewrite(
 
 fn label(op: &Operation) -> String {
     crate::normalize::label(Some(&op.operation_id), &op.method, &op.path)
+}
+
+/// The name progenitor gives an operation's builder type (`GetAccessHistoryCluster`).
+fn builder_name(op: &Operation) -> String {
+    heck::ToPascalCase::to_pascal_case(op.id.as_str())
+}
+
+/// Each operation by the name of its builder type.
+fn by_builder(operations: &[Operation]) -> BTreeMap<String, &Operation> {
+    operations.iter().map(|op| (builder_name(op), op)).collect()
+}
+
+/// The items of the top-level module `name` (`types`, `builder`) of progenitor's output.
+pub(crate) fn module_items<'a>(
+    file: &'a syn::File,
+    name: &'a str,
+) -> impl Iterator<Item = &'a syn::Item> + 'a {
+    file.items
+        .iter()
+        .filter_map(move |item| match item {
+            syn::Item::Mod(module) if module.ident == name => module.content.as_ref(),
+            _ => None,
+        })
+        .flat_map(|(_, items)| items)
+}
+
+/// The same, to change them.
+fn module_items_mut<'a>(
+    file: &'a mut syn::File,
+    name: &'a str,
+) -> impl Iterator<Item = &'a mut syn::Item> + 'a {
+    file.items
+        .iter_mut()
+        .filter_map(move |item| match item {
+            syn::Item::Mod(module) if module.ident == name => module.content.as_mut(),
+            _ => None,
+        })
+        .flat_map(|(_, items)| items)
 }
 
 struct Sends<'a> {
@@ -734,30 +772,22 @@ fn type_name(ty: &syn::Type) -> Option<String> {
 fn document(file: &mut syn::File, operations: &[Operation]) {
     // The documentation of each type's fields, for the setters of its builder.
     let mut field_docs: BTreeMap<(String, String), String> = BTreeMap::new();
-    for item in &file.items {
-        let syn::Item::Mod(module) = item else {
-            continue;
-        };
-        if module.ident != "types" {
-            continue;
-        }
-        for item in module.content.iter().flat_map(|(_, items)| items) {
-            if let syn::Item::Struct(s) = item
-                && let syn::Fields::Named(fields) = &s.fields
-            {
-                for field in &fields.named {
-                    let Some(ident) = &field.ident else { continue };
-                    let wire = serde_rename(&field.attrs).unwrap_or_else(|| ident_name(ident));
-                    let text = doc_text(&field.attrs)
-                        .map(|d| format!("Sets the field `{wire}`:\n\n{}", d.trim()))
-                        .unwrap_or_else(|| format!("Sets the field `{wire}`."));
-                    field_docs.insert((s.ident.to_string(), ident.to_string()), text);
-                }
+    for item in module_items(file, "types") {
+        if let syn::Item::Struct(s) = item
+            && let syn::Fields::Named(fields) = &s.fields
+        {
+            for field in &fields.named {
+                let Some(ident) = &field.ident else { continue };
+                let wire = serde_rename(&field.attrs).unwrap_or_else(|| ident_name(ident));
+                let text = doc_text(&field.attrs)
+                    .map(|d| format!("Sets the field `{wire}`:\n\n{}", d.trim()))
+                    .unwrap_or_else(|| format!("Sets the field `{wire}`."));
+                field_docs.insert((s.ident.to_string(), ident.to_string()), text);
             }
         }
     }
     let mut docs = Docs {
-        operations,
+        builders: by_builder(operations),
         field_docs,
         module: Vec::new(),
     };
@@ -765,7 +795,7 @@ fn document(file: &mut syn::File, operations: &[Operation]) {
 }
 
 struct Docs<'a> {
-    operations: &'a [Operation],
+    builders: BTreeMap<String, &'a Operation>,
     field_docs: BTreeMap<(String, String), String>,
     /// The modules the visitor is in.
     module: Vec<String>,
@@ -780,9 +810,7 @@ impl Docs<'_> {
         if self.module.as_slice() != ["builder"] {
             return None;
         }
-        self.operations
-            .iter()
-            .find(|op| heck::ToPascalCase::to_pascal_case(op.id.as_str()) == name)
+        self.builders.get(name).copied()
     }
 
     fn setter_doc(&self, op: &Operation, setter: &str) -> Option<String> {
@@ -941,45 +969,32 @@ fn epoch_setters(
     operations: &[Operation],
     runtime: &TokenStream,
 ) -> std::result::Result<(), Vec<Refusal>> {
+    let builders = by_builder(operations);
     let mut refused = Vec::new();
-    for item in &mut file.items {
-        let syn::Item::Mod(module) = item else {
+    for item in module_items_mut(file, "builder") {
+        let syn::Item::Impl(imp) = item else { continue };
+        let Some(op) = type_name(&imp.self_ty).and_then(|name| builders.get(&name)) else {
             continue;
         };
-        if module.ident != "builder" {
-            continue;
-        }
-        for item in module.content.iter_mut().flat_map(|(_, items)| items) {
-            let syn::Item::Impl(imp) = item else { continue };
-            let Some(name) = type_name(&imp.self_ty) else {
-                continue;
-            };
-            let Some(op) = operations
-                .iter()
-                .find(|op| heck::ToPascalCase::to_pascal_case(op.id.as_str()) == name)
-            else {
-                continue;
-            };
-            for (wire, unit) in &op.epoch_params {
-                let setter = sanitize_snake(wire);
-                let found = imp.items.iter_mut().find_map(|item| match item {
-                    syn::ImplItem::Fn(f)
-                        if ident_name(&f.sig.ident).trim_end_matches('_') == setter =>
-                    {
-                        Some(f)
-                    }
-                    _ => None,
-                });
-                let outcome = match found {
-                    Some(f) => epoch_setter(f, wire, *unit, runtime),
-                    None => Err(anyhow::anyhow!("no builder setter for parameter `{wire}`")),
-                };
-                if let Err(e) = outcome {
-                    refused.push(Refusal {
-                        subject: label(op),
-                        reason: format!("x-epoch: {e:#}"),
-                    });
+        for (wire, unit) in &op.epoch_params {
+            let setter = sanitize_snake(wire);
+            let found = imp.items.iter_mut().find_map(|item| match item {
+                syn::ImplItem::Fn(f)
+                    if ident_name(&f.sig.ident).trim_end_matches('_') == setter =>
+                {
+                    Some(f)
                 }
+                _ => None,
+            });
+            let outcome = match found {
+                Some(f) => epoch_setter(f, wire, *unit, runtime),
+                None => Err(anyhow::anyhow!("no builder setter for parameter `{wire}`")),
+            };
+            if let Err(e) = outcome {
+                refused.push(Refusal {
+                    subject: label(op),
+                    reason: format!("x-epoch: {e:#}"),
+                });
             }
         }
     }
@@ -1139,60 +1154,43 @@ pub fn page_walks(
     runtime: &TokenStream,
 ) -> Vec<String> {
     // The success type of each paged operation's `send()`, as `types::X`.
+    let builders = by_builder(operations);
     let mut answers: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
-    for item in &file.items {
-        let syn::Item::Mod(module) = item else {
+    for item in module_items(file, "builder") {
+        let syn::Item::Impl(imp) = item else { continue };
+        let Some(op) = type_name(&imp.self_ty)
+            .and_then(|name| builders.get(&name))
+            .filter(|op| op.paging.is_some())
+        else {
             continue;
         };
-        if module.ident != "builder" {
-            continue;
-        }
-        for item in module.content.iter().flat_map(|(_, items)| items) {
-            let syn::Item::Impl(imp) = item else { continue };
-            let Some(name) = type_name(&imp.self_ty) else {
-                continue;
-            };
-            let Some(op) = operations.iter().find(|op| {
-                op.paging.is_some() && heck::ToPascalCase::to_pascal_case(op.id.as_str()) == name
-            }) else {
-                continue;
-            };
-            let methods: Vec<String> = imp
-                .items
-                .iter()
-                .filter_map(|item| match item {
-                    syn::ImplItem::Fn(f) => Some(ident_name(&f.sig.ident)),
-                    _ => None,
-                })
-                .collect();
-            let Some(send) = imp.items.iter().find_map(|item| match item {
-                syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f),
+        let methods: Vec<String> = imp
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                syn::ImplItem::Fn(f) => Some(ident_name(&f.sig.ident)),
                 _ => None,
-            }) else {
-                continue;
-            };
-            if let Some(answer) = typed_success(send) {
-                answers.insert(op.id.clone(), (answer, methods));
-            }
+            })
+            .collect();
+        let Some(send) = imp.items.iter().find_map(|item| match item {
+            syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f),
+            _ => None,
+        }) else {
+            continue;
+        };
+        if let Some(answer) = typed_success(send) {
+            answers.insert(op.id.clone(), (answer, methods));
         }
     }
 
     // The paginated shapes among those types: item type and the form of each field.
     let mut shapes: BTreeMap<String, Shape> = BTreeMap::new();
-    for item in &file.items {
-        let syn::Item::Mod(module) = item else {
-            continue;
-        };
-        if module.ident != "types" {
-            continue;
-        }
-        for item in module.content.iter().flat_map(|(_, items)| items) {
-            if let syn::Item::Struct(s) = item
-                && answers.values().any(|(answer, _)| s.ident == answer)
-                && let Some(shape) = paginated_shape(s)
-            {
-                shapes.insert(s.ident.to_string(), shape);
-            }
+    for item in module_items(file, "types") {
+        if let syn::Item::Struct(s) = item
+            && answers.values().any(|(answer, _)| s.ident == answer)
+            && let Some(shape) = paginated_shape(s)
+        {
+            shapes.insert(s.ident.to_string(), shape);
         }
     }
 
@@ -1213,7 +1211,7 @@ pub fn page_walks(
         {
             continue;
         }
-        let builder = format_ident!("{}", heck::ToPascalCase::to_pascal_case(op.id.as_str()));
+        let builder = format_ident!("{}", builder_name(op));
         let answer_ty = format_ident!("{answer}");
         let page_num = format_ident!("{page_num}");
         let items_per_page = format_ident!("{items_per_page}");
