@@ -157,6 +157,24 @@ pub fn service_client(atlas: &fake_atlas::FakeAtlas) -> Client {
         .unwrap()
 }
 
+/// A program under test with an empty environment but for `PATH` and what sets its clock
+/// and time zone: `TZ`, and libfaketime's `LD_PRELOAD` and `FAKETIME*`, through which
+/// `cargo xtask test --shifted-clock` moves the present of everything the suite runs. The
+/// program sees what the test sets, on the same day and in the same zone as the test.
+pub fn isolated_command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command.env_clear();
+    for (name, value) in std::env::vars_os() {
+        let kept = name.to_str().is_some_and(|n| {
+            matches!(n, "PATH" | "TZ" | "LD_PRELOAD") || n.starts_with("FAKETIME")
+        });
+        if kept {
+            command.env(name, value);
+        }
+    }
+    command
+}
+
 /// The Python interpreter that runs tests/digest_server.py: `ATLAS_TEST_PYTHON` when set
 /// (`cargo xtask test` points it at its venv under `target/`, with the packages of
 /// tests/requirements.txt installed), else `python3` on the PATH.

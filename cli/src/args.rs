@@ -52,6 +52,10 @@ pub struct Global {
     /// Run against a fake Atlas started in-process on loopback, with demo data and credentials.
     #[arg(long, global = true)]
     pub demo: bool,
+    /// Take this time as the present: durations, `now` and --since count back from it, an
+    /// export ends by it, the demo's data ends at it [default: the system clock].
+    #[arg(long, global = true, allow_hyphen_values = true, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -132,7 +132,7 @@ pub async fn command(
         )?),
         None => None,
     };
-    let session = session::connect(global).await?;
+    let session = session::connect(global, now).await?;
     let group = session.group(project);
     let jobs = match prepared {
         Some(jobs) => jobs,

@@ -1,6 +1,7 @@
 //! `atlas-logs`: MongoDB Atlas access logs and stream audit logs, from the command line.
 
 mod args;
+mod clock;
 mod export;
 mod memory;
 mod output;
@@ -201,7 +202,7 @@ fn interruption_message(signal: u8) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = clock::now_ms(&cli.global)?;
     match &cli.command {
         Command::Access(args) => access(&cli.global, args, now).await,
         Command::Export(args) => export::command(&cli.global, args, now).await,
@@ -245,7 +246,7 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
     }
     let window = window(&args.window, now)?;
     let project = session::project(&args.project, global)?;
-    let session = session::connect(global).await?;
+    let session = session::connect(global, now).await?;
     let group = session.group(project);
     let filters = atlas_client::export::Filters {
         window,
@@ -293,7 +294,7 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
     let window = window(&args.window, now)?;
     validate::audit_out(&args.out).map_err(Failure::usage)?;
     let project = session::project(&args.project, global)?;
-    let session = session::connect(global).await?;
+    let session = session::connect(global, now).await?;
     let group = session.group(project);
     let mut call = session
         .client

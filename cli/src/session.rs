@@ -58,9 +58,9 @@ pub fn project(args: &ProjectArgs, global: &Global) -> Result<Option<String>, Fa
 
 /// Connects: the demo when asked, else credentials and base URL from the flags, the
 /// environment and the Atlas CLI profile. Sends nothing.
-pub async fn connect(global: &Global) -> Result<Session, Failure> {
+pub async fn connect(global: &Global, now: i64) -> Result<Session, Failure> {
     if global.demo {
-        return demo(global.quiet).await;
+        return demo(global.quiet, now).await;
     }
     let mut builder = Client::builder().discover();
     if let Some(url) = &global.base_url {
@@ -90,10 +90,9 @@ pub async fn connect(global: &Global) -> Result<Session, Failure> {
     })
 }
 
-/// A fake Atlas on loopback with the demo's data (ending now, with one cluster well past
-/// the 20,000-entry cap) and credentials.
-async fn demo(quiet: bool) -> Result<Session, Failure> {
-    let now = chrono::Utc::now().timestamp_millis();
+/// A fake Atlas on loopback with the demo's data (ending at `now`, with one cluster well
+/// past the 20,000-entry cap) and credentials.
+async fn demo(quiet: bool, now: i64) -> Result<Session, Failure> {
     let config = fake_atlas::Config {
         data: fake_atlas::DataConfig::demo(now),
         ..fake_atlas::Config::default()

@@ -2,7 +2,7 @@
 //! of ours: an API key from the environment works, and a wrong one exits 3 without being
 //! printed.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use atlas_client_tests::{Apache, GROUP_ID};
 
@@ -14,9 +14,7 @@ const PASSWORD: &str = "apache-private-key-3b7a";
 /// `atlas-logs access` for `Cluster0` with an API key in its environment and no Atlas CLI
 /// profile to find.
 fn access(apache: &Apache, private_key: &str) -> Output {
-    Command::new(BIN)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    atlas_client_tests::isolated_command(BIN)
         .env("HOME", apache.dir())
         .env("XDG_CONFIG_HOME", apache.dir())
         .env("MONGODB_ATLAS_PUBLIC_API_KEY", USER)

@@ -17,12 +17,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The CLI with the fake's service account in its environment and no Atlas CLI profile.
+/// The CLI with the fake's service account in its environment, no Atlas CLI profile, and
+/// the present pinned to the end of the fake's data (`--now`), whatever the day.
 fn cli(atlas: &FakeAtlas, home: &Path) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = atlas_client_tests::isolated_command(BIN);
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("XDG_CONFIG_HOME", home)
         .env("HOME", home)
         .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
@@ -31,6 +30,7 @@ fn cli(atlas: &FakeAtlas, home: &Path) -> Command {
             fake_atlas::DEMO_CLIENT_SECRET,
         )
         .args(["--base-url", &atlas.base_url()])
+        .args(["--now", &atlas.data().config.now_ms.to_string()])
         .stdin(Stdio::null());
     command
 }
@@ -838,10 +838,8 @@ async fn the_project_comes_as_the_atlas_cli_finds_it() {
     ok(&run(command).await);
 
     // A base URL copied with the API's prefix is the same site.
-    let mut command = Command::new(BIN);
+    let mut command = atlas_client_tests::isolated_command(BIN);
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("XDG_CONFIG_HOME", &home)
         .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
         .env(
@@ -852,6 +850,7 @@ async fn the_project_comes_as_the_atlas_cli_finds_it() {
             "MONGODB_ATLAS_OPS_MANAGER_URL",
             format!("{}/api/atlas/v2", atlas.base_url()),
         )
+        .args(["--now", &atlas.data().config.now_ms.to_string()])
         .args(["--profile", "work"])
         .args(access);
     ok(&run(command).await);

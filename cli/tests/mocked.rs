@@ -1,7 +1,7 @@
 //! `atlas-logs` against a mocked Atlas: the exact answer of one request, printed as
 //! NDJSON entry for entry.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use atlas_client::types::{MongoDbAccessLogs, MongoDbAccessLogsList};
 use atlas_client_mocks::{MockServer, MockServerExt};
@@ -43,10 +43,8 @@ async fn access_prints_the_mocked_page_as_ndjson() {
 
     let home = std::env::temp_dir().join(format!("atlas-logs-mocked-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    let mut command = Command::new(BIN);
+    let mut command = atlas_client_tests::isolated_command(BIN);
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("XDG_CONFIG_HOME", &home)
         .env("HOME", &home)
         .env("MONGODB_ATLAS_PUBLIC_API_KEY", "abcdefgh")

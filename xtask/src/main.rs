@@ -12,7 +12,7 @@ const USAGE: &str = "\
 usage: cargo xtask codegen [--check]
        cargo xtask codegen --spec FILE --out FILE [--runtime PATH] [--tags A,B] [--check]
        cargo xtask official-check [--official FILE] [--tags A,B] [--no-build]
-       cargo xtask test [--no-install] [-- CARGO-TEST-ARGS]
+       cargo xtask test [--no-install] [--shifted-clock] [-- CARGO-TEST-ARGS]
 
   codegen          regenerate every target of xtask/codegen.toml
   codegen --check  fail, showing the difference, when the committed code is stale
@@ -29,13 +29,16 @@ usage: cargo xtask codegen [--check]
                    (`--workspace` is dropped when they pick packages with -p);
                    exits with cargo test's status
                    system tools: curl, gzip, kill, Apache httpd at /usr/sbin/apache2,
-                   python3 with venv; missing ones are installed with apt-get as
+                   python3 with venv, tzdata; missing ones are installed with apt-get as
                    root or with passwordless sudo on Debian-like systems, else
                    named, and nothing runs
                    Python packages: tests/requirements.txt in a venv at
                    target/test-venv (redone only when that file changes), whose
                    interpreter the tests get as ATLAS_TEST_PYTHON
   --no-install     name missing system packages instead of installing them
+  --shifted-clock  run every test binary and doctest with the clock 400 days ahead
+                   (libfaketime, Debian's faketime) in TZ=Pacific/Kiritimati (UTC+14):
+                   no test may depend on the day or the zone it runs in
 
 A run that refuses anything lists every refusal, exits non-zero and writes nothing.";
 

@@ -10,6 +10,17 @@
 //! The Python packages go into a venv under the target directory, reinstalled only when
 //! tests/requirements.txt changes; the tests find its interpreter through
 //! `ATLAS_TEST_PYTHON`.
+//!
+//! `--shifted-clock` runs the suite with the present [`SHIFT`] ahead and in the time zone
+//! [`SHIFTED_ZONE`] (UTC+14), to prove that no test depends on the day or the zone it runs
+//! in. The clock is moved by libfaketime (Debian's `faketime`), for the test binaries and
+//! the doctests only, through cargo's `runner`: cargo and rustc run on the real clock.
+//! That is not a choice but a need: rustc links jemalloc, whose first allocation calls
+//! `clock_gettime` while holding its init lock; libfaketime's own first call then looks up
+//! a symbol, the failed look-up allocates, and rustc deadlocks at startup (0 CPU, for ever;
+//! a run compiling anything under `faketime` hangs, doctests included). Test binaries use
+//! glibc's allocator and run fine. Monotonic clocks stay real
+//! (`FAKETIME_DONT_FAKE_MONOTONIC=1`), so timeouts and sleeps behave.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -34,6 +45,13 @@ const APACHE_MODULE_FILES: &[&str] = &[
 
 /// The interpreter a venv can be made from: `python3` on the PATH, else Debian's.
 const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// How far ahead `--shifted-clock` moves the present (libfaketime's relative offset).
+const SHIFT: &str = "+400d";
+/// The time zone of `--shifted-clock`: UTC+14, as far from UTC as civil time goes.
+const SHIFTED_ZONE: &str = "Pacific/Kiritimati";
+/// libfaketime's wrapper, as the runner of every test binary and doctest.
+const FAKETIME_BIN: &str = "faketime";
 
 /// A tool the suite needs beyond cargo.
 struct Need {
@@ -71,18 +89,38 @@ const PYTHON: Need = Need {
     packages: &["python3", "python3-venv"],
 };
 
+const FAKETIME: Need = Need {
+    what: "faketime (libfaketime)",
+    used_by: "cargo xtask test --shifted-clock",
+    packages: &["faketime"],
+};
+const TZDATA: Need = Need {
+    what: "the time zone database (/usr/share/zoneinfo)",
+    used_by: "cargo xtask test --shifted-clock, cli/tests/cli.rs",
+    packages: &["tzdata"],
+};
+
 /// What is there: for each need, whether it is met, and the Python to make the venv from.
 struct Survey {
     missing: Vec<&'static Need>,
     python: Option<OsString>,
 }
 
-fn survey() -> Survey {
+fn survey(shifted: bool) -> Survey {
     let mut missing = Vec::new();
     for (need, tool) in [(&CURL, "curl"), (&GZIP, "gzip"), (&KILL, "kill")] {
         if on_path(tool).is_none() {
             missing.push(need);
         }
+    }
+    if shifted && on_path(FAKETIME_BIN).is_none() {
+        missing.push(&FAKETIME);
+    }
+    if !Path::new("/usr/share/zoneinfo")
+        .join(SHIFTED_ZONE)
+        .is_file()
+    {
+        missing.push(&TZDATA);
     }
     let apache = Path::new(APACHE_BIN).is_file()
         && APACHE_MODULE_FILES
@@ -98,16 +136,18 @@ fn survey() -> Survey {
     Survey { missing, python }
 }
 
-/// `cargo xtask test [--no-install] [-- CARGO-TEST-ARGS]`.
+/// `cargo xtask test [--no-install] [--shifted-clock] [-- CARGO-TEST-ARGS]`.
 pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
     let (ours, extra) = match args.iter().position(|a| a == "--") {
         Some(i) => (&args[..i], &args[i + 1..]),
         None => (args, &[][..]),
     };
     let mut install = true;
+    let mut shifted = false;
     for arg in ours {
         match arg.as_str() {
             "--no-install" => install = false,
+            "--shifted-clock" => shifted = true,
             other => {
                 return Err(crate::usage(&format!(
                     "unknown argument `{other}` (cargo test's arguments go after `--`)"
@@ -117,7 +157,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
     }
 
     // System packages.
-    let mut found = survey();
+    let mut found = survey(shifted);
     let mut installed: Vec<&str> = Vec::new();
     if !found.missing.is_empty() {
         let packages = packages(&found.missing);
@@ -135,7 +175,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
         let mut install_args = vec!["install", "-y", "-qq", "--no-install-recommends"];
         install_args.extend(packages.iter().copied());
         installer.apt_get(&install_args)?;
-        found = survey();
+        found = survey(shifted);
         if !found.missing.is_empty() {
             report_missing(&found.missing, false);
             bail!("still missing after apt-get install {}", packages.join(" "));
@@ -162,8 +202,22 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
     );
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
+    let mut command = Command::new(cargo);
+    command.current_dir(root);
+    if shifted {
+        let ahead = shifted_days()?;
+        eprintln!(
+            "xtask test: the clock of every test binary and doctest {SHIFT} ({ahead} days ahead, checked) in {SHIFTED_ZONE}"
+        );
+        command
+            .arg("--config")
+            .arg(format!(
+                "target.'cfg(all())'.runner = ['{FAKETIME_BIN}', '-f', '{SHIFT}']"
+            ))
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("TZ", SHIFTED_ZONE);
+    }
+    let status = command
         .arg("test")
         .args(cargo_test_args(extra))
         .env(PYTHON_VAR, &python)
@@ -174,6 +228,40 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1).max(1)),
         None => ExitCode::FAILURE,
     })
+}
+
+/// How many days ahead a program run by `faketime -f SHIFT` sees the present: checked
+/// before the suite runs, so that a libfaketime that moves nothing cannot pass for a
+/// shifted run.
+fn shifted_days() -> Result<i64> {
+    let output = Command::new(FAKETIME_BIN)
+        .args(["-f", SHIFT, "date", "-u", "+%s"])
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {FAKETIME_BIN}"))?;
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("reading the clock")?
+        .as_secs() as i64;
+    let seen: i64 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .with_context(|| {
+            format!(
+                "`{FAKETIME_BIN} -f {SHIFT} date -u +%s` printed no time: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        })?;
+    let days = (seen - real) / 86_400;
+    let wanted: i64 = SHIFT
+        .trim_matches(['+', 'd'])
+        .parse()
+        .expect("SHIFT is +<days>d");
+    if (days - wanted).abs() > 1 {
+        bail!("`{FAKETIME_BIN} -f {SHIFT}` moved the clock {days} days, not {wanted}");
+    }
+    Ok(days)
 }
 
 /// `--locked --workspace` unless the caller's arguments already say otherwise, then theirs.
