@@ -435,3 +435,88 @@ async fn send_raw_hands_back_the_body_as_sent() {
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert_eq!(err.body(), Some(&b"<html>"[..]));
 }
+
+/// Bodies whose JSON shape the spec does not allow: serde alone would fill a struct from
+/// an array, field by field.
+const MISSHAPEN: &[&str] = &[
+    "[[]]",
+    r#"[["{\"t\":{\"$date\":\"2026-10-31T00:00:00.123Z\"}}"]]"#,
+    r#"{"accessLogs":[["{\"t\":{\"$date\":\"2026-10-31T00:00:00.123Z\"}}"]]}"#,
+    r#"{"accessLogs":[[true,"admin",null,"32b6e34b3d91647abb20e7b8"]]}"#,
+    r#"{"accessLogs":[{"logLine":"{\"t\":[\"2026-10-31T00:00:00.123Z\"]}"}]}"#,
+    r#"{"accessLogs":[{"logLine":"{\"t\":{\"$date\":\"00-11-01T00:00:00.123Z\"}}"}]}"#,
+];
+
+/// Every path that reads an access-history answer refuses a misshapen one, loudly: the
+/// typed `send()`, the entries of `fetch_entries` (what `atlas-logs access -o ndjson`
+/// prints), and the exact export.
+#[tokio::test]
+async fn an_answer_of_the_wrong_shape_fails_on_every_path() {
+    use atlas_client::export::{AccessLogExport, Filters, Target, fetch_entries};
+    for body in MISSHAPEN {
+        let answer = ResponseTemplate::new(200)
+            .set_body_raw(body.as_bytes().to_vec(), atlas_client_tests::ATLAS_JSON);
+        let (_server, client) = mock_answering(answer).await;
+        let target = Target::Cluster("Cluster0".into());
+        let typed = client
+            .get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster0")
+            .send()
+            .await;
+        // The last two are of the right shape for the typed call: only their times are
+        // unreadable, which the typed entries do not read.
+        if !body.contains("logLine") {
+            let err = AtlasError::from(typed.unwrap_err());
+            assert_eq!(err.kind(), ErrorKind::Decode, "{body}: {err}");
+            assert!(
+                err.to_string().contains("getGroupDbAccessHistoryCluster"),
+                "{err}"
+            );
+        }
+        let err = fetch_entries(&client, GROUP_ID, &target, &Filters::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{body}: {err}");
+        assert!(
+            err.to_string().contains("getGroupDbAccessHistoryCluster"),
+            "{err}"
+        );
+        let mut export = AccessLogExport::new(
+            &client,
+            GROUP_ID,
+            target,
+            1_790_000_000_000,
+            1_790_000_100_000,
+        );
+        let err = export.next_entry().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{body}: {err}");
+    }
+}
+
+/// An error body is Atlas's only when it is an object: `[400, "X"]` under a 404 is a 404
+/// with an unknown body, not `{error: 400, errorCode: "X"}`.
+#[tokio::test]
+async fn an_error_body_is_read_from_an_object_only() {
+    for body in [
+        r#"[400,"X"]"#,
+        r#"[400,"X","detail"]"#,
+        r#"{"error":[400],"errorCode":"X"}"#,
+    ] {
+        let answer =
+            ResponseTemplate::new(404).set_body_raw(body.as_bytes().to_vec(), "application/json");
+        let (_server, client) = mock_answering(answer).await;
+        let err = client
+            .get_access_history_cluster()
+            .group_id(GROUP_ID)
+            .cluster_name("Cluster0")
+            .send()
+            .await
+            .unwrap_err();
+        let err = AtlasError::from(err);
+        assert!(err.api().is_none(), "{body}: {:?}", err.api());
+        assert!(err.is_not_found(), "{body}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+        assert_eq!(err.body(), Some(body.as_bytes()));
+    }
+}

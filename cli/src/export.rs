@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
@@ -258,6 +258,9 @@ fn jobs(
             );
         }
     }
+    // Only now, with every recorded delivery done: what killed runs left half-written.
+    let outputs: Vec<&Path> = jobs.iter().filter_map(|j| j.out.as_deref()).collect();
+    crate::state::remove_stale(&outputs, settings.quiet);
     Ok(jobs)
 }
 

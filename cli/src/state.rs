@@ -79,6 +79,8 @@ pub enum StateError {
     Malformed(#[source] serde_json::Error),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    #[error("its delivery record cannot be trusted: {0}")]
+    Delivery(#[source] atlas_client::runtime::NotOurs),
 }
 
 impl ExportError {
@@ -103,13 +105,21 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(bad(StateError::Read(e))),
         };
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| bad(StateError::Malformed(e)))?;
-        let state: Self =
-            serde_json::from_value(value.clone()).map_err(|e| bad(StateError::Malformed(e)))?;
-        // The checkpoint's own rules (version, consistency), through its strict reader.
-        Checkpoint::from_json(&value["checkpoint"].to_string())
+        // Exactly as written: no key twice, every struct from an object.
+        atlas_client::runtime::strict::unique_keys(text.as_bytes())
+            .map_err(|e| bad(StateError::Malformed(e)))?;
+        let state: Self = atlas_client::runtime::strict::from_str(&text)
+            .map_err(|e| bad(StateError::Malformed(e)))?;
+        // The checkpoint's own rules (version, fingerprints, consistency).
+        state
+            .checkpoint
+            .validate()
             .map_err(|e| bad(StateError::Checkpoint(e)))?;
+        // A delivery record is acted on only for a finished file of ours beside its output.
+        if let Some(delivery) = &state.delivery {
+            atlas_client::runtime::check_delivery(&delivery.temp, &delivery.out)
+                .map_err(|e| bad(StateError::Delivery(e)))?;
+        }
         Ok(Some(state))
     }
 
@@ -138,6 +148,35 @@ impl State {
         )?;
         self.save(path)?;
         Ok(delivered.then_some(delivery.out))
+    }
+}
+
+/// Removes the temporary files that killed runs left half-written beside `outputs` (only
+/// files of ours that no live process holds: [`atlas_client::runtime::remove_stale_temporaries`])
+/// and says so unless `quiet`. A directory that cannot be read is left to the write that
+/// follows, which names it.
+pub fn remove_stale(outputs: &[&Path], quiet: bool) {
+    let mut dirs: Vec<&Path> = outputs
+        .iter()
+        .map(|out| match out.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        let Ok(removed) = atlas_client::runtime::remove_stale_temporaries(dir) else {
+            continue;
+        };
+        if !removed.is_empty() && !quiet {
+            let n = removed.len() as u64;
+            eprintln!(
+                "removed {n} {} that interrupted runs left in {}",
+                crate::output::plural(n, "temporary file", "temporary files"),
+                dir.display()
+            );
+        }
     }
 }
 

@@ -158,6 +158,50 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
         );
     }
 
+    // Damaged copies of a real state file, and one whose delivery record names a file of
+    // the user's: each refused with nothing moved.
+    let real = std::fs::read_to_string(work.join("state.json")).unwrap();
+    let damage = |name: &str, from: &str, to: &str| {
+        assert!(real.contains(from), "{from} in {real}");
+        std::fs::write(work.join(name), real.replacen(from, to, 1)).unwrap();
+    };
+    damage(
+        "twice.json",
+        "\"throughMs\":",
+        "\"throughMs\": 0,\n    \"throughMs\":",
+    );
+    // The checkpoint as an array of its fields in order, which serde alone would read.
+    let mut state: serde_json::Value = serde_json::from_str(&real).unwrap();
+    let fields = [
+        "version",
+        "groupId",
+        "target",
+        "authResult",
+        "ipAddress",
+        "throughMs",
+        "overlapMs",
+        "remembered",
+        "rememberedFromMs",
+    ];
+    let checkpoint = &state["checkpoint"];
+    assert_eq!(checkpoint.as_object().unwrap().len(), fields.len());
+    state["checkpoint"] = fields.iter().map(|f| checkpoint[*f].clone()).collect();
+    std::fs::write(work.join("arrayed.json"), state.to_string()).unwrap();
+    std::fs::create_dir_all(work.join("elsewhere")).unwrap();
+    std::fs::create_dir_all(work.join("logs")).unwrap();
+    std::fs::write(work.join("elsewhere/notes.txt"), "my notes\n").unwrap();
+    let record = format!(
+        "\"delivery\": {{\"temp\": {:?}, \"out\": {:?}}}",
+        work.join("elsewhere/notes.txt"),
+        work.join("logs/notes-moved.txt")
+    );
+    damage("foreign.json", "\"delivery\": null", &record);
+    let beside = format!(
+        "\"delivery\": {{\"temp\": {:?}, \"out\": {:?}}}",
+        work.join("regular.txt"),
+        work.join("regular-moved.txt")
+    );
+    damage("beside.json", "\"delivery\": null", &beside);
     let g = group.as_str();
     let long_cluster = "c".repeat(5_000);
     let c = ["--group-id", g, "--cluster", "Cluster0"];
@@ -741,6 +785,26 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             "checkpoint and an explicit since",
             "--checkpoint",
             export(&["--checkpoint", "state.json", "--since", "1h"]),
+        ),
+        args(
+            "checkpoint with a key twice",
+            "--checkpoint",
+            export(&["--checkpoint", "twice.json"]),
+        ),
+        args(
+            "checkpoint with an array for an object",
+            "--checkpoint",
+            export(&["--checkpoint", "arrayed.json"]),
+        ),
+        args(
+            "checkpoint whose delivery names a file elsewhere",
+            "--checkpoint",
+            export(&["--checkpoint", "foreign.json"]),
+        ),
+        args(
+            "checkpoint whose delivery names a user's file beside",
+            "--checkpoint",
+            export(&["--checkpoint", "beside.json"]),
         ),
         args(
             "checkpoint of another cluster",

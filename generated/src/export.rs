@@ -123,7 +123,7 @@ impl AccessLogEntry {
 
     /// The time of an entry's JSON object: its log line's `t.$date`, else `timestamp`.
     fn time_of(text: &str) -> Result<i64, AtlasError> {
-        let times: Times<'_> = serde_json::from_str(text)
+        let times: Times<'_> = atlas_runtime::strict::from_str(text)
             .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
         let time = atlas_runtime::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
             .ok_or_else(|| {
@@ -162,7 +162,7 @@ impl AccessLogEntry {
     ///
     /// A field has a type the spec does not allow.
     pub fn fields(&self) -> Result<MongoDbAccessLogs, AtlasError> {
-        serde_json::from_slice(&self.raw)
+        atlas_runtime::strict::from_slice(&self.raw)
             .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))
     }
 
@@ -318,6 +318,10 @@ pub async fn fetch_entries(
     target: &Target,
     filters: &Filters,
 ) -> Result<Vec<AccessLogEntry>, AtlasError> {
+    let operation = match target {
+        Target::Cluster(_) => "getGroupDbAccessHistoryCluster",
+        Target::Hostname(_) => "getGroupDbAccessHistoryProcess",
+    };
     let body = match target {
         Target::Cluster(name) => send!(
             client
@@ -341,6 +345,7 @@ pub async fn fetch_entries(
     tokio::task::spawn_blocking(move || decode_entries(&body))
         .await
         .map_err(|e| AtlasError::decode(format!("decoding the page stopped: {e}")))?
+        .map_err(|e| AtlasError::decode(format!("Atlas's answer to {operation}: {e}")))
 }
 
 /// The entries of an access-history answer, each a slice of `body`.
@@ -350,7 +355,7 @@ fn decode_entries(body: &bytes::Bytes) -> Result<Vec<AccessLogEntry>, AtlasError
         #[serde(borrow, rename = "accessLogs")]
         access_logs: Vec<&'a RawValue>,
     }
-    let raw: RawList<'_> = serde_json::from_slice(body)
+    let raw: RawList<'_> = atlas_runtime::strict::from_slice(body)
         .map_err(|e| AtlasError::decode(format!("the page does not decode: {e}")))?;
     raw.access_logs
         .into_iter()
@@ -451,15 +456,30 @@ impl Checkpoint {
     /// The text is not a checkpoint of this version: damaged, truncated, another format or
     /// version, a field missing or unknown.
     pub fn from_json(text: &str) -> Result<Self, CheckpointError> {
-        let checkpoint: Self = serde_json::from_str(text).map_err(CheckpointError::Malformed)?;
+        atlas_runtime::strict::unique_keys(text.as_bytes()).map_err(CheckpointError::Malformed)?;
+        let checkpoint: Self =
+            atlas_runtime::strict::from_str(text).map_err(CheckpointError::Malformed)?;
+        checkpoint.validate()?;
+        Ok(checkpoint)
+    }
+
+    /// Checks the rules a checkpoint's fields must follow together, for a checkpoint read
+    /// some other way than [`Checkpoint::from_json`] (embedded in a file of its own): this
+    /// version; fingerprints exactly as written ([`Checkpoint::remembered`]), each once per
+    /// millisecond; the remembered milliseconds within `[remembered_from_ms, through_ms]`.
+    ///
+    /// # Errors
+    ///
+    /// Another version, or fields that contradict each other.
+    pub fn validate(&self) -> Result<(), CheckpointError> {
+        let checkpoint = self;
         if checkpoint.version != CHECKPOINT_VERSION {
             return Err(CheckpointError::Version(checkpoint.version));
         }
-        let fingerprints_ok = checkpoint
-            .remembered
-            .values()
-            .flatten()
-            .all(|f| f.len() == 16 && u64::from_str_radix(f, 16).is_ok());
+        let fingerprints_ok = checkpoint.remembered.values().all(|fps| {
+            fps.iter().all(|f| is_fingerprint(f))
+                && fps.iter().collect::<BTreeSet<_>>().len() == fps.len()
+        });
         if !fingerprints_ok
             || checkpoint.remembered_from_ms > checkpoint.through_ms.saturating_add(1)
             || checkpoint.overlap_ms < 0
@@ -470,7 +490,7 @@ impl Checkpoint {
         {
             return Err(CheckpointError::Inconsistent);
         }
-        Ok(checkpoint)
+        Ok(())
     }
 
     fn remembered_set(&self) -> BTreeSet<(i64, u64)> {
@@ -482,6 +502,11 @@ impl Checkpoint {
             })
             .collect()
     }
+}
+
+/// A fingerprint as a checkpoint writes it: 16 lowercase hexadecimal digits, no sign.
+fn is_fingerprint(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A checkpoint that cannot be used.
@@ -891,5 +916,47 @@ mod tests {
             Checkpoint::from_json(&inconsistent.to_json()),
             Err(CheckpointError::Inconsistent)
         ));
+    }
+
+    /// A checkpoint is taken exactly as written or not at all: no key twice, no array
+    /// for an object, fingerprints as this crate writes them, each once.
+    #[test]
+    fn damaged_checkpoints_are_refused() {
+        let mut remembering = checkpoint();
+        remembering.through_ms = 1_700_000_000_005;
+        remembering.remembered_from_ms = 1_700_000_000_000;
+        remembering.remembered.insert(
+            1_700_000_000_002,
+            vec!["00000000000000ff".into(), "0123456789abcdef".into()],
+        );
+        let good = remembering.to_json();
+        assert_eq!(Checkpoint::from_json(&good).unwrap(), remembering);
+        let twice_key = good.replace(
+            "\"overlapMs\": 0,",
+            "\"overlapMs\": 0,\n  \"overlapMs\": 0,",
+        );
+        assert!(twice_key.matches("overlapMs").count() == 2);
+        let twice_inner = good.replace(
+            "\"1700000000002\": [",
+            "\"1700000000002\": [],\n    \"1700000000002\": [",
+        );
+        assert!(twice_inner.matches("1700000000002").count() == 2);
+        let swap = |old: &str, new: &str| {
+            assert!(good.contains(old), "{old}");
+            good.replace(old, new)
+        };
+        for bad in [
+            twice_key,
+            twice_inner,
+            swap("{\n    \"cluster\": \"Cluster0\"\n  }", "[\"Cluster0\"]"),
+            swap("\"00000000000000ff\"", "\"+0000000000000ff\""),
+            swap("\"00000000000000ff\"", "\"00000000000000FF\""),
+            swap("\"00000000000000ff\"", "\"00000000000000f\""),
+            swap("\"00000000000000ff\"", "\"0123456789abcdef\""),
+            swap("\"1700000000002\"", "\"+1700000000002\""),
+            swap("\"1700000000002\"", "\"01700000000002\""),
+        ] {
+            assert!(Checkpoint::from_json(&bad).is_err(), "{bad}");
+        }
     }
 }

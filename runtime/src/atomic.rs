@@ -1,7 +1,16 @@
 //! Files that appear whole or not at all: written to a uniquely named temporary file in the
 //! destination's directory, synced, renamed over the destination, and the directory synced.
 //! A failure or a drop before [`AtomicFile::commit`] removes the temporary file, which no
-//! one else can have created; nothing else is ever deleted.
+//! one else can have created.
+//!
+//! Temporary files are named `.NAME.XXXXXX.atlas-tmp` while written (NAME the
+//! destination's file name, XXXXXX random) and held under an exclusive lock
+//! ([`File::try_lock`]) by the process writing them. A file finished for a two-step
+//! delivery ([`AtomicFile::prepare`]) is renamed `.NAME.XXXXXX.atlas-ready` before anyone
+//! records it, and [`finish`] renames only such a file, beside its destination. So a
+//! process killed while writing leaves an unlocked `.atlas-tmp` file that nothing records
+//! and [`remove_stale`] may delete, and nothing else: a user's file, or a finished file a
+//! record still names, is never deleted or moved.
 //!
 //! ```
 //! use std::io::Write;
@@ -28,17 +37,50 @@ pub struct AtomicFile {
     destination: PathBuf,
 }
 
-/// Temporary files made as the shell's `>` makes files: readable and writable by all, as
-/// the umask allows (tempfile's own default is owner-only), so that a log shipper running
-/// as another user can read what is delivered.
-fn builder() -> tempfile::Builder<'static, 'static> {
+/// The suffix of a temporary file being written.
+const WRITING: &str = ".atlas-tmp";
+/// The suffix of a finished temporary file, which a delivery record may name.
+const READY: &str = ".atlas-ready";
+/// The random part of a temporary file's name: this many ASCII letters and digits.
+const RANDOM_LEN: usize = 6;
+/// The name standing for the destination's while it is not known yet.
+const UNNAMED: &str = "download";
+
+/// Makes the temporary file for `name` in `dir`, as the shell's `>` makes files: readable
+/// and writable by all, as the umask allows (tempfile's own default is owner-only), so that
+/// a log shipper running as another user can read what is delivered. It is locked, so that
+/// [`remove_stale`] leaves it alone while this process lives.
+fn temporary(dir: &Path, name: &str) -> io::Result<NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder
+    let temp = builder
+        .prefix(&format!(".{name}."))
+        .rand_bytes(RANDOM_LEN)
+        .suffix(WRITING)
+        .tempfile_in(dir)
+        .map_err(without_temp_name)?;
+    temp.as_file().try_lock().map_err(|e| match e {
+        std::fs::TryLockError::Error(e) => e,
+        std::fs::TryLockError::WouldBlock => io::Error::other("a new file is locked"),
+    })?;
+    Ok(temp)
+}
+
+/// The random part of `file_name` if it is a temporary file of ours with `suffix` for the
+/// destination named `name` (any name when `None`).
+fn our_temporary<'a>(file_name: &'a str, name: Option<&str>, suffix: &str) -> Option<&'a str> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(suffix)?;
+    let (named, random) = rest.split_at_checked(rest.len().checked_sub(RANDOM_LEN + 1)?)?;
+    let random = random.strip_prefix('.')?;
+    let named_ok = match name {
+        Some(name) => named == name,
+        None => !named.is_empty(),
+    };
+    (named_ok && random.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(random)
 }
 
 impl AtomicFile {
@@ -64,12 +106,7 @@ impl AtomicFile {
         let name = destination.file_name().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "it does not name a file")
         })?;
-        let dir = parent(destination);
-        let temp = builder()
-            .prefix(&format!(".{}.", name.to_string_lossy()))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(without_temp_name)?;
+        let temp = temporary(parent(destination), &name.to_string_lossy())?;
         Ok(Self {
             temp,
             destination: destination.to_path_buf(),
@@ -83,11 +120,7 @@ impl AtomicFile {
     ///
     /// The directory is missing or not writable.
     pub fn create_in(dir: &Path) -> io::Result<Self> {
-        let temp = builder()
-            .prefix(".atlas-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(without_temp_name)?;
+        let temp = temporary(dir, UNNAMED)?;
         Ok(Self {
             temp,
             destination: dir.to_path_buf(),
@@ -156,9 +189,22 @@ impl AtomicFile {
     pub fn prepare(mut self) -> io::Result<Prepared> {
         self.temp.as_file_mut().flush()?;
         self.temp.as_file().sync_all()?;
-        let temp = self.temp.into_temp_path().keep().map_err(|e| e.error)?;
+        // Finished: renamed `.atlas-ready` while still locked, so that no cleanup can take
+        // it for the leftover of a killed run; from now on only a delivery moves it.
+        let writing = self.temp.path().to_path_buf();
+        let file_name = writing
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(WRITING))
+            .ok_or_else(|| io::Error::other("a temporary file lost its name"))?;
+        let ready = writing.with_file_name(format!("{file_name}{READY}"));
+        std::fs::rename(&writing, &ready)?;
+        sync_dir(parent(&ready));
+        // The file is closed, and the lock released, only once it is no longer `.atlas-tmp`;
+        // `tempfile` would remove the old name on drop, which no longer exists.
+        let _ = self.temp.into_temp_path().keep();
         Ok(Prepared {
-            temp,
+            temp: ready,
             destination: self.destination,
             armed: true,
         })
@@ -203,14 +249,61 @@ impl Drop for Prepared {
     }
 }
 
-/// Completes a delivery prepared by [`AtomicFile::prepare`], possibly in an earlier process:
-/// renames `temp` over `destination` and syncs the directory. Returns `Ok(false)` when
-/// `temp` no longer exists (the delivery happened already).
+/// A delivery record that names something other than a finished temporary file of ours
+/// beside its destination: acting on it could move a file that is not ours.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "it names {temp} for {destination}, which is not a finished temporary file of this program beside it (.NAME.XXXXXX{READY} in the same directory, a regular file)"
+)]
+pub struct NotOurs {
+    temp: String,
+    destination: String,
+}
+
+/// Checks a recorded delivery before acting on it: `temp` must be named as
+/// [`AtomicFile::prepare`] names finished files for `destination`
+/// (`.NAME.XXXXXX.atlas-ready`), be in the same directory, and, if it still exists, be a
+/// regular file (not a link, not a directory).
 ///
 /// # Errors
 ///
-/// The rename failed.
+/// Any of these does not hold.
+pub fn check_delivery(temp: &Path, destination: &Path) -> Result<(), NotOurs> {
+    let not_ours = || NotOurs {
+        temp: temp.display().to_string(),
+        destination: destination.display().to_string(),
+    };
+    let name = destination
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(not_ours)?;
+    let temp_name = temp
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(not_ours)?;
+    // The same directory however each path is written (relative, absolute, through links).
+    let dir = |path: &Path| std::fs::canonicalize(parent(path)).ok();
+    let same_dir = dir(temp).is_some_and(|d| Some(d) == dir(destination));
+    if !same_dir || our_temporary(temp_name, Some(name), READY).is_none() {
+        return Err(not_ours());
+    }
+    match std::fs::symlink_metadata(temp) {
+        Ok(meta) if !meta.file_type().is_file() => Err(not_ours()),
+        _ => Ok(()),
+    }
+}
+
+/// Completes a delivery prepared by [`AtomicFile::prepare`], possibly in an earlier process:
+/// renames `temp` over `destination` and syncs the directory. Returns `Ok(false)` when
+/// `temp` no longer exists (the delivery happened already). The record is checked first
+/// ([`check_delivery`]).
+///
+/// # Errors
+///
+/// The record is not one of ours (kind `InvalidData`, with [`NotOurs`] inside), or the
+/// rename failed.
 pub fn finish(temp: &Path, destination: &Path) -> io::Result<bool> {
+    check_delivery(temp, destination).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     match std::fs::rename(temp, destination) {
         Ok(()) => {
             sync_dir(parent(destination));
@@ -219,6 +312,40 @@ pub fn finish(temp: &Path, destination: &Path) -> io::Result<bool> {
         Err(e) if e.kind() == io::ErrorKind::NotFound && !temp.exists() => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Removes from `dir` the temporary files of writers that are gone: files named as this
+/// module names files being written (`.NAME.XXXXXX.atlas-tmp`), regular, and locked by no
+/// one (their writer was killed). Nothing else is touched, finished files that a delivery
+/// record may name included. Returns what was removed.
+///
+/// # Errors
+///
+/// `dir` cannot be read. A file that cannot be checked or removed is left as it is.
+pub fn remove_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let is_ours = name
+            .to_str()
+            .is_some_and(|n| our_temporary(n, None, WRITING).is_some());
+        if !is_ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        // Held until removed, so that no writer can be mid-way while it goes.
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() && std::fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    if !removed.is_empty() {
+        sync_dir(dir);
+    }
+    Ok(removed)
 }
 
 fn parent(path: &Path) -> &Path {
@@ -290,6 +417,125 @@ mod tests {
                 "mine"
             );
         }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn only_leftovers_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.ndjson");
+        // A live writer's file, a finished one a record may name, and look-alikes of users.
+        let mut live = AtomicFile::create(&out).unwrap();
+        live.file().write_all(b"live").unwrap();
+        let ready = AtomicFile::create(&out).unwrap().prepare().unwrap().keep();
+        let users = [
+            ".out.ndjson.abc123.tmp",
+            ".out.ndjson.ab12.atlas-tmp",
+            ".out.ndjson.ab!123.atlas-tmp",
+            "out.ndjson.abc123.atlas-tmp",
+            "..abc123.atlas-tmp",
+        ];
+        for name in users {
+            std::fs::write(dir.path().join(name), "mine").unwrap();
+        }
+        std::fs::create_dir(dir.path().join(".d.abc123.atlas-tmp")).unwrap();
+        // Leftovers of killed writers: ours by name, unlocked.
+        let dead = [".out.ndjson.Xy12Z9.atlas-tmp", ".download.q1w2e3.atlas-tmp"];
+        for name in dead {
+            std::fs::write(dir.path().join(name), "half").unwrap();
+        }
+        let before = names(dir.path());
+        let removed = remove_stale(dir.path()).unwrap();
+        let mut removed: Vec<String> = removed
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        removed.sort();
+        assert_eq!(
+            removed,
+            [".download.q1w2e3.atlas-tmp", ".out.ndjson.Xy12Z9.atlas-tmp"]
+        );
+        let after = names(dir.path());
+        assert_eq!(after.len(), before.len() - 2);
+        assert!(after.contains(&ready.file_name().unwrap().to_str().unwrap().to_string()));
+        live.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "live");
+        for name in users {
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(name)).unwrap(),
+                "mine"
+            );
+        }
+    }
+
+    #[test]
+    fn a_delivery_record_moves_only_a_finished_file_of_ours_beside_its_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.ndjson");
+        let prepared = AtomicFile::create(&out).unwrap().prepare().unwrap();
+        let name = prepared
+            .temp()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            name.starts_with(".out.ndjson.") && name.ends_with(".atlas-ready"),
+            "{name}"
+        );
+        assert!(check_delivery(prepared.temp(), &out).is_ok());
+        // Someone else's file, elsewhere, or named otherwise: refused, nothing moved.
+        let notes = other.path().join("notes.txt");
+        std::fs::write(&notes, "mine").unwrap();
+        let look_alike = dir.path().join(".out.ndjson.abc123.tmp");
+        std::fs::write(&look_alike, "mine").unwrap();
+        let elsewhere = other.path().join(&name);
+        std::fs::write(&elsewhere, "mine").unwrap();
+        let sub = dir.path().join(".out.ndjson.dir123.atlas-ready");
+        std::fs::create_dir(&sub).unwrap();
+        #[cfg(unix)]
+        let link = {
+            let link = dir.path().join(".out.ndjson.lnk123.atlas-ready");
+            std::os::unix::fs::symlink(&notes, &link).unwrap();
+            link
+        };
+        let mut refused = vec![
+            (notes.clone(), out.clone()),
+            (look_alike.clone(), out.clone()),
+            (elsewhere.clone(), out.clone()),
+            (
+                prepared.temp().to_path_buf(),
+                other.path().join("out.ndjson"),
+            ),
+            (
+                prepared.temp().to_path_buf(),
+                dir.path().join("other.ndjson"),
+            ),
+            (sub.clone(), out.clone()),
+        ];
+        #[cfg(unix)]
+        refused.push((link, out.clone()));
+        for (temp, destination) in &refused {
+            assert!(check_delivery(temp, destination).is_err(), "{temp:?}");
+            let e = finish(temp, destination).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        }
+        assert!(!out.exists() && !other.path().join("out.ndjson").exists());
+        assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+        assert!(sub.is_dir() && look_alike.exists() && elsewhere.exists());
+        let temp = prepared.keep();
+        assert!(finish(&temp, &out).unwrap());
+        assert!(!finish(&temp, &out).unwrap(), "done already");
     }
 
     #[test]

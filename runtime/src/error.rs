@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{AuthError, AuthFailure};
 use crate::client::BuildError;
 use crate::download::DownloadError;
-use crate::response::{Body, DecodeFailure};
+use crate::response::{AnswerOf, Body, DecodeFailure};
 use crate::retry::{RateLimit, retryable_status, retryable_transport};
 
 /// What kind of failure an [`AtlasError`] is.
@@ -161,7 +161,7 @@ impl AtlasError {
     fn answer(status: StatusCode, headers: HeaderMap, body: Option<Bytes>) -> Self {
         let api = body
             .as_deref()
-            .and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok());
+            .and_then(|b| crate::strict::from_slice::<ErrorBody>(b).ok());
         let kind = match status.as_u16() {
             401 | 403 => ErrorKind::Auth,
             _ if status.is_success() => ErrorKind::Decode,
@@ -318,8 +318,12 @@ impl<E: Serialize> From<progenitor_client::Error<E>> for AtlasError {
                 }
                 let mut e = Self::answer(status, headers, body);
                 if let Some(DecodeFailure(why)) = extensions.get::<DecodeFailure>() {
+                    let of = extensions
+                        .get::<AnswerOf>()
+                        .map(|AnswerOf(id)| format!(" to {id}"))
+                        .unwrap_or_default();
                     e.0.message = if status.is_success() {
-                        format!("Atlas's answer (HTTP {status}) could not be decoded: {why}")
+                        format!("Atlas's answer{of} (HTTP {status}) could not be decoded: {why}")
                     } else {
                         format!(
                             "{}; the body is not the declared error JSON ({why})",

@@ -12,6 +12,8 @@
 //!   for idempotent requests, within a time budget, with fresh credentials per attempt;
 //! - [`operation`]: parameter rules, checked on typed values before anything is sent;
 //! - [`response`]: answers read whole and decoded strictly, status first;
+//! - [`strict`]: JSON read as its schema shapes it (a struct from an object only), and
+//!   files checked for keys named twice;
 //! - [`paginate`]: every item of a paginated list, exactly once or an error;
 //! - [`AtlasError`]: one error for every call, keeping status, body and cause;
 //! - [`download`] and [`AtomicFile`]: verified downloads that appear whole or not at all;
@@ -30,10 +32,14 @@ pub mod paginate;
 pub mod response;
 pub mod retry;
 mod runtime;
+pub mod strict;
 pub mod timestamps;
 pub mod window;
 
-pub use atomic::{AtomicFile, Prepared, finish as finish_delivery};
+pub use atomic::{
+    AtomicFile, NotOurs, Prepared, check_delivery, finish as finish_delivery,
+    remove_stale as remove_stale_temporaries,
+};
 pub use auth::{AuthError, Credentials};
 pub use client::{
     BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,

@@ -18,6 +18,11 @@ use crate::auth::AuthFailure;
 #[derive(Clone, Debug)]
 pub struct Body(pub Bytes);
 
+/// The official operation (`operationId`) an answer is of, kept in its extensions by the
+/// runtime, so that an answer that does not decode can say which operation's it was.
+#[derive(Clone, Copy, Debug)]
+pub struct AnswerOf(pub &'static str);
+
 /// Why an answer's body could not be decoded into the type the operation declares, kept
 /// in the extensions of the [`Error::UnexpectedResponse`] that [`from_response`] returns.
 #[derive(Clone, Debug)]
@@ -107,7 +112,7 @@ pub async fn from_response<T: DeserializeOwned, E>(
         (Shape::Array, Some(b)) if b != b'[' => {
             Err(format!("expected a JSON array, found {}", describe(b)))
         }
-        _ => serde_json::from_slice::<T>(&bytes).map_err(|e| e.to_string()),
+        _ => crate::strict::from_slice::<T>(&bytes).map_err(|e| e.to_string()),
     };
     match decoded {
         Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),

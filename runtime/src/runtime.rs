@@ -177,7 +177,8 @@ impl Runtime {
         operation_id: &str,
         table: &'static [Operation],
     ) -> reqwest::Result<reqwest::Response> {
-        let streamed = find(table, operation_id).is_ok_and(|op| op.streamed);
+        let operation = find(table, operation_id).ok();
+        let streamed = operation.is_some_and(|op| op.streamed);
         let enveloped = request
             .url()
             .query_pairs()
@@ -220,11 +221,17 @@ impl Runtime {
             }
         })
         .await?;
-        Ok(if enveloped {
+        let mut response = if enveloped {
             unwrap_envelope(response)
         } else {
             response
-        })
+        };
+        if let Some(operation) = operation {
+            response
+                .extensions_mut()
+                .insert(crate::response::AnswerOf(operation.operation_id));
+        }
+        Ok(response)
     }
 
     /// Gets a service-account token now, retrying as the policy allows.

@@ -28,7 +28,7 @@ pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
     }
     let line = line.trim_start();
     if line.starts_with('{') {
-        let parsed: Line = serde_json::from_str(line).ok()?;
+        let parsed: Line = crate::strict::from_str(line).ok()?;
         return iso(&parsed.t.date);
     }
     iso(line.split_whitespace().next()?)
@@ -41,6 +41,12 @@ pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
 }
 
 fn iso(value: &str) -> Option<DateTime<Utc>> {
+    // Four digits of year, as RFC 3339 and ISO 8601 write it: chrono's `%Y` also takes
+    // `00-11-01`, the year 0.
+    let year = value.as_bytes().get(..5)?;
+    if !(year[..4].iter().all(u8::is_ascii_digit) && year[4] == b'-') {
+        return None;
+    }
     DateTime::parse_from_rfc3339(value)
         .or_else(|_| DateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .ok()
@@ -109,6 +115,28 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(parse_timestamp(input), Some(at(expected)), "{input}");
         }
+    }
+
+    #[test]
+    fn a_year_is_four_digits_and_a_time_an_object() {
+        for short in [
+            "00-11-01T12:00:00Z",
+            "202-11-01T12:00:00Z",
+            "+2023-04-26T02:38:56Z",
+        ] {
+            assert_eq!(parse_timestamp(short), None, "{short}");
+            let line = format!(r#"{{"t":{{"$date":"{short}"}}}}"#);
+            assert_eq!(log_line_time(&line), None, "{line}");
+        }
+        assert_eq!(
+            log_line_time(r#"{"t":["2023-04-26T02:38:56.123Z"]}"#),
+            None,
+            "t as an array is no time"
+        );
+        assert_eq!(
+            log_line_time(r#"[{"$date":"2023-04-26T02:38:56.123Z"}]"#),
+            None
+        );
     }
 
     #[test]

@@ -191,7 +191,7 @@ pub fn parse_token_answer(
     if !(200..300).contains(&status) {
         return Err(rejection(status, body));
     }
-    match serde_json::from_slice::<TokenAnswer>(&body) {
+    match crate::strict::from_slice::<TokenAnswer>(&body) {
         Ok(answer) => Ok((
             SecretString::from(answer.access_token),
             renewal_time(requested, answer.expires_in),
@@ -214,7 +214,7 @@ fn renewal_time(requested: Instant, expires_in: u64) -> Instant {
 }
 
 fn rejection(status: u16, body: Bytes) -> AuthError {
-    let (error, description) = match serde_json::from_slice::<OAuthErrorBody>(&body) {
+    let (error, description) = match crate::strict::from_slice::<OAuthErrorBody>(&body) {
         Ok(e) => (e.error, e.error_description),
         Err(_) => ("unknown_error".into(), None),
     };
