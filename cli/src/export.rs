@@ -222,7 +222,7 @@ fn jobs(
                         path.display()
                     )));
                 }
-                State::load(path, flag)?
+                crate::state::load(path, flag)?
             }
             None => None,
         };
@@ -249,7 +249,7 @@ fn jobs(
     }
     for job in &mut jobs {
         if let (Some(state), Some(path)) = (&mut job.state, &job.state_path)
-            && let Some(delivered) = state.finish_delivery(path)?
+            && let Some(delivered) = crate::state::finish_delivery(state, path)?
             && !settings.quiet
         {
             eprintln!(
@@ -498,11 +498,11 @@ async fn run_job(
                 .map_err(ExportError::io("cannot write standard output"))
                 .map_err(|e| taken_back(e.into()))?;
             if let (Some(path), Some(checkpoint)) = (state_path, export.checkpoint()) {
-                State {
+                let state = State {
                     checkpoint,
                     delivery: None,
-                }
-                .save(path)?;
+                };
+                crate::state::save(&state, path)?;
             }
             STDOUT_UNSAVED.fetch_sub(written, Ordering::SeqCst);
             Ok(report)

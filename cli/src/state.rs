@@ -22,30 +22,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use atlas_client::export::{AccessLogEntry, AccessLogExport, Checkpoint, CheckpointError};
+use atlas_client::export::{AccessLogEntry, AccessLogExport, Checkpoint, StateFileError};
 use atlas_client::{AtlasError, AtomicFile, Prepared};
-use serde::{Deserialize, Serialize};
 
-/// The state file: the checkpoint, and a delivery between its two steps.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct State {
-    /// Where the export stands.
-    pub checkpoint: Checkpoint,
-    /// A finished output not yet renamed into place.
-    #[serde(deserialize_with = "atlas_client::export::required")]
-    pub delivery: Option<Delivery>,
-}
-
-/// A finished output under its temporary name, and where it goes.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Delivery {
-    /// The temporary file.
-    pub temp: PathBuf,
-    /// The output.
-    pub out: PathBuf,
-}
+/// The state file: the checkpoint, and a delivery between its two steps (its format is
+/// the library's).
+pub use atlas_client::export::{Delivery, StateFile as State};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,12 +57,8 @@ pub enum ExportError {
 pub enum StateError {
     #[error("it cannot be read")]
     Read(#[source] std::io::Error),
-    #[error("it is not a checkpoint of this program (damaged, truncated, or another format)")]
-    Malformed(#[source] serde_json::Error),
     #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    #[error("its delivery record cannot be trusted: {0}")]
-    Delivery(#[source] atlas_client::runtime::NotOurs),
+    Content(#[from] StateFileError),
 }
 
 impl ExportError {
@@ -91,64 +69,49 @@ impl ExportError {
     }
 }
 
-impl State {
-    /// Reads a state file strictly; `Ok(None)` when there is none yet. `flag` names the
-    /// flag that gave it.
-    pub fn load(path: &Path, flag: &'static str) -> Result<Option<Self>, ExportError> {
-        let bad = |source: StateError| ExportError::BadState {
-            flag,
-            path: path.to_path_buf(),
-            source,
-        };
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(bad(StateError::Read(e))),
-        };
-        // Exactly as written: no key twice, every struct from an object.
-        atlas_client::runtime::strict::unique_keys(text.as_bytes())
-            .map_err(|e| bad(StateError::Malformed(e)))?;
-        let state: Self = atlas_client::runtime::strict::from_str(&text)
-            .map_err(|e| bad(StateError::Malformed(e)))?;
-        // The checkpoint's own rules (version, fingerprints, consistency).
-        state
-            .checkpoint
-            .validate()
-            .map_err(|e| bad(StateError::Checkpoint(e)))?;
-        // A delivery record is acted on only for a finished file of ours beside its output.
-        if let Some(delivery) = &state.delivery {
-            atlas_client::runtime::check_delivery(&delivery.temp, &delivery.out)
-                .map_err(|e| bad(StateError::Delivery(e)))?;
-        }
-        Ok(Some(state))
-    }
+/// Reads a state file strictly ([`State::from_json`]); `Ok(None)` when there is none yet.
+/// `flag` names the flag that gave it.
+pub fn load(path: &Path, flag: &'static str) -> Result<Option<State>, ExportError> {
+    let bad = |source: StateError| ExportError::BadState {
+        flag,
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(StateError::Read(e))),
+    };
+    State::from_json(&text)
+        .map(Some)
+        .map_err(|e| bad(StateError::Content(e)))
+}
 
-    /// Writes the state file atomically.
-    pub fn save(&self, path: &Path) -> Result<(), ExportError> {
-        let text = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
-        let write = || -> std::io::Result<()> {
-            let mut file = AtomicFile::create(path)?;
-            file.file().write_all(text.as_bytes())?;
-            file.commit()
-        };
-        write().map_err(ExportError::io(format!(
-            "cannot write the checkpoint {}",
-            path.display()
-        )))
-    }
+/// Writes the state file atomically.
+pub fn save(state: &State, path: &Path) -> Result<(), ExportError> {
+    let text = state.to_json();
+    let write = || -> std::io::Result<()> {
+        let mut file = AtomicFile::create(path)?;
+        file.file().write_all(text.as_bytes())?;
+        file.commit()
+    };
+    write().map_err(ExportError::io(format!(
+        "cannot write the checkpoint {}",
+        path.display()
+    )))
+}
 
-    /// Step 1: completes a delivery the previous run prepared but did not finish. Returns
-    /// the output it delivered, if it did.
-    pub fn finish_delivery(&mut self, path: &Path) -> Result<Option<PathBuf>, ExportError> {
-        let Some(delivery) = self.delivery.take() else {
-            return Ok(None);
-        };
-        let delivered = atlas_client::finish_delivery(&delivery.temp, &delivery.out).map_err(
-            ExportError::io(format!("cannot deliver {}", delivery.out.display())),
-        )?;
-        self.save(path)?;
-        Ok(delivered.then_some(delivery.out))
-    }
+/// Step 1: completes a delivery the previous run prepared but did not finish. Returns the
+/// output it delivered, if it did.
+pub fn finish_delivery(state: &mut State, path: &Path) -> Result<Option<PathBuf>, ExportError> {
+    let Some(delivery) = state.delivery.take() else {
+        return Ok(None);
+    };
+    let delivered = atlas_client::finish_delivery(&delivery.temp, &delivery.out).map_err(
+        ExportError::io(format!("cannot deliver {}", delivery.out.display())),
+    )?;
+    save(state, path)?;
+    Ok(delivered.then_some(delivery.out))
 }
 
 /// Removes the temporary files that killed runs left half-written beside `outputs` (only
@@ -249,7 +212,7 @@ pub fn deliver(
         }),
     };
     // Step 4: if this fails, nothing is delivered and the old checkpoint stands.
-    state.save(state_path)?;
+    save(&state, state_path)?;
     // Step 5. From here on the delivery is recorded: keep the temporary file whatever
     // happens, so a later run can complete it.
     let temp = prepared.keep();
@@ -257,5 +220,5 @@ pub fn deliver(
         .map_err(ExportError::io(format!("cannot write {}", out.display())))?;
     // Step 6.
     state.delivery = None;
-    state.save(state_path)
+    save(&state, state_path)
 }

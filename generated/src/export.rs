@@ -342,14 +342,21 @@ pub async fn fetch_entries(
     // A full answer is about 12 MB of JSON: decoded on a blocking thread, so that answers
     // arriving together are decoded at once on several cores, and the calls under way
     // keep being served meanwhile.
-    tokio::task::spawn_blocking(move || decode_entries(&body))
+    tokio::task::spawn_blocking(move || entries_of_page(&body))
         .await
         .map_err(|e| AtlasError::decode(format!("decoding the page stopped: {e}")))?
         .map_err(|e| AtlasError::decode(format!("Atlas's answer to {operation}: {e}")))
 }
 
-/// The entries of an access-history answer, each a slice of `body`.
-fn decode_entries(body: &bytes::Bytes) -> Result<Vec<AccessLogEntry>, AtlasError> {
+/// The entries of an access-history answer's body, each a slice of `body` (no copy), read
+/// as strictly as the typed `send()` reads it: an object whose `accessLogs` is an array of
+/// objects, each with a readable time. For a body received some other way than through
+/// [`fetch_entries`] (from a proxy, a file, a test).
+///
+/// # Errors
+///
+/// The body is not such an object.
+pub fn entries_of_page(body: &bytes::Bytes) -> Result<Vec<AccessLogEntry>, AtlasError> {
     #[derive(Deserialize)]
     struct RawList<'a> {
         #[serde(borrow, rename = "accessLogs")]
@@ -502,6 +509,74 @@ impl Checkpoint {
             })
             .collect()
     }
+}
+
+/// The file that makes incremental exports deliver every entry exactly once across runs
+/// killed at any instant: the [`Checkpoint`], and, between the two steps of a delivery,
+/// the finished output still under its temporary name. A run completes a recorded
+/// delivery (renames [`Delivery::temp`] over [`Delivery::out`]) before anything else;
+/// see `atlas-logs`'s delivery protocol in the README.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StateFile {
+    /// Where the export stands.
+    pub checkpoint: Checkpoint,
+    /// A finished output not yet renamed into place.
+    #[serde(deserialize_with = "required")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A finished output under its temporary name, and where it goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Delivery {
+    /// The temporary file, as [`atlas_runtime::AtomicFile::prepare`] names it.
+    pub temp: std::path::PathBuf,
+    /// The output.
+    pub out: std::path::PathBuf,
+}
+
+impl StateFile {
+    /// The state file as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Reads a state file exactly as written: no key twice, every object an object, the
+    /// checkpoint's rules ([`Checkpoint::validate`]), and a delivery record only for a
+    /// finished temporary file of ours beside its output
+    /// ([`atlas_runtime::check_delivery`]), so that acting on it can never move a file
+    /// that is not ours.
+    ///
+    /// # Errors
+    ///
+    /// Any of these does not hold.
+    pub fn from_json(text: &str) -> Result<Self, StateFileError> {
+        atlas_runtime::strict::unique_keys(text.as_bytes()).map_err(StateFileError::Malformed)?;
+        let state: Self =
+            atlas_runtime::strict::from_str(text).map_err(StateFileError::Malformed)?;
+        state.checkpoint.validate()?;
+        if let Some(delivery) = &state.delivery {
+            atlas_runtime::check_delivery(&delivery.temp, &delivery.out)
+                .map_err(StateFileError::Delivery)?;
+        }
+        Ok(state)
+    }
+}
+
+/// Why a state file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateFileError {
+    /// Not a state file: damaged, truncated, a key twice, a field missing or unknown.
+    #[error("it is not a checkpoint of this program (damaged, truncated, or another format)")]
+    Malformed(#[source] serde_json::Error),
+    /// Its checkpoint cannot be used.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// Its delivery record names something other than a finished file of ours.
+    #[error("its delivery record cannot be trusted: {0}")]
+    Delivery(#[source] atlas_runtime::NotOurs),
 }
 
 /// A fingerprint as a checkpoint writes it: 16 lowercase hexadecimal digits, no sign.
