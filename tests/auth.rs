@@ -583,3 +583,104 @@ async fn no_constructor_sends_credentials_in_the_clear() {
     );
     assert!(!format!("{err:?}").contains("mdb_sa_sk_secret"));
 }
+
+#[tokio::test]
+async fn digest_challenges_are_read_as_rfc_7235_writes_them() {
+    use std::sync::{Arc, Mutex};
+    use wiremock::{Mock, MockServer, matchers::any};
+
+    /// Everything `tracing` prints on this thread.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// One call of an API-key client to a server that answers every request with a 401
+    /// carrying `challenge`: the requests sent, the error, and what was logged.
+    async fn call(challenge: &str) -> (Vec<wiremock::Request>, atlas_client::AtlasError, String) {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(
+                atlas_client_tests::api_error(
+                    401,
+                    "UNAUTHORIZED",
+                    "Current user is not authorized.",
+                )
+                .insert_header("WWW-Authenticate", challenge),
+            )
+            .mount(&server)
+            .await;
+        let client = Client::builder()
+            .base_url(server.uri())
+            .api_key("pubkey01", "private-key")
+            .retry_policy(atlas_client::RetryPolicy::never())
+            .build()
+            .unwrap();
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(move || sink.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let err = client
+            .get_access_history_cluster()
+            .group_id(atlas_client_tests::GROUP_ID)
+            .cluster_name("Cluster0")
+            .send()
+            .await
+            .unwrap_err();
+        drop(guard);
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let requests = server.received_requests().await.unwrap();
+        (requests, atlas_client::AtlasError::from(err), logs)
+    }
+
+    // After another scheme, names in any case, spaces around `=`: answered, once.
+    let (requests, err, _) = call(
+        r#"Bearer realm="atlas", dIGEST Realm = "MMS Public API", NONCE="n", QoP="auth", Algorithm=md5"#,
+    )
+    .await;
+    assert_eq!(requests.len(), 2, "one answer to the challenge");
+    let answer = requests[1].headers.get("authorization").unwrap();
+    let answer = answer.to_str().unwrap();
+    assert!(
+        answer.starts_with(r#"Digest username="pubkey01", realm="MMS Public API", nonce="n", uri="/api/atlas/v2/groups/"#),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(" qop=auth, ") && answer.ends_with("algorithm=MD5"),
+        "{answer}"
+    );
+    assert!(err.is_unauthorized() && err.status().is_some_and(|s| s.as_u16() == 401));
+
+    // Only `auth-int` offered: not answered with a `qop=auth` the server would refuse;
+    // the 401 stands, and the reason is logged.
+    let (requests, err, logs) =
+        call(r#"Digest realm="MMS Public API", nonce="n", qop="auth-int""#).await;
+    assert_eq!(requests.len(), 1, "no answer sent");
+    assert!(requests[0].headers.get("authorization").is_none());
+    assert!(err.is_unauthorized() && err.status().is_some_and(|s| s.as_u16() == 401));
+    assert!(
+        logs.contains(r#"not answering the 401 with the API key: the Digest challenge offers qop "auth-int" but not "auth""#),
+        "{logs}"
+    );
+    // The error itself says why, keeping Atlas's status and body.
+    assert_eq!(err.kind(), atlas_client::ErrorKind::Auth);
+    assert!(
+        err.to_string().contains(
+            r#"cannot answer the HTTP Digest challenge with the API key: the Digest challenge offers qop "auth-int" but not "auth""#
+        ),
+        "{err}"
+    );
+    assert!(err.body().is_some_and(|b| b.starts_with(b"{")), "{err:?}");
+    let (_, err, _) = call(r#"Digest realm="MMS Public API", nonce="n", algorithm=SHA-1"#).await;
+    assert!(err.to_string().contains(r#"algorithm "SHA-1""#), "{err}");
+}

@@ -430,6 +430,7 @@ pub struct Checkpoint {
     /// The entries already exported from `remembered_from_ms` to `through_ms`, by
     /// millisecond: fingerprints (16 hex digits). A run re-reads from `remembered_from_ms`
     /// and emits only what is not here.
+    #[serde(deserialize_with = "remembered_as_written")]
     pub remembered: BTreeMap<i64, Vec<String>>,
     /// Where the remembered entries start: `through_ms + 1` when none are.
     pub remembered_from_ms: i64,
@@ -448,6 +449,23 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer)
+}
+
+/// Reads [`Checkpoint::remembered`], its milliseconds written as this crate writes them
+/// (plain decimal: no sign but `-`, no leading zero, no space).
+fn remembered_as_written<'de, D>(deserializer: D) -> Result<BTreeMap<i64, Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    BTreeMap::<String, Vec<String>>::deserialize(deserializer)?
+        .into_iter()
+        .map(|(key, fingerprints)| match key.parse::<i64>() {
+            Ok(ms) if ms.to_string() == key => Ok((ms, fingerprints)),
+            _ => Err(serde::de::Error::custom(format_args!(
+                "the remembered millisecond {key:?} is not written as a checkpoint writes it"
+            ))),
+        })
+        .collect()
 }
 
 impl Checkpoint {
@@ -1030,6 +1048,8 @@ mod tests {
             swap("\"00000000000000ff\"", "\"0123456789abcdef\""),
             swap("\"1700000000002\"", "\"+1700000000002\""),
             swap("\"1700000000002\"", "\"01700000000002\""),
+            swap("\"1700000000002\"", "\" 1700000000002\""),
+            swap("\"1700000000002\"", "\"1700000000002.0\""),
         ] {
             assert!(Checkpoint::from_json(&bad).is_err(), "{bad}");
         }

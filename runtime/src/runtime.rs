@@ -290,13 +290,12 @@ async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest:
         body.extend_from_slice(&chunk);
     }
     let body = bytes::Bytes::from(body);
-    Ok(rebuild(
-        status,
-        &headers,
-        version,
-        http::Extensions::new(),
-        body,
-    ))
+    // The answer's one extension of ours: why it stands for a failed authentication.
+    let mut extensions = http::Extensions::new();
+    if let Some(failure) = response.extensions().get::<crate::auth::AuthFailure>() {
+        extensions.insert(failure.clone());
+    }
+    Ok(rebuild(status, &headers, version, extensions, body))
 }
 
 /// With `envelope=true` Atlas wraps an entity as `{"status": ..., "content": entity}`;

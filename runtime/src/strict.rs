@@ -401,9 +401,9 @@ mod tests {
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(rename_all = "camelCase")]
-    enum Target {
-        Cluster(String),
-        Host { name: String },
+    enum Shape {
+        Circle(String),
+        Square { side: String },
     }
 
     #[test]
@@ -425,14 +425,14 @@ mod tests {
             from_str(r#"{"items": [{"name": "a", "other": 1}], "next": {"items": []}}"#).unwrap();
         assert_eq!(page.items[0].name, "a");
         assert_eq!(page.next.unwrap().items, []);
-        assert!(from_str::<Target>(r#"{"host": ["h"]}"#).is_err());
+        assert!(from_str::<Shape>(r#"{"square": ["s"]}"#).is_err());
         assert_eq!(
-            from_str::<Target>(r#"{"host": {"name": "h"}}"#).unwrap(),
-            Target::Host { name: "h".into() }
+            from_str::<Shape>(r#"{"square": {"side": "s"}}"#).unwrap(),
+            Shape::Square { side: "s".into() }
         );
         assert_eq!(
-            from_str::<Target>(r#"{"cluster": "c"}"#).unwrap(),
-            Target::Cluster("c".into())
+            from_str::<Shape>(r#"{"circle": "c"}"#).unwrap(),
+            Shape::Circle("c".into())
         );
     }
 

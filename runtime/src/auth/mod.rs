@@ -118,10 +118,20 @@ impl Auth {
         };
         let value = match self {
             Self::None => None,
-            Self::Digest(digest) => digest
-                .learn(&response)
-                .then(|| digest.authorization(&retry))
-                .flatten(),
+            Self::Digest(digest) => match digest.learn(&response) {
+                Ok(()) => digest.authorization(&retry),
+                Err(digest::NoAnswer::NoChallenge) => None,
+                Err(why) => {
+                    // Atlas's own 401, with the reason it cannot be answered.
+                    tracing::warn!("not answering the 401 with the API key: {why}");
+                    let mut response = response;
+                    let failure = AuthError::DigestChallenge(why.to_string());
+                    response
+                        .extensions_mut()
+                        .insert(AuthFailure(Arc::new(failure)));
+                    return Ok(response);
+                }
+            },
             Self::ServiceAccount(account) => {
                 let rejected = used
                     .as_ref()
@@ -239,10 +249,8 @@ pub fn answer_digest_challenge(
     request: &reqwest::Request,
 ) -> Option<HeaderValue> {
     let digest = Digest::new(public_key.to_string(), SecretString::from(private_key));
-    digest
-        .learn(challenge)
-        .then(|| digest.authorization(request))
-        .flatten()
+    digest.learn(challenge).ok()?;
+    digest.authorization(request)
 }
 
 fn bearer(token: &SecretString) -> HeaderValue {

@@ -76,6 +76,10 @@ pub enum AuthError {
     /// The client has no service account to get a token for.
     #[error("the client is not configured with a service account")]
     NoServiceAccount,
+    /// Atlas's HTTP Digest challenge cannot be answered with the API key (it offers only
+    /// `qop=auth-int`, an unknown algorithm, or is malformed): the reason.
+    #[error("cannot answer the HTTP Digest challenge with the API key: {0}")]
+    DigestChallenge(String),
 }
 
 /// Why a token could not be fetched: a transport failure (retried as one), or an answer.

@@ -323,10 +323,21 @@ fn digest(input: &[u8], knobs: u64) {
         !text.contains("priv-4f7a"),
         "the private key is in the answer"
     );
+    // RFC 7235: a header value is a comma-separated list of challenges and parameters;
+    // one of its elements must open a Digest challenge.
+    let opens_digest = |v: &HeaderValue| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',').any(|part| {
+                // The scheme, then a space or the end of the element.
+                let part = part.trim_start_matches([' ', '\t']).as_bytes();
+                part.len() >= 6
+                    && part[..6].eq_ignore_ascii_case(b"digest")
+                    && part.get(6).is_none_or(|&b| b == b' ')
+            })
+        })
+    };
     assert!(
-        offered.iter().any(|v| v
-            .to_str()
-            .is_ok_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("digest "))),
+        offered.iter().any(opens_digest),
         "answered without a Digest challenge"
     );
 }
