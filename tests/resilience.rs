@@ -539,6 +539,193 @@ async fn a_body_cut_off_mid_transfer_is_retried() {
     );
 }
 
+/// A download cut off once mid-body (past its first 100,000 bytes, as
+/// `fake-atlas --close-after-bytes 100000 --close-next 1` does) is sent again from the start
+/// and saved whole: the same bytes as a download that never broke, logged at WARN.
+#[tokio::test]
+async fn a_download_broken_off_once_is_sent_again_and_saved_whole() {
+    let logs = logs();
+    let atlas = fake(|c| c.audit_log_bytes = 4 << 20).await;
+    let client = client(&atlas, quick_retries());
+    let group = atlas.data().group_id.clone();
+    let download = || {
+        client
+            .download_audit_logs()
+            .group_id(&group)
+            .tenant_name("workspace0")
+    };
+    let dir = scratch("retried");
+    let whole = download().save_to(dir.join("whole.gz")).await.unwrap();
+    assert!(whole.bytes_received > 100_000, "{whole:?}");
+    let text = gunzip(&whole.path).unwrap();
+
+    for (decompress, name) in [(false, "again.gz"), (true, "again.log")] {
+        let before = atlas.stats().audit_logs;
+        atlas.set_faults(Faults {
+            close_after_bytes: Some(100_000),
+            close_next: 1,
+            ..Faults::default()
+        });
+        let target = dir.join(name);
+        let saved = if decompress {
+            download().save_decompressed_to(&target).await
+        } else {
+            download().save_to(&target).await
+        }
+        .unwrap();
+        assert_eq!(
+            atlas.stats().audit_logs - before,
+            2,
+            "the broken answer, then a whole one"
+        );
+        assert_eq!(saved.path, target);
+        assert_eq!(saved.bytes_received, whole.bytes_received);
+        if decompress {
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
+        } else {
+            assert_eq!(
+                std::fs::read(&target).unwrap(),
+                std::fs::read(&whole.path).unwrap()
+            );
+            assert_eq!(gunzip(&target).unwrap(), text);
+        }
+    }
+    assert_eq!(entries(&dir), ["again.gz", "again.log", "whole.gz"]);
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("WARN")
+            && logged.contains("retrying")
+            && logged.contains("the download broke off"),
+        "{logged}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Broken off on every attempt: the download ends as the policy says, by its attempts or
+/// by its time budget, with nothing left in the directory.
+#[tokio::test]
+async fn a_download_broken_off_every_time_fails_within_the_policy() {
+    let logs = logs();
+    let atlas = fake(|c| c.audit_log_bytes = 4 << 20).await;
+    let group = atlas.data().group_id.clone();
+    let dir = scratch("always-broken");
+    atlas.set_faults(Faults {
+        close_after_bytes: Some(100_000),
+        ..Faults::default()
+    });
+
+    // By attempts.
+    let client_3 = client(
+        &atlas,
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_elapsed: Duration::from_secs(30),
+        },
+    );
+    let err = client_3
+        .download_audit_logs()
+        .group_id(&group)
+        .tenant_name("workspace0")
+        .save_to(&dir)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DownloadError::Interrupted(_)), "{err:?}");
+    assert!(AtlasError::from(err).is_retryable());
+    assert_eq!(atlas.stats().audit_logs, 3);
+    assert_eq!(
+        entries(&dir),
+        Vec::<String>::new(),
+        "no temporary file left"
+    );
+
+    // By time: attempts take 100 ms or more each (the fault waits before it cuts).
+    let budget = Duration::from_millis(400);
+    let client_t = client(
+        &atlas,
+        RetryPolicy {
+            max_attempts: 100,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(50),
+            max_elapsed: budget,
+        },
+    );
+    let before = atlas.stats().audit_logs;
+    let started = Instant::now();
+    let err = client_t
+        .download_audit_logs()
+        .group_id(&group)
+        .tenant_name("workspace0")
+        .save_decompressed_to(dir.join("audit.log"))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(err, DownloadError::Interrupted(_)), "{err:?}");
+    // Each attempt takes 100 ms or more, however loaded the machine: the budget, not the
+    // attempt ceiling, ended it.
+    let attempts = atlas.stats().audit_logs - before;
+    assert!((1..=5).contains(&attempts), "{attempts} attempts");
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("not retrying: the retry time budget is spent"),
+        "{logged}"
+    );
+    assert!(
+        elapsed < budget + Duration::from_secs(5),
+        "no retry starts past the budget: {elapsed:?}"
+    );
+    assert_eq!(
+        entries(&dir),
+        Vec::<String>::new(),
+        "no temporary file left"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What breaking off again would not mend is not sent again: a 404, and a gzip that arrived
+/// whole (by its chunked framing) but is truncated.
+#[tokio::test]
+async fn downloads_that_would_fail_the_same_again_are_not_retried() {
+    let atlas = fake(|c| c.audit_log_bytes = 4 << 20).await;
+    let client = client(&atlas, quick_retries());
+    let group = atlas.data().group_id.clone();
+    let dir = scratch("not-retried");
+
+    let err = client
+        .download_audit_logs()
+        .group_id(&group)
+        .tenant_name("no-such-workspace")
+        .save_to(&dir)
+        .await
+        .unwrap_err();
+    let DownloadError::Request(e) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(404), "{e}");
+    assert_eq!(atlas.stats().audit_logs, 1, "a 404 is not retried");
+
+    atlas.set_faults(Faults {
+        truncate_gzip_after: Some(100_000),
+        ..Faults::default()
+    });
+    let err = client
+        .download_audit_logs()
+        .group_id(&group)
+        .tenant_name("workspace0")
+        .save_to(&dir)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DownloadError::Corrupt(_)), "{err:?}");
+    assert_eq!(
+        atlas.stats().audit_logs,
+        2,
+        "a whole, corrupt file is not retried"
+    );
+    assert_eq!(entries(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_callers_under_a_shared_rate_limit_all_succeed() {
     // Ten tokens, five more a second: 50 concurrent calls must spread their retries out

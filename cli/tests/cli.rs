@@ -500,6 +500,61 @@ async fn audit_logs_download_into_a_directory() {
     );
 }
 
+/// `fake-atlas --close-after-bytes 100000 --close-next 1`: the download breaks off once
+/// mid-body, is sent again from the start, and the CLI succeeds with the whole file.
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_logs_download_broken_off_once_is_retried() {
+    let atlas = fake(100, 0).await;
+    let home = scratch("audit-broken");
+    let out = home.join("audit.log.gz");
+    let download = |out: &Path| {
+        let mut command = cli(&atlas, &home);
+        command.args([
+            "audit-logs",
+            "--group-id",
+            &atlas.data().group_id.clone(),
+            "--tenant",
+            "workspace0",
+            "--out",
+            &out.display().to_string(),
+        ]);
+        command
+    };
+    let output = run(download(&home.join("whole.gz"))).await;
+    assert!(output.status.success());
+    atlas.set_faults(Faults {
+        close_after_bytes: Some(100_000),
+        close_next: 1,
+        ..Faults::default()
+    });
+    let before = atlas.stats().audit_logs;
+    let output = run(download(&out)).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        atlas.stats().audit_logs - before,
+        2,
+        "broken once, then whole"
+    );
+    let whole = std::fs::read(home.join("whole.gz")).unwrap();
+    assert!(whole.len() > 100_000, "{} bytes", whole.len());
+    assert_eq!(std::fs::read(&out).unwrap(), whole);
+    let mut files: Vec<String> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".gz") || name.starts_with('.'))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["audit.log.gz", "whole.gz"],
+        "no temporary file left"
+    );
+}
+
 #[test]
 fn demo_runs_without_an_account() {
     let output = Command::new(BIN)

@@ -3843,6 +3843,58 @@ Exact or an error: a `totalCount` that changes between pages, pages that overlap
             self.stream().all()
         }
     }
+    impl DownloadAuditLogs<'_> {
+        /// Sends the request and saves the gzip file, verified (CRC and length),
+        /// at `destination`: a file path, or a directory (existing, or ending in
+        /// `/`) in which Atlas's file name is used. The destination is checked
+        /// before anything is sent; a failure leaves nothing behind. A transfer
+        /// that breaks off is sent again from the start, as the client's retry
+        /// policy allows.
+        ///
+        /// # Errors
+        ///
+        /// The destination cannot be written, the request failed, the transfer
+        /// broke off on every attempt allowed, or the body is not a complete
+        /// gzip file.
+        pub async fn save_to(
+            self,
+            destination: impl AsRef<::std::path::Path>,
+        ) -> ::std::result::Result<
+            ::atlas_runtime::Download,
+            ::atlas_runtime::DownloadError,
+        > {
+            let policy = ClientInfo::inner(self.client).retry_policy().clone();
+            ::atlas_runtime::download::save(
+                    move || self.clone().send(),
+                    &policy,
+                    destination.as_ref(),
+                    false,
+                )
+                .await
+        }
+        /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
+        /// Atlas's file name dropped).
+        ///
+        /// # Errors
+        ///
+        /// As for `save_to`.
+        pub async fn save_decompressed_to(
+            self,
+            destination: impl AsRef<::std::path::Path>,
+        ) -> ::std::result::Result<
+            ::atlas_runtime::Download,
+            ::atlas_runtime::DownloadError,
+        > {
+            let policy = ClientInfo::inner(self.client).retry_policy().clone();
+            ::atlas_runtime::download::save(
+                    move || self.clone().send(),
+                    &policy,
+                    destination.as_ref(),
+                    true,
+                )
+                .await
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -4178,34 +4230,5 @@ impl Client {
         &self,
     ) -> ::std::result::Result<(), ::atlas_runtime::AuthError> {
         self.inner.revoke_token(progenitor_client::ClientInfo::baseurl(self)).await
-    }
-}
-impl builder::DownloadAuditLogs<'_> {
-    /// Sends the request and saves the gzip file, verified (CRC and length),
-    /// at `destination`: a file path, or a directory (existing, or ending in
-    /// `/`) in which Atlas's file name is used. The destination is checked
-    /// before anything is sent; a failure leaves nothing behind.
-    ///
-    /// # Errors
-    ///
-    /// The destination cannot be written, the request failed, the transfer
-    /// broke off, or the body is not a complete gzip file.
-    pub async fn save_to(
-        self,
-        destination: impl AsRef<::std::path::Path>,
-    ) -> Result<::atlas_runtime::Download, ::atlas_runtime::DownloadError> {
-        ::atlas_runtime::download::save(self.send(), destination.as_ref(), false).await
-    }
-    /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
-    /// Atlas's file name dropped).
-    ///
-    /// # Errors
-    ///
-    /// As for `save_to`.
-    pub async fn save_decompressed_to(
-        self,
-        destination: impl AsRef<::std::path::Path>,
-    ) -> Result<::atlas_runtime::Download, ::atlas_runtime::DownloadError> {
-        ::atlas_runtime::download::save(self.send(), destination.as_ref(), true).await
     }
 }

@@ -46,7 +46,7 @@ impl RetryPolicy {
     }
 
     /// A random delay in `[0, min(max_delay, base_delay * 2^(attempt-1))]` ("full jitter").
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self
             .base_delay
             .saturating_mul(1u32 << (attempt.max(1) - 1).min(20))
@@ -166,14 +166,35 @@ where
             ),
             Err(_) => return result,
         };
-        if started.elapsed().saturating_add(delay) > policy.max_elapsed {
-            tracing::warn!(attempt = n, reason = why, %what, "not retrying: the retry time budget is spent");
+        if !another(policy, started, n, delay, why, what) {
             return result;
         }
-        tracing::warn!(attempt = n, reason = why, delay_ms = delay.as_millis() as u64, %what, "retrying");
         tokio::time::sleep(delay).await;
         n += 1;
     }
+}
+
+/// Whether attempt `n` of `what` (the first of which began at `started`), which failed
+/// for the reason `why`, is followed by another after `delay`, as `policy` allows: not
+/// past `max_attempts`, and not if it would begin later than `max_elapsed` after the
+/// first. A retry, or a retry refused for the time budget, is logged at WARN.
+pub(crate) fn another(
+    policy: &RetryPolicy,
+    started: Instant,
+    n: u32,
+    delay: Duration,
+    why: &str,
+    what: &str,
+) -> bool {
+    if n >= policy.max_attempts {
+        return false;
+    }
+    if started.elapsed().saturating_add(delay) > policy.max_elapsed {
+        tracing::warn!(attempt = n, reason = why, %what, "not retrying: the retry time budget is spent");
+        return false;
+    }
+    tracing::warn!(attempt = n, reason = why, delay_ms = delay.as_millis() as u64, %what, "retrying");
+    true
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! - the `ClientHooks` implementation that hands each request to the runtime, the
 //!   `FromRuntime` implementation and `Client::builder()`, `authenticate()`,
 //!   `revoke_token()`;
-//! - `save_to` / `save_decompressed_to` on the builders of gzip downloads;
+//! - `save_to` / `save_decompressed_to` on the builders of gzip downloads, sending the
+//!   builder again when a transfer breaks off, as the client's retry policy allows;
 //! - rewrites of each builder's `send()`: the operation's exact `Accept` (and
 //!   `Content-Type`) set once where progenitor writes `application/json` and
 //!   `api-version`; IP-address parameters normalised and every parameter rule checked on
@@ -27,46 +28,10 @@ use syn::visit_mut::VisitMut;
 
 use crate::normalize::{Operation, Refusal, sanitize_snake};
 
-/// The items every generated client gets beside progenitor's code.
-pub fn items(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
-    let downloads = operations
-        .iter()
-        .filter(|op| op.streamed && op.bodiless_success.is_empty() && op.accept.ends_with("gzip"))
-        .map(|op| {
-            let builder = format_ident!("{}", builder_name(op));
-            quote! {
-                impl builder::#builder<'_> {
-                    /// Sends the request and saves the gzip file, verified (CRC and length),
-                    /// at `destination`: a file path, or a directory (existing, or ending in
-                    /// `/`) in which Atlas's file name is used. The destination is checked
-                    /// before anything is sent; a failure leaves nothing behind.
-                    ///
-                    /// # Errors
-                    ///
-                    /// The destination cannot be written, the request failed, the transfer
-                    /// broke off, or the body is not a complete gzip file.
-                    pub async fn save_to(
-                        self,
-                        destination: impl AsRef<::std::path::Path>,
-                    ) -> Result<#runtime::Download, #runtime::DownloadError> {
-                        #runtime::download::save(self.send(), destination.as_ref(), false).await
-                    }
-
-                    /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
-                    /// Atlas's file name dropped).
-                    ///
-                    /// # Errors
-                    ///
-                    /// As for `save_to`.
-                    pub async fn save_decompressed_to(
-                        self,
-                        destination: impl AsRef<::std::path::Path>,
-                    ) -> Result<#runtime::Download, #runtime::DownloadError> {
-                        #runtime::download::save(self.send(), destination.as_ref(), true).await
-                    }
-                }
-            }
-        });
+/// The items every generated client gets beside progenitor's code. None depends on the
+/// operations today: what does (`save_to`, page walks) goes into the `builder` module, see
+/// [`rewrite`].
+pub fn items(_operations: &[Operation], runtime: &TokenStream) -> TokenStream {
     quote! {
         /// Every request goes through the runtime: `pre` refuses cleartext credentials and
         /// sets the `User-Agent`; `exec` authenticates, retries and reads the answer.
@@ -128,8 +93,87 @@ pub fn items(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
                 self.inner.revoke_token(progenitor_client::ClientInfo::baseurl(self)).await
             }
         }
+    }
+}
 
-        #(#downloads)*
+/// `save_to` and `save_decompressed_to` on the builder of every gzip download, in the
+/// `builder` module, where the builder's client (and through it the runtime's retry
+/// policy) is in reach: `atlas_runtime::download::save` sends a clone of the builder once
+/// per attempt, so that a transfer that breaks off is sent again as the policy allows.
+fn download_saves(file: &mut syn::File, operations: &[Operation], runtime: &TokenStream) {
+    let mut saves: Vec<syn::Item> = operations
+        .iter()
+        .filter(|op| op.streamed && op.bodiless_success.is_empty() && op.accept.ends_with("gzip"))
+        .map(|op| {
+            let builder = format_ident!("{}", builder_name(op));
+            // A request that must not be sent twice is sent once, as the runtime does.
+            let idempotent = matches!(
+                op.method.as_str(),
+                "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE"
+            );
+            let policy = if idempotent {
+                quote!(ClientInfo::inner(self.client).retry_policy().clone())
+            } else {
+                quote!(#runtime::RetryPolicy::never())
+            };
+            syn::parse_quote! {
+                impl #builder<'_> {
+                    /// Sends the request and saves the gzip file, verified (CRC and length),
+                    /// at `destination`: a file path, or a directory (existing, or ending in
+                    /// `/`) in which Atlas's file name is used. The destination is checked
+                    /// before anything is sent; a failure leaves nothing behind. A transfer
+                    /// that breaks off is sent again from the start, as the client's retry
+                    /// policy allows.
+                    ///
+                    /// # Errors
+                    ///
+                    /// The destination cannot be written, the request failed, the transfer
+                    /// broke off on every attempt allowed, or the body is not a complete
+                    /// gzip file.
+                    pub async fn save_to(
+                        self,
+                        destination: impl AsRef<::std::path::Path>,
+                    ) -> ::std::result::Result<#runtime::Download, #runtime::DownloadError> {
+                        let policy = #policy;
+                        #runtime::download::save(
+                            move || self.clone().send(),
+                            &policy,
+                            destination.as_ref(),
+                            false,
+                        )
+                        .await
+                    }
+
+                    /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
+                    /// Atlas's file name dropped).
+                    ///
+                    /// # Errors
+                    ///
+                    /// As for `save_to`.
+                    pub async fn save_decompressed_to(
+                        self,
+                        destination: impl AsRef<::std::path::Path>,
+                    ) -> ::std::result::Result<#runtime::Download, #runtime::DownloadError> {
+                        let policy = #policy;
+                        #runtime::download::save(
+                            move || self.clone().send(),
+                            &policy,
+                            destination.as_ref(),
+                            true,
+                        )
+                        .await
+                    }
+                }
+            }
+        })
+        .collect();
+    for item in &mut file.items {
+        if let syn::Item::Mod(module) = item
+            && module.ident == "builder"
+            && let Some((_, items)) = module.content.as_mut()
+        {
+            items.append(&mut saves);
+        }
     }
 }
 
@@ -165,6 +209,7 @@ pub fn rewrite(
         return Err(refused);
     }
     page_walks(file, operations, runtime);
+    download_saves(file, operations, runtime);
     mark_deprecated(file, operations);
     document(file, operations);
     Ok(())

@@ -2,8 +2,8 @@
 //! inputs each by default.
 //!
 //! ```sh
-//! cargo bench -p atlas-runtime --bench fuzz
-//! FUZZ_ITERATIONS=100000 FUZZ_SEED=0x1234 FUZZ_TARGETS=gzip,pages cargo bench -p atlas-runtime --bench fuzz
+//! cargo bench -p atlas-fuzz --bench fuzz
+//! FUZZ_ITERATIONS=100000 FUZZ_SEED=0x1234 FUZZ_TARGETS=gzip,pages cargo bench -p atlas-fuzz --bench fuzz
 //! ```
 //!
 //! Each parser runs on a thread with a 2 MiB stack. Prints a table of inputs, panics,
@@ -11,8 +11,7 @@
 //! on any panic or hang. `FUZZ_LAST_INPUT=file` keeps the input running, for a crash that
 //! ends the process (a stack overflow).
 
-#[path = "../tests/fuzzer/mod.rs"]
-mod fuzzer;
+use atlas_fuzz as fuzzer;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,7 +22,7 @@ fn main() {
         .map_or(0, |d| d.as_nanos() as u64);
     let seed = fuzzer::env_u64("FUZZ_SEED", random);
     let only = std::env::var("FUZZ_TARGETS").ok();
-    let targets: Vec<_> = fuzzer::targets::all()
+    let targets: Vec<_> = fuzzer::targets()
         .into_iter()
         .filter(|t| {
             only.as_deref()

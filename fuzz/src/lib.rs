@@ -1,16 +1,30 @@
-//! A mutation fuzzer for the runtime's parsers of outside bytes, shared by the CI test
-//! (`tests/fuzz.rs`) and the long run (`benches/fuzz.rs`).
+//! A mutation fuzzer for every parser of outside bytes: the runtime's (tokens, Digest
+//! challenges, headers, profiles, pages, timestamps, gzip, envelopes, file names) and the
+//! client's (the export's pages, error bodies, state files, delivery records). The CI test
+//! (`tests/fuzz.rs`) runs each at its usual size; the long run is `benches/fuzz.rs`.
 //!
 //! Each [`Target`] has seed inputs (valid examples of what it parses, and a few near
-//! misses) and a function that feeds one input through the runtime's public entry point
-//! and asserts what must hold of the result. Every iteration takes a seed, applies 1 to 8
-//! random mutations and runs the target inside `catch_unwind`, timed. A panic (an
-//! assertion of the target included) or an input slower than [`HANG`] is recorded with the
-//! input. A watchdog stops the process, printing the input, if one input runs longer than
-//! [`STUCK`]. Runs are reproducible: the RNG is seeded from the run's seed and the target's
-//! name, and every failure names its iteration and knobs.
+//! misses) and a function that feeds one input through the public entry point our own
+//! code path goes through and asserts what must hold of the result. The client's targets
+//! judge each result with an oracle that calls none of the code under test ([`json`], a
+//! JSON reader of its own that keeps every key, and rules written out again): a result the
+//! oracle says is wrong, accepted or refused, fails like a panic. Every iteration takes a
+//! seed, applies 1 to 8 random mutations and runs the target inside `catch_unwind`, timed.
+//! A panic (an assertion of the target included) or an input slower than [`HANG`] is
+//! recorded with the input. A watchdog stops the process, printing the input, if one input
+//! runs longer than [`STUCK`]. Runs are reproducible: the RNG is seeded from the run's
+//! seed and the target's name, and every failure names its iteration and knobs.
 
-pub mod targets;
+mod client_targets;
+pub mod json;
+mod runtime_targets;
+
+/// Every target, in the order the reports list them.
+pub fn targets() -> Vec<Target> {
+    let mut all = runtime_targets::all();
+    all.extend(client_targets::all());
+    all
+}
 
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;

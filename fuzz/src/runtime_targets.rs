@@ -19,9 +19,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, WWW_AUTH
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::Target;
+use crate::Target;
 
-/// Every target, in the order the reports list them.
+/// The runtime's targets, in the order the reports list them.
 pub fn all() -> Vec<Target> {
     vec![
         Target {
