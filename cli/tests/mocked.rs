@@ -77,3 +77,70 @@ async fn access_prints_the_mocked_page_as_ndjson() {
     assert_eq!(printed[0]["username"], json!("alice"));
     mock.assert_async().await;
 }
+
+/// Answers that are not access-history pages, however close, fail every command loudly:
+/// a non-zero exit, nothing on standard output, no output file.
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_of_the_wrong_shape_fail_loudly() {
+    let entry = r#"{\"t\":{\"$date\":\"2026-10-31T00:00:00.123Z\"}}"#;
+    for body in [
+        "[[]]".to_string(),
+        format!(r#"{{"accessLogs":[["{entry}"]]}}"#),
+        format!(r#"[["{entry}"]]"#),
+    ] {
+        let server = MockServer::start_async().await;
+        server.mock(|when, then| {
+            when.any_request();
+            then.status(200)
+                .header("content-type", "application/vnd.atlas.2023-01-01+json")
+                .body(body.clone());
+        });
+        let home = std::env::temp_dir().join(format!(
+            "atlas-logs-misshapen-{}-{}",
+            std::process::id(),
+            body.len()
+        ));
+        std::fs::create_dir_all(&home).unwrap();
+        let out = home.join("out.ndjson");
+        let commands: [&[&str]; 2] = [
+            &["access", "--cluster", "Cluster0", "-o", "ndjson"],
+            &[
+                "export",
+                "--cluster",
+                "Cluster0",
+                "--start",
+                "2026-10-30T00:00:00Z",
+                "--end",
+                "2026-11-01T00:00:00Z",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ];
+        for args in commands {
+            let mut command = atlas_client_tests::isolated_command(BIN);
+            command
+                .env("XDG_CONFIG_HOME", &home)
+                .env("HOME", &home)
+                .env("MONGODB_ATLAS_PUBLIC_API_KEY", "abcdefgh")
+                .env("MONGODB_ATLAS_PRIVATE_API_KEY", "private-key")
+                .args(["--base-url", &server.base_url()])
+                .args(args)
+                .args(["--group-id", GROUP])
+                .stdin(Stdio::null());
+            let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{body} {args:?}: {stderr}");
+            assert!(output.stdout.is_empty(), "{body} {args:?}");
+            assert!(
+                stderr.contains("getGroupDbAccessHistoryCluster") && stderr.contains("decode"),
+                "{stderr}"
+            );
+        }
+        assert!(!out.exists(), "nothing delivered");
+        let left: Vec<_> = std::fs::read_dir(&home).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        let _ = std::fs::remove_dir_all(&home);
+    }
+}
