@@ -187,14 +187,27 @@ fn check_value(param: &Param, value: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// The compiled form of a pattern of the operation table, compiled once per process.
+/// A pattern as OpenAPI reads it: ECMA-262 in Unicode mode, where `\p{L}` is any letter
+/// (without it, `\p` is the letter `p`). A pattern that is not valid in Unicode mode (an
+/// identity escape such as `\:`, which only the plain reading allows) is read plainly, as
+/// its author's tools did.
+///
+/// # Errors
+///
+/// The pattern is valid ECMA-262 under neither reading.
+pub fn pattern(pattern: &str) -> Result<regress::Regex, regress::Error> {
+    regress::Regex::with_flags(pattern, "u").or_else(|_| regress::Regex::new(pattern))
+}
+
+/// The compiled form of a pattern of the operation table ([`pattern`]), compiled once per
+/// process.
 fn compiled(pattern: &'static str) -> Result<Arc<regress::Regex>, regress::Error> {
     static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<regress::Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     if let Some(regex) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
         return Ok(regex.clone());
     }
-    let regex = Arc::new(regress::Regex::new(pattern)?);
+    let regex = Arc::new(self::pattern(pattern)?);
     cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -277,6 +290,20 @@ impl IpParam for Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn patterns_are_read_in_unicode_mode_where_they_can_be() {
+        let names = pattern(r"^[\p{L}\p{N}\-_.(),:&@+']{1,64}$").unwrap();
+        for name in ["Project0", "Cluster-Prod", "Projét", "集群-1"] {
+            assert!(names.find(name).is_some(), "{name}");
+        }
+        assert!(names.find("p{L}").is_none());
+        // `\:` is no escape in Unicode mode: read plainly, as its authors' tools did.
+        let cidr = pattern(r"^([0-9a-f]{1,4}\:){7}[0-9a-f]{1,4}$").unwrap();
+        assert!(cidr.find("2001:db8:0:0:0:0:0:1").is_some());
+        assert!(pattern("(").is_err());
+    }
+
     use super::*;
 
     #[test]

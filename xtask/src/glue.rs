@@ -16,6 +16,9 @@
 //! - `stream()` and `all()` on the builders of operations paged by `pageNum` and
 //!   `itemsPerPage` whose answer has Atlas's paginated shape (`results`, `totalCount`),
 //!   walking every page through `atlas_runtime::paginate`, and `Page` on that answer;
+//! - strings constrained by a `pattern` or lengths: checked when a value is built (what we
+//!   send), never when an answer is decoded (`validate()` checks one on demand), and
+//!   patterns compiled as OpenAPI reads them, ECMA-262 in Unicode mode;
 //! - documentation on every public item progenitor and typify leave without it: builder
 //!   setters carry their parameter's description from the spec, or their field's.
 
@@ -204,6 +207,9 @@ pub fn rewrite(
     }
     if let Err(epoch) = epoch_setters(file, operations, runtime) {
         refused.extend(epoch);
+    }
+    if let Err(strings) = constrained_strings(file) {
+        refused.extend(strings);
     }
     if !refused.is_empty() {
         return Err(refused);
@@ -1463,4 +1469,147 @@ fn paginated_shape(s: &syn::ItemStruct) -> Option<Shape> {
         results_optional,
         total_field: total.ident.clone()?,
     })
+}
+
+/// Strings constrained by a `pattern` or lengths, which typify makes newtypes checked when
+/// built (`FromStr`, `TryFrom`) and when decoded. What we send stays checked; an answer is
+/// never refused over documentation (an official pattern may match no real value), so the
+/// newtype's `Deserialize` takes any string and `validate()` checks it when the caller
+/// wants to. Every pattern is compiled as OpenAPI reads it, ECMA-262 in Unicode mode
+/// ([`atlas_runtime`]'s rule: `\p{L}` is a letter, not `p`), or as plain ECMA-262 when it
+/// is not valid in Unicode mode (`\:`); a pattern valid under neither is refused, naming
+/// its type. A `Deserialize` of another shape than expected is refused too, so that a
+/// change in typify's output is named rather than compiled wrong.
+fn constrained_strings(file: &mut syn::File) -> std::result::Result<(), Vec<Refusal>> {
+    let mut constrained = std::collections::BTreeSet::new();
+    for item in module_items(file, "types") {
+        if let syn::Item::Impl(imp) = item
+            && trait_named(imp, "FromStr")
+            && let Some(name) = type_name(&imp.self_ty)
+        {
+            constrained.insert(name);
+        }
+    }
+    let newtypes: std::collections::BTreeSet<String> = module_items(file, "types")
+        .filter_map(|item| match item {
+            syn::Item::Struct(s)
+                if constrained.contains(&ident_name(&s.ident))
+                    && matches!(&s.fields, syn::Fields::Unnamed(f) if f.unnamed.len() == 1
+                        && quote!(#f).to_string().contains(":: std :: string :: String")) =>
+            {
+                Some(ident_name(&s.ident))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut refused = Vec::new();
+    let refuse = |name: &str, reason: String| Refusal {
+        subject: format!("type `{name}`"),
+        reason,
+    };
+    for item in module_items_mut(file, "types") {
+        let syn::Item::Impl(imp) = item else { continue };
+        let Some(name) = type_name(&imp.self_ty) else {
+            continue;
+        };
+        let mut patterns = Patterns { errors: Vec::new() };
+        patterns.visit_item_impl_mut(imp);
+        refused.extend(patterns.errors.into_iter().map(|e| refuse(&name, e)));
+        if !newtypes.contains(&name) || !trait_named(imp, "Deserialize") {
+            continue;
+        }
+        let Some(f) = imp.items.iter_mut().find_map(|i| match i {
+            syn::ImplItem::Fn(f) if f.sig.ident == "deserialize" => Some(f),
+            _ => None,
+        }) else {
+            refused.push(refuse(&name, "its Deserialize has no `deserialize`".into()));
+            continue;
+        };
+        let body = quote!(#f).to_string();
+        if !(body.contains("String :: deserialize (deserializer) ?") && body.contains(". parse ()"))
+        {
+            refused.push(refuse(
+                &name,
+                "typify's Deserialize of a constrained string is not `String::deserialize(deserializer)?.parse()` any more; the glue must learn its new shape".into(),
+            ));
+            continue;
+        }
+        f.block = syn::parse_quote!({
+            ::std::result::Result::Ok(Self(
+                <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?,
+            ))
+        });
+    }
+    // `validate()` on each: the check a decoded answer skipped.
+    if let Some(syn::Item::Mod(module)) = file
+        .items
+        .iter_mut()
+        .find(|item| matches!(item, syn::Item::Mod(m) if m.ident == "types"))
+        && let Some((_, items)) = &mut module.content
+    {
+        for name in &newtypes {
+            let ident = format_ident!("{name}");
+            items.push(syn::parse_quote! {
+                impl #ident {
+                    /// Checks the value against the spec's rule (pattern, lengths). Values
+                    /// built by `parse` or `try_from` always keep it; a value decoded from
+                    /// an answer is taken as Atlas sent it, and this says whether it keeps it.
+                    ///
+                    /// # Errors
+                    ///
+                    /// The value breaks the rule.
+                    pub fn validate(&self) -> ::std::result::Result<(), self::error::ConversionError> {
+                        self.0.parse::<Self>().map(drop)
+                    }
+                }
+            });
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(refused)
+    }
+}
+
+/// Whether an impl is of the trait whose path ends in `name`.
+fn trait_named(imp: &syn::ItemImpl, name: &str) -> bool {
+    imp.trait_
+        .as_ref()
+        .and_then(|(_, path, _)| path.segments.last())
+        .is_some_and(|s| s.ident == name)
+}
+
+/// Rewrites `::regress::Regex::new("...")` to compile the pattern in Unicode mode where it
+/// is valid there.
+struct Patterns {
+    errors: Vec<String>,
+}
+
+impl VisitMut for Patterns {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        syn::visit_mut::visit_expr_call_mut(self, call);
+        let syn::Expr::Path(func) = call.func.as_ref() else {
+            return;
+        };
+        let path = quote!(#func).to_string();
+        if path != ":: regress :: Regex :: new" || call.args.len() != 1 {
+            return;
+        }
+        let Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(pattern),
+            ..
+        })) = call.args.first()
+        else {
+            return;
+        };
+        let text = pattern.value();
+        if regress::Regex::with_flags(&text, "u").is_ok() {
+            *call = syn::parse_quote!(::regress::Regex::with_flags(#pattern, "u"));
+        } else if crate::normalize::ecma_pattern(&text).is_err() {
+            self.errors.push(format!(
+                "pattern `{text}` is not a valid ECMAScript regular expression, with or without Unicode mode"
+            ));
+        }
+    }
 }

@@ -26,6 +26,10 @@
 //!   never derives for anything else.
 //! - Polymorphic schemas (a parent's discriminated `oneOf` of children that are `allOf`
 //!   the parent) have the cycle broken and each child's discriminator pinned.
+//! - Fields of bodies and answers are optional unless the caller must set them: a schema's
+//!   `default` (what Atlas assumes when a field is absent) is dropped into the field's
+//!   documentation, and `readOnly` / `writeOnly` fields are not required, so that a request
+//!   carries only what the caller set ([`fields_as_the_caller_sets_them`]).
 //! - Parameter constraints (pattern, bounds, lengths, `x-requires`, `x-not-after`) move from
 //!   the parameter schemas into the table: the runtime checks them before any request and
 //!   names the parameter and the rule, which progenitor's builder cannot do.
@@ -254,6 +258,7 @@ pub fn normalize(mut spec: OpenAPI, tags: &[String]) -> Result<Normalized> {
     if !tags.is_empty() {
         keep_tags(&mut spec, tags)?;
     }
+    fields_as_the_caller_sets_them(&mut spec);
     let mut components = spec.components.take().unwrap_or_default();
     hoist_parameter_schemas(&mut components)?;
     break_composition_cycles(&mut components)?;
@@ -306,6 +311,272 @@ pub fn normalize(mut spec: OpenAPI, tags: &[String]) -> Result<Normalized> {
         operations,
         refused,
     })
+}
+
+/// Makes every field of a body or an answer optional unless the caller must set it and
+/// Atlas must send it, so that a request carries only what the caller set:
+/// - A schema's `default` is what Atlas assumes when a field is absent, never a value to
+///   send: it is dropped from every schema of bodies and answers (typify would make the
+///   field a plain value, always sent, so that a partial update would switch off
+///   everything the caller did not mention), and said in the field's documentation.
+///   Parameter schemas keep theirs: the operation table reads them (page sizes).
+/// - A `readOnly` field (set by Atlas) or a `writeOnly` one (a secret Atlas never
+///   returns) is not required: one type serves both directions, and the field is left out
+///   of a request, or missing from an answer, without an error. Its documentation says
+///   which.
+fn fields_as_the_caller_sets_them(spec: &mut OpenAPI) {
+    let components: IndexMap<String, ReferenceOr<Schema>> = spec
+        .components
+        .as_ref()
+        .map(|c| c.schemas.clone())
+        .unwrap_or_default();
+    let mut visit = |schema: &mut Schema| caller_sets(schema, &components);
+    let in_content = |content: &mut IndexMap<String, MediaType>,
+                      visit: &mut dyn FnMut(&mut Schema)| {
+        for media in content.values_mut() {
+            if let Some(ReferenceOr::Item(schema)) = &mut media.schema {
+                each_schema(schema, 0, visit);
+            }
+        }
+    };
+    if let Some(c) = &mut spec.components {
+        for schema in c.schemas.values_mut() {
+            if let ReferenceOr::Item(schema) = schema {
+                each_schema(schema, 0, &mut visit);
+            }
+        }
+        for body in c.request_bodies.values_mut() {
+            if let ReferenceOr::Item(body) = body {
+                in_content(&mut body.content, &mut visit);
+            }
+        }
+        for response in c.responses.values_mut() {
+            if let ReferenceOr::Item(response) = response {
+                in_content(&mut response.content, &mut visit);
+            }
+        }
+    }
+    for item in spec.paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for (_, op) in operation_slots(item) {
+            let Some(op) = op else { continue };
+            if let Some(ReferenceOr::Item(body)) = &mut op.request_body {
+                in_content(&mut body.content, &mut visit);
+            }
+            let responses = op
+                .responses
+                .responses
+                .values_mut()
+                .chain(&mut op.responses.default);
+            for response in responses {
+                if let ReferenceOr::Item(response) = response {
+                    in_content(&mut response.content, &mut visit);
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f` on `schema` and on every schema written inside it (properties, items,
+/// additional properties, compositions), parents first.
+fn each_schema(schema: &mut Schema, depth: usize, f: &mut dyn FnMut(&mut Schema)) {
+    if depth > 64 {
+        return; // deeper than any real schema: left as written
+    }
+    f(schema);
+    let mut nested: Vec<&mut Schema> = Vec::new();
+    match &mut schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => {
+            nested.extend(o.properties.values_mut().filter_map(item_of_box));
+            if let Some(openapiv3::AdditionalProperties::Schema(extra)) =
+                &mut o.additional_properties
+                && let ReferenceOr::Item(extra) = extra.as_mut()
+            {
+                nested.push(extra);
+            }
+        }
+        SchemaKind::Type(Type::Array(a)) => nested.extend(a.items.as_mut().and_then(item_of_box)),
+        SchemaKind::AllOf { all_of: parts }
+        | SchemaKind::OneOf { one_of: parts }
+        | SchemaKind::AnyOf { any_of: parts } => {
+            nested.extend(parts.iter_mut().filter_map(item_of))
+        }
+        SchemaKind::Not { not } => nested.extend(item_of(not)),
+        SchemaKind::Any(a) => {
+            nested.extend(a.properties.values_mut().filter_map(item_of_box));
+            nested.extend(a.items.as_mut().and_then(item_of_box));
+            if let Some(openapiv3::AdditionalProperties::Schema(extra)) =
+                &mut a.additional_properties
+                && let ReferenceOr::Item(extra) = extra.as_mut()
+            {
+                nested.push(extra);
+            }
+            for parts in [&mut a.all_of, &mut a.one_of, &mut a.any_of] {
+                nested.extend(parts.iter_mut().filter_map(item_of));
+            }
+            if let Some(not) = &mut a.not {
+                nested.extend(item_of(not));
+            }
+        }
+        _ => {}
+    }
+    for schema in nested {
+        each_schema(schema, depth + 1, f);
+    }
+}
+
+fn item_of(schema: &mut ReferenceOr<Schema>) -> Option<&mut Schema> {
+    match schema {
+        ReferenceOr::Item(s) => Some(s),
+        ReferenceOr::Reference { .. } => None,
+    }
+}
+
+fn item_of_box(schema: &mut ReferenceOr<Box<Schema>>) -> Option<&mut Schema> {
+    match schema {
+        ReferenceOr::Item(s) => Some(s.as_mut()),
+        ReferenceOr::Reference { .. } => None,
+    }
+}
+
+/// The component a `$ref` names.
+fn component<'a>(
+    reference: &str,
+    components: &'a IndexMap<String, ReferenceOr<Schema>>,
+) -> Option<&'a Schema> {
+    let name = reference.strip_prefix("#/components/schemas/")?;
+    components.get(name)?.as_item()
+}
+
+/// The direction a schema is marked with (`"read-only"`, `"write-only"`): on the schema
+/// itself, on the component it references, or on the one member of its `allOf`.
+fn direction(
+    schema: Option<&Schema>,
+    reference: Option<&str>,
+    components: &IndexMap<String, ReferenceOr<Schema>>,
+    depth: usize,
+) -> Option<&'static str> {
+    if depth > 16 {
+        return None;
+    }
+    let schema = match (schema, reference) {
+        (Some(schema), _) => schema,
+        (None, Some(reference)) => component(reference, components)?,
+        (None, None) => return None,
+    };
+    if schema.schema_data.read_only {
+        return Some("read-only");
+    }
+    if schema.schema_data.write_only {
+        return Some("write-only");
+    }
+    match &schema.schema_kind {
+        SchemaKind::AllOf { all_of } if all_of.len() == 1 => match &all_of[0] {
+            ReferenceOr::Item(s) => direction(Some(s), None, components, depth + 1),
+            ReferenceOr::Reference { reference } => {
+                direction(None, Some(reference), components, depth + 1)
+            }
+        },
+        _ => None,
+    }
+}
+
+/// The properties of `schema` marked with a direction, its `allOf` members' included.
+fn directed_properties(
+    schema: &Schema,
+    components: &IndexMap<String, ReferenceOr<Schema>>,
+    depth: usize,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    if depth > 16 {
+        return names;
+    }
+    let (properties, all_of) = match &schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => (Some(&o.properties), None),
+        SchemaKind::Any(a) => (Some(&a.properties), Some(&a.all_of)),
+        SchemaKind::AllOf { all_of } => (None, Some(all_of)),
+        _ => (None, None),
+    };
+    for (name, property) in properties.into_iter().flatten() {
+        let marked = match property {
+            ReferenceOr::Item(s) => direction(Some(s), None, components, 0),
+            ReferenceOr::Reference { reference } => direction(None, Some(reference), components, 0),
+        };
+        if marked.is_some() {
+            names.push(name.clone());
+        }
+    }
+    for part in all_of.into_iter().flatten() {
+        let part = match part {
+            ReferenceOr::Item(s) => Some(s),
+            ReferenceOr::Reference { reference } => component(reference, components),
+        };
+        if let Some(part) = part {
+            names.extend(directed_properties(part, components, depth + 1));
+        }
+    }
+    names
+}
+
+/// One schema, as [`fields_as_the_caller_sets_them`] says.
+fn caller_sets(schema: &mut Schema, components: &IndexMap<String, ReferenceOr<Schema>>) {
+    let data = &mut schema.schema_data;
+    let mut notes = Vec::new();
+    if let Some(default) = data.default.take() {
+        notes.push(format!("When it is not sent, Atlas takes `{default}`."));
+    }
+    if data.read_only {
+        notes.push("Set by Atlas (read-only): left out of requests unless set.".to_string());
+    }
+    if data.write_only {
+        notes.push("Never returned by Atlas (write-only): absent from answers.".to_string());
+    }
+    if !notes.is_empty() {
+        let note = notes.join(" ");
+        data.description = Some(match data.description.as_deref().map(str::trim_end) {
+            Some(d) if !d.trim().is_empty() => format!("{d}\n\n{note}"),
+            _ => note,
+        });
+    }
+    let directed = directed_properties(schema, components, 0);
+    if directed.is_empty() {
+        return;
+    }
+    // The object's own `required`, and those of its inline `allOf` members, which may name
+    // properties another member declares.
+    let not_directed = |required: &mut Vec<String>| required.retain(|n| !directed.contains(n));
+    match &mut schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => not_directed(&mut o.required),
+        SchemaKind::Any(a) => {
+            not_directed(&mut a.required);
+            for part in a.all_of.iter_mut().filter_map(item_of) {
+                required_of(part).map(not_directed);
+            }
+        }
+        SchemaKind::AllOf { all_of } => {
+            for part in all_of.iter_mut().filter_map(item_of) {
+                required_of(part).map(not_directed);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `required` list of an object schema.
+fn required_of(schema: &mut Schema) -> Option<&mut Vec<String>> {
+    match &mut schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => Some(&mut o.required),
+        SchemaKind::Any(a) => Some(&mut a.required),
+        _ => None,
+    }
+}
+
+/// A pattern read as the runtime reads it (`atlas_runtime::operation::pattern`):
+/// ECMA-262 in Unicode mode, else plain ECMA-262 when it is not valid in Unicode mode.
+pub(crate) fn ecma_pattern(pattern: &str) -> std::result::Result<regress::Regex, regress::Error> {
+    regress::Regex::with_flags(pattern, "u").or_else(|_| regress::Regex::new(pattern))
 }
 
 /// Keeps the operations tagged with one of `tags`, and the component schemas, parameters,
@@ -984,8 +1255,8 @@ fn normalize_parameter(
     match &schema.schema_kind {
         SchemaKind::Type(Type::String(s)) => {
             if let Some(pattern) = &s.pattern {
-                regress::Regex::new(pattern).map_err(|e| {
-                    anyhow::anyhow!("parameter `{}`: pattern `{pattern}` does not compile as an ECMAScript regular expression: {e}", data.name)
+                ecma_pattern(pattern).map_err(|e| {
+                    anyhow::anyhow!("parameter `{}`: pattern `{pattern}` does not compile as an ECMAScript regular expression, with or without Unicode mode: {e}", data.name)
                 })?;
                 rule.pattern = Some(pattern.clone());
             }
