@@ -1481,10 +1481,15 @@ fn paginated_shape(s: &syn::ItemStruct) -> Option<Shape> {
 /// its type. A `Deserialize` of another shape than expected is refused too, so that a
 /// change in typify's output is named rather than compiled wrong.
 fn constrained_strings(file: &mut syn::File) -> std::result::Result<(), Vec<Refusal>> {
+    // Those whose `FromStr` can fail: a string with no rule parses infallibly.
     let mut constrained = std::collections::BTreeSet::new();
     for item in module_items(file, "types") {
         if let syn::Item::Impl(imp) = item
             && trait_named(imp, "FromStr")
+            && imp.items.iter().any(|i| {
+                matches!(i, syn::ImplItem::Type(t) if t.ident == "Err"
+                    && quote!(#t).to_string().contains("ConversionError"))
+            })
             && let Some(name) = type_name(&imp.self_ty)
         {
             constrained.insert(name);
