@@ -276,7 +276,7 @@ async fn all_clusters(session: &Session, group: &str) -> Result<Vec<Target>, Fai
     let names = list_cluster_names(&session.client, group).await?;
     if names.is_empty() {
         return Err(Failure {
-            code: 4,
+            code: crate::exit::NOT_FOUND,
             message: format!("--all-clusters: project {group} has no clusters"),
         });
     }
@@ -422,11 +422,12 @@ async fn run(
 
 fn summary(report: &Report, from: &str) -> String {
     format!(
-        "{} {}{from} in {} {} (Atlas answers at most 20,000 per request; {} to learn how it reads the window)",
+        "{} {}{from} in {} {} (Atlas answers at most {} per request; {} to learn how it reads the window)",
         thousands(report.entries),
         plural(report.entries, "entry", "entries"),
         thousands(report.requests),
         plural(report.requests, "request", "requests"),
+        thousands(u64::from(atlas_client::export::PAGE)),
         report.probes
     )
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod clock;
+mod exit;
 mod export;
 mod memory;
 mod output;
@@ -31,7 +32,7 @@ impl Failure {
     /// Bad usage or input: exit code 2.
     pub fn usage(message: impl Into<String>) -> Self {
         Self {
-            code: 2,
+            code: exit::USAGE,
             message: message.into(),
         }
     }
@@ -40,17 +41,17 @@ impl Failure {
 impl From<AtlasError> for Failure {
     fn from(e: AtlasError) -> Self {
         let code = if e.kind() == ErrorKind::InvalidRequest {
-            2
+            exit::USAGE
         } else if e.kind() == ErrorKind::Incomplete {
-            6
+            exit::INCOMPLETE
         } else if e.is_unauthorized() || e.is_forbidden() {
-            3
+            exit::AUTH
         } else if e.is_not_found() {
-            4
+            exit::NOT_FOUND
         } else if e.is_rate_limited() {
-            5
+            exit::RATE_LIMITED
         } else {
-            1
+            exit::FAILURE
         };
         Self {
             code,
@@ -65,7 +66,7 @@ impl From<ExportError> for Failure {
             ExportError::Atlas(e) => e.into(),
             ExportError::BadState { .. } => Self::usage(one_line(&e)),
             other => Self {
-                code: 1,
+                code: exit::FAILURE,
                 message: one_line(&other),
             },
         }
@@ -85,7 +86,7 @@ fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
             eprintln!("{}", clap_one_line(&e.render().to_string()));
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     log_to_stderr(cli.global.verbose);
@@ -94,7 +95,7 @@ fn main() -> ExitCode {
         tokio::select! {
             outcome = run(cli) => outcome,
             signal = interrupted() => Err(Failure {
-                code: 128 + signal,
+                code: exit::signalled(signal),
                 message: interruption_message(signal),
             }),
         }
@@ -280,7 +281,7 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
             .try_for_each(|e| writeln!(out, "{}", e.raw_json())),
     };
     written.map_err(|e| Failure {
-        code: 1,
+        code: exit::FAILURE,
         message: format!("cannot write the output: {e}"),
     })
 }

@@ -71,7 +71,7 @@ pub async fn connect(global: &Global, now: i64) -> Result<Session, Failure> {
     }
     let client = builder.build().map_err(|e| match e {
         BuildError::NoCredentials { .. } => Failure {
-            code: 3,
+            code: crate::exit::AUTH,
             message: format!("{e}; or try --demo"),
         },
         e @ BuildError::BaseUrl { .. } => Failure::usage(format!("--base-url: {e}")),
@@ -100,7 +100,7 @@ async fn demo(quiet: bool, now: i64) -> Result<Session, Failure> {
     let atlas = fake_atlas::FakeAtlas::start(config)
         .await
         .map_err(|e| Failure {
-            code: 1,
+            code: crate::exit::FAILURE,
             message: format!("cannot start the demo: {e}"),
         })?;
     let data = atlas.data();
