@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
@@ -259,8 +259,11 @@ fn jobs(
         }
     }
     // Only now, with every recorded delivery done: what killed runs left half-written.
-    let outputs: Vec<&Path> = jobs.iter().filter_map(|j| j.out.as_deref()).collect();
-    crate::state::remove_stale(&outputs, settings.quiet);
+    let dirs = jobs
+        .iter()
+        .filter_map(|j| j.out.as_deref())
+        .map(crate::state::dir_of);
+    crate::state::remove_stale(dirs, settings.quiet);
     Ok(jobs)
 }
 

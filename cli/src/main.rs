@@ -295,6 +295,15 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
     let window = window(&args.window, now)?;
     validate::audit_out(&args.out).map_err(Failure::usage)?;
     let project = session::project(&args.project, global)?;
+    // What killed downloads left half-written where this one writes: into `--out` itself
+    // when it is a directory, else beside it.
+    let into_dir = args.out.is_dir() || args.out.as_os_str().to_string_lossy().ends_with('/');
+    let dir = if into_dir {
+        args.out.as_path()
+    } else {
+        state::dir_of(&args.out)
+    };
+    state::remove_stale([dir], global.quiet);
     let session = session::connect(global, now).await?;
     let group = session.group(project);
     let mut call = session

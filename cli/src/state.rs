@@ -114,18 +114,20 @@ pub fn finish_delivery(state: &mut State, path: &Path) -> Result<Option<PathBuf>
     Ok(delivered.then_some(delivery.out))
 }
 
-/// Removes the temporary files that killed runs left half-written beside `outputs` (only
-/// files of ours that no live process holds: [`atlas_client::runtime::remove_stale_temporaries`])
+/// The directory a file output is written in.
+pub fn dir_of(out: &Path) -> &Path {
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Removes the temporary files that killed runs left half-written in `dirs` (only files
+/// of ours that no live process holds: [`atlas_client::runtime::remove_stale_temporaries`])
 /// and says so unless `quiet`. A directory that cannot be read is left to the write that
 /// follows, which names it.
-pub fn remove_stale(outputs: &[&Path], quiet: bool) {
-    let mut dirs: Vec<&Path> = outputs
-        .iter()
-        .map(|out| match out.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        })
-        .collect();
+pub fn remove_stale<'a>(dirs: impl IntoIterator<Item = &'a Path>, quiet: bool) {
+    let mut dirs: Vec<&Path> = dirs.into_iter().collect();
     dirs.sort();
     dirs.dedup();
     for dir in dirs {

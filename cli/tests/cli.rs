@@ -527,13 +527,19 @@ async fn audit_logs_download_broken_off_once_is_retried() {
         close_next: 1,
         ..Faults::default()
     });
+    // What a killed download left half-written beside its output goes; a look-alike of
+    // the user's stays.
+    std::fs::write(home.join(".audit.log.gz.Kq3x9Z.atlas-tmp"), "half").unwrap();
+    std::fs::write(home.join(".audit.log.gz.tmp"), "the user's").unwrap();
     let before = atlas.stats().audit_logs;
     let output = run(download(&out)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        stderr.contains("removed 1 temporary file that interrupted runs left in"),
+        "{stderr}"
     );
+    std::fs::remove_file(home.join(".audit.log.gz.tmp")).unwrap();
     assert_eq!(
         atlas.stats().audit_logs - before,
         2,
