@@ -8,7 +8,9 @@
 //!   timeouts apply whatever client the generated `Client` was given), retrying as the
 //!   [`RetryPolicy`] allows. Each attempt gets freshly computed credentials and answers one
 //!   authentication challenge; an answer that is not a download is read whole inside the
-//!   attempt, so one that breaks off mid-body is retried like a connection failure.
+//!   attempt, so one that breaks off mid-body is retried like a connection failure. A
+//!   download's body is read after the attempt, by [`crate::download::save`], which sends
+//!   the request again from the start when the body breaks off, within the same policy.
 //!
 //! The media types, the absence of `api-version` and the parameter rules are the generated
 //! code's business: it sends exactly what the operation table records.

@@ -339,8 +339,8 @@ fn generate_here(text: &str, target: &Target, client_crate: Option<&str>) -> Res
     let table: syn::File = syn::parse2(table::tokens(&normalized.operations, &runtime))
         .context("the operation table does not parse")?;
     file.items.extend(table.items);
-    let glue: syn::File = syn::parse2(glue::items(&normalized.operations, &runtime))
-        .context("the runtime glue does not parse")?;
+    let glue: syn::File =
+        syn::parse2(glue::items(&runtime)).context("the runtime glue does not parse")?;
     file.items.extend(glue.items);
     phases.done("glue");
     let body = prettyplease::unparse(&file);

@@ -32,9 +32,9 @@ use syn::visit_mut::VisitMut;
 use crate::normalize::{Operation, Refusal, sanitize_snake};
 
 /// The items every generated client gets beside progenitor's code. None depends on the
-/// operations today: what does (`save_to`, page walks) goes into the `builder` module, see
+/// operations: what does (`save_to`, page walks) goes into the `builder` module, see
 /// [`rewrite`].
-pub fn items(_operations: &[Operation], runtime: &TokenStream) -> TokenStream {
+pub fn items(runtime: &TokenStream) -> TokenStream {
     quote! {
         /// Every request goes through the runtime: `pre` refuses cleartext credentials and
         /// sets the `User-Agent`; `exec` authenticates, retries and reads the answer.
