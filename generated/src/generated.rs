@@ -3863,14 +3863,7 @@ Exact or an error: a `totalCount` that changes between pages, pages that overlap
             ::atlas_runtime::Download,
             ::atlas_runtime::DownloadError,
         > {
-            let policy = ClientInfo::inner(self.client).retry_policy().clone();
-            ::atlas_runtime::download::save(
-                    move || self.clone().send(),
-                    &policy,
-                    destination.as_ref(),
-                    false,
-                )
-                .await
+            self.download_into(destination.as_ref(), false).await
         }
         /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
         /// Atlas's file name dropped).
@@ -3885,12 +3878,22 @@ Exact or an error: a `totalCount` that changes between pages, pages that overlap
             ::atlas_runtime::Download,
             ::atlas_runtime::DownloadError,
         > {
+            self.download_into(destination.as_ref(), true).await
+        }
+        async fn download_into(
+            self,
+            destination: &::std::path::Path,
+            decompress: bool,
+        ) -> ::std::result::Result<
+            ::atlas_runtime::Download,
+            ::atlas_runtime::DownloadError,
+        > {
             let policy = ClientInfo::inner(self.client).retry_policy().clone();
             ::atlas_runtime::download::save(
                     move || self.clone().send(),
                     &policy,
-                    destination.as_ref(),
-                    true,
+                    destination,
+                    decompress,
                 )
                 .await
         }

@@ -137,14 +137,7 @@ fn download_saves(file: &mut syn::File, operations: &[Operation], runtime: &Toke
                         self,
                         destination: impl AsRef<::std::path::Path>,
                     ) -> ::std::result::Result<#runtime::Download, #runtime::DownloadError> {
-                        let policy = #policy;
-                        #runtime::download::save(
-                            move || self.clone().send(),
-                            &policy,
-                            destination.as_ref(),
-                            false,
-                        )
-                        .await
+                        self.download_into(destination.as_ref(), false).await
                     }
 
                     /// Like `save_to`, but writes the decompressed text (the `.gz` suffix of
@@ -157,12 +150,20 @@ fn download_saves(file: &mut syn::File, operations: &[Operation], runtime: &Toke
                         self,
                         destination: impl AsRef<::std::path::Path>,
                     ) -> ::std::result::Result<#runtime::Download, #runtime::DownloadError> {
+                        self.download_into(destination.as_ref(), true).await
+                    }
+
+                    async fn download_into(
+                        self,
+                        destination: &::std::path::Path,
+                        decompress: bool,
+                    ) -> ::std::result::Result<#runtime::Download, #runtime::DownloadError> {
                         let policy = #policy;
                         #runtime::download::save(
                             move || self.clone().send(),
                             &policy,
-                            destination.as_ref(),
-                            true,
+                            destination,
+                            decompress,
                         )
                         .await
                     }
