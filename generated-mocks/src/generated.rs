@@ -29,7 +29,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v2/groups/{}/dbAccessHistory/clusters/[^/]*$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -39,7 +40,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v2/groups/[^/]*/dbAccessHistory/clusters/{}$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -210,7 +212,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v2/groups/{}/dbAccessHistory/processes/[^/]*$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -220,7 +223,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v2/groups/[^/]*/dbAccessHistory/processes/{}$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -382,7 +386,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v2/groups/{}/streams/[^/]*/auditLogs$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -392,7 +397,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v2/groups/[^/]*/streams/{}/auditLogs$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -542,7 +548,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v1\\.0/groups/{}/dbAccessHistory/clusters/[^/]*$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -552,7 +559,8 @@ pub mod operations {
             let re = regex::Regex::new(
                     &format!(
                         "^/api/atlas/v1\\.0/groups/[^/]*/dbAccessHistory/clusters/{}$",
-                        ::regex::escape(& value.to_string())
+                        ::regex::escape(& ::atlas_runtime::operation::encode_path(& value
+                        .to_string()))
                     ),
                 )
                 .unwrap();
@@ -720,8 +728,8 @@ pub mod operations {
         pub fn group_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
                     &format!(
-                        "^/api/atlas/v2/groups/{}/clusters$", ::regex::escape(& value
-                        .to_string())
+                        "^/api/atlas/v2/groups/{}/clusters$", ::regex::escape(&
+                        ::atlas_runtime::operation::encode_path(& value.to_string()))
                     ),
                 )
                 .unwrap();

@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -1994,8 +1994,8 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
+        ByteStream, ClientInfo, ClientHooks, Error, OperationInfo, RequestBuilderExt,
+        ResponseValue,
     };
     /**Builder for [`Client::get_access_history_cluster`]
 
@@ -2213,8 +2213,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/dbAccessHistory/clusters/{}", client.baseurl,
-                encode_path(& group_id.to_string()), encode_path(& cluster_name
-                .to_string()),
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
+                ::atlas_runtime::operation::encode_path(& cluster_name.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -2344,8 +2344,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/dbAccessHistory/clusters/{}", client.baseurl,
-                encode_path(& group_id.to_string()), encode_path(& cluster_name
-                .to_string()),
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
+                ::atlas_runtime::operation::encode_path(& cluster_name.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -2637,7 +2637,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/dbAccessHistory/processes/{}", client.baseurl,
-                encode_path(& group_id.to_string()), encode_path(& hostname.to_string()),
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
+                ::atlas_runtime::operation::encode_path(& hostname.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -2757,7 +2758,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/dbAccessHistory/processes/{}", client.baseurl,
-                encode_path(& group_id.to_string()), encode_path(& hostname.to_string()),
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
+                ::atlas_runtime::operation::encode_path(& hostname.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -2969,8 +2971,8 @@ Takes an `i64` of seconds since the Unix epoch, a `std::time::SystemTime` or a `
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v2/groups/{}/streams/{}/auditLogs", client.baseurl,
-                encode_path(& group_id.to_string()), encode_path(& tenant_name
-                .to_string()),
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
+                ::atlas_runtime::operation::encode_path(& tenant_name.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -3265,7 +3267,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v1.0/groups/{}/dbAccessHistory/clusters/{}", client
-                .baseurl, encode_path(& group_id.to_string()), encode_path(& cluster_name
+                .baseurl, ::atlas_runtime::operation::encode_path(& group_id
+                .to_string()), ::atlas_runtime::operation::encode_path(& cluster_name
                 .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -3394,7 +3397,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/atlas/v1.0/groups/{}/dbAccessHistory/clusters/{}", client
-                .baseurl, encode_path(& group_id.to_string()), encode_path(& cluster_name
+                .baseurl, ::atlas_runtime::operation::encode_path(& group_id
+                .to_string()), ::atlas_runtime::operation::encode_path(& cluster_name
                 .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -3612,8 +3616,8 @@ Which page of the list to return, counting from 1.*/
                 )
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/atlas/v2/groups/{}/clusters", client.baseurl, encode_path(&
-                group_id.to_string()),
+                "{}/api/atlas/v2/groups/{}/clusters", client.baseurl,
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -3733,8 +3737,8 @@ Which page of the list to return, counting from 1.*/
                 )
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/atlas/v2/groups/{}/clusters", client.baseurl, encode_path(&
-                group_id.to_string()),
+                "{}/api/atlas/v2/groups/{}/clusters", client.baseurl,
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

@@ -187,6 +187,37 @@ fn check_value(param: &Param, value: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// What stays raw in a path segment: RFC 3986's unreserved characters and the delimiters
+/// Atlas's own SDK leaves raw (Go's `url.PathEscape`: `$ & + : = @`), so `host:27017`
+/// travels as Atlas is used to.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b':')
+    .remove(b'=')
+    .remove(b'@');
+
+/// A path parameter's value as one path segment: every byte percent-encoded but RFC
+/// 3986's unreserved characters and `$ & + : = @` (as Go's `url.PathEscape` does, which
+/// Atlas's own SDK uses). No value can end the segment (`/`), start the query (`?`), or
+/// be split by a server that reads `,` or `;` as separators; characters no URI may hold
+/// (`[`, `|`, `^`, space) never go raw. Generated clients build paths with it.
+///
+/// ```
+/// assert_eq!(
+///     atlas_runtime::operation::encode_path("host:27017/a b,c;d?e"),
+///     "host:27017%2Fa%20b%2Cc%3Bd%3Fe"
+/// );
+/// ```
+pub fn encode_path(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+}
+
 /// A pattern as OpenAPI reads it: ECMA-262 in Unicode mode, where `\p{L}` is any letter
 /// (without it, `\p` is the letter `p`). A pattern that is not valid in Unicode mode (an
 /// identity escape such as `\:`, which only the plain reading allows) is read plainly, as

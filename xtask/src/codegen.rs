@@ -183,6 +183,8 @@ pub struct Generated {
     pub dependencies: Vec<Dependency>,
     /// How many operations it holds.
     pub operations: usize,
+    /// The operations as the runtime's table describes them.
+    pub table: Vec<normalize::Operation>,
     /// The mocks, when the target asks for them.
     pub mocks: Option<String>,
 }
@@ -361,6 +363,7 @@ fn generate_here(text: &str, target: &Target, client_crate: Option<&str>) -> Res
                 &normalized.operations,
                 &settings(&runtime),
                 name,
+                &runtime,
             )
         })
         .transpose()?
@@ -370,6 +373,7 @@ fn generate_here(text: &str, target: &Target, client_crate: Option<&str>) -> Res
     Ok(Generated {
         dependencies: dependencies(&code),
         operations: normalized.operations.len(),
+        table: normalized.operations.clone(),
         code,
         mocks,
     })

@@ -197,6 +197,7 @@ pub fn rewrite(
         errors: Vec::new(),
     };
     sends.visit_file_mut(file);
+    PathSegments { runtime }.visit_file_mut(file);
     let mut refused = sends.errors;
     for op in operations {
         if !sends.done.contains_key(&op.id) && !refused.iter().any(|r| r.subject == label(op)) {
@@ -220,6 +221,65 @@ pub fn rewrite(
     mark_deprecated(file, operations);
     document(file, operations);
     Ok(())
+}
+
+/// Path parameters encoded by the runtime ([`atlas_runtime::operation::encode_path`], as
+/// Atlas's own SDK encodes them) instead of progenitor's `encode_path`, which leaves `,`,
+/// `;`, `[`, `|`, `^` raw in a segment.
+struct PathSegments<'a> {
+    runtime: &'a TokenStream,
+}
+
+impl PathSegments<'_> {
+    fn rewrite_tokens(&self, tokens: TokenStream) -> TokenStream {
+        use proc_macro2::TokenTree;
+        let runtime = self.runtime;
+        let mut out = TokenStream::new();
+        for tree in tokens {
+            match tree {
+                TokenTree::Ident(ident) if ident == "encode_path" => {
+                    out.extend(quote!(#runtime::operation::encode_path));
+                }
+                TokenTree::Group(group) => {
+                    let mut rewritten = proc_macro2::Group::new(
+                        group.delimiter(),
+                        self.rewrite_tokens(group.stream()),
+                    );
+                    rewritten.set_span(group.span());
+                    out.extend([TokenTree::Group(rewritten)]);
+                }
+                other => out.extend([other]),
+            }
+        }
+        out
+    }
+}
+
+impl VisitMut for PathSegments<'_> {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        syn::visit_mut::visit_expr_call_mut(self, call);
+        if let syn::Expr::Path(func) = call.func.as_mut()
+            && func.path.is_ident("encode_path")
+        {
+            let runtime = self.runtime;
+            *func = syn::parse_quote!(#runtime::operation::encode_path);
+        }
+    }
+
+    // Progenitor builds URLs with `format!(.., encode_path(..))`: inside the macro's tokens.
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        mac.tokens = self.rewrite_tokens(std::mem::take(&mut mac.tokens));
+    }
+
+    fn visit_use_tree_mut(&mut self, tree: &mut syn::UseTree) {
+        syn::visit_mut::visit_use_tree_mut(self, tree);
+        if let syn::UseTree::Group(group) = tree {
+            group.items = std::mem::take(&mut group.items)
+                .into_iter()
+                .filter(|item| !matches!(item, syn::UseTree::Name(n) if n.ident == "encode_path"))
+                .collect();
+        }
+    }
 }
 
 fn label(op: &Operation) -> String {

@@ -8,3 +8,4 @@ pub mod mocks;
 pub mod normalize;
 pub mod official;
 mod table;
+pub mod wire;

@@ -11,7 +11,7 @@ mod test;
 const USAGE: &str = "\
 usage: cargo xtask codegen [--check]
        cargo xtask codegen --spec FILE --out FILE [--runtime PATH] [--tags A,B] [--check]
-       cargo xtask official-check [--official FILE] [--tags A,B] [--no-build]
+       cargo xtask official-check [--official FILE] [--tags A,B] [--no-build] [--wire]
        cargo xtask test [--no-install] [--shifted-clock] [-- CARGO-TEST-ARGS]
 
   codegen          regenerate every target of xtask/codegen.toml
@@ -24,6 +24,13 @@ usage: cargo xtask codegen [--check]
                    target/official-check/, build it, and print generation time, build
                    time and peak memory (default spec: ../shared/official/
                    atlas-api-transformed.yaml beside the workspace)
+  --wire           then call every operation through the built client against
+                   Stoplight Prism's mock of the spec (static and --dynamic answers,
+                   @stoplight/prism-cli installed under target/ci-tools with npm), judge
+                   requests and answers with Prism's validator, print the totals, and
+                   fail on a client defect: a request the validator refuses whose values
+                   keep the spec, a spec-valid answer that does not decode, a spec-valid
+                   example body that does not build, a body field sent that was not set
   test             provision what the test suite needs beyond cargo, then run
                    `cargo test --locked --workspace` followed by CARGO-TEST-ARGS
                    (`--workspace` is dropped when they pick packages with -p);
@@ -260,7 +267,12 @@ fn normalize_dots(path: &Path) -> PathBuf {
 }
 
 fn official_command(args: &[String]) -> anyhow::Result<ExitCode> {
-    let flags = Flags::parse(args, &["--official", "--tags"], &["--no-build"])?;
+    let flags = Flags::parse(args, &["--official", "--tags"], &["--no-build", "--wire"])?;
+    if flags.has("--no-build") && flags.has("--wire") {
+        return Err(usage(
+            "--wire calls the built client: it cannot go with --no-build",
+        ));
+    }
     let root = codegen::workspace_root()?;
     let official = match flags.value("--official") {
         Some(path) => std::env::current_dir()?.join(path),
@@ -276,6 +288,7 @@ fn official_command(args: &[String]) -> anyhow::Result<ExitCode> {
         official,
         tags: flags.tags(),
         build: !flags.has("--no-build"),
+        wire: flags.has("--wire"),
     };
     official::run(&root, &options)?;
     Ok(ExitCode::SUCCESS)

@@ -3,7 +3,7 @@
 //! to fit Atlas:
 //! - path matchers escape the regex metacharacters of the path and of parameter values,
 //!   so `cluster0.abc` does not match `cluster0Xabc`, and a parameter matches one path
-//!   segment only;
+//!   segment only, encoded as the runtime encodes it (`a%2Cb`);
 //! - every mock matches the operation's versioned `Accept` media type, the one the
 //!   client sends;
 //! - success responses answer with that media type as `Content-Type`, not
@@ -22,24 +22,30 @@ use syn::visit_mut::VisitMut;
 use crate::normalize::Operation;
 
 /// The mocks of the operations of a normalised spec, as a formatted Rust module body,
-/// with `crate_path` the path of the generated client crate (such as `atlas_client`).
+/// with `crate_path` the path of the generated client crate (such as `atlas_client`) and
+/// `runtime` the runtime's (`::atlas_runtime`), whose path encoding the matchers expect.
 pub fn generate(
     spec: &OpenAPI,
     operations: &[Operation],
     settings: &GenerationSettings,
     crate_path: &str,
+    runtime: &proc_macro2::TokenStream,
 ) -> Result<String> {
     let tokens = Generator::new(settings)
         .httpmock(spec, crate_path)
         .map_err(|e| anyhow!("progenitor cannot generate the mocks: {e}"))?;
     let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced mocks that do not parse")?;
-    rewrite(&mut file, operations)?;
+    rewrite(&mut file, operations, runtime)?;
     Ok(prettyplease::unparse(&file))
 }
 
 /// The rewrites listed in the module docs, applied to progenitor's output.
-fn rewrite(file: &mut syn::File, operations: &[Operation]) -> Result<()> {
+fn rewrite(
+    file: &mut syn::File,
+    operations: &[Operation],
+    runtime: &proc_macro2::TokenStream,
+) -> Result<()> {
     let by_when: BTreeMap<String, &Operation> = operations
         .iter()
         .map(|op| (format!("{}_when", op.id).to_upper_camel_case(), op))
@@ -69,7 +75,7 @@ fn rewrite(file: &mut syn::File, operations: &[Operation]) -> Result<()> {
             .unwrap_or_default();
         if let Some(op) = by_when.get(&name) {
             seen += 1;
-            PathMatchers.visit_item_impl_mut(imp);
+            PathMatchers { runtime }.visit_item_impl_mut(imp);
             match_accept(imp, &op.accept)?;
         } else if let Some(op) = by_then.get(&name) {
             seen += 1;
@@ -141,9 +147,11 @@ fn escape_path_regex(regex: &str, format: bool) -> Option<String> {
 
 /// Escapes the path regexes of a `When`: the literal of `Regex::new("...")`, and the
 /// format string and the value of `Regex::new(&format!("...", value.to_string()))`.
-struct PathMatchers;
+struct PathMatchers<'a> {
+    runtime: &'a proc_macro2::TokenStream,
+}
 
-impl VisitMut for PathMatchers {
+impl VisitMut for PathMatchers<'_> {
     fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
         syn::visit_mut::visit_expr_call_mut(self, call);
         let syn::Expr::Path(func) = &*call.func else {
@@ -201,7 +209,11 @@ impl VisitMut for PathMatchers {
                     return;
                 };
                 let lit = syn::LitStr::new(&escaped, lit.span());
-                mac.mac.tokens = quote!(#lit, ::regex::escape(&#value));
+                let runtime = self.runtime;
+                mac.mac.tokens = quote!(
+                    #lit,
+                    ::regex::escape(&#runtime::operation::encode_path(&#value))
+                );
             }
             _ => {}
         }

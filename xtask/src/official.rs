@@ -38,6 +38,9 @@ pub struct Options {
     pub tags: Vec<String>,
     /// Whether to build the generated crate.
     pub build: bool,
+    /// Whether to call every operation against Prism's mock of the spec afterwards (see
+    /// [`crate::wire`]).
+    pub wire: bool,
 }
 
 /// The scratch directory, relative to the workspace root.
@@ -122,6 +125,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     );
     if !build.success {
         bail!("the generated client does not compile");
+    }
+    if options.wire {
+        crate::wire::run(root, &scratch, &merged, &generated)?;
     }
     Ok(())
 }
