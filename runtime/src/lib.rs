@@ -17,7 +17,8 @@
 //! - [`paginate`]: every item of a paginated list, exactly once or an error;
 //! - [`AtlasError`]: one error for every call, keeping status, body and cause;
 //! - [`download`] and [`AtomicFile`]: verified downloads that appear whole or not at all;
-//! - [`timestamps`]: the times Atlas writes, in every format it has used.
+//! - [`timestamps`]: the times Atlas writes, in every format it has used;
+//! - [`Unrecognized`]: enumeration values Atlas sends that a spec does not list.
 
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ pub mod retry;
 mod runtime;
 pub mod strict;
 pub mod timestamps;
+mod unrecognized;
 pub mod window;
 
 pub use atomic::{
@@ -53,3 +55,4 @@ pub use retry::{RateLimit, RetryPolicy};
 pub use runtime::unwrap_envelope;
 pub use runtime::{Runtime, USER_AGENT_VALUE};
 pub use timestamps::{entry_time, log_line_time, parse_timestamp};
+pub use unrecognized::Unrecognized;

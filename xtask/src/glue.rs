@@ -213,6 +213,9 @@ pub fn rewrite(
     if let Err(strings) = constrained_strings(file) {
         refused.extend(strings);
     }
+    if let Err(enums) = open_enums(file, runtime) {
+        refused.extend(enums);
+    }
     if !refused.is_empty() {
         return Err(refused);
     }
@@ -1630,6 +1633,241 @@ fn constrained_strings(file: &mut syn::File) -> std::result::Result<(), Vec<Refu
                 }
             });
         }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(refused)
+    }
+}
+
+/// Every identifier in `tokens`, at any depth.
+fn idents_in(tokens: TokenStream, out: &mut std::collections::BTreeSet<String>) {
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                out.insert(ident_name(&ident));
+            }
+            proc_macro2::TokenTree::Group(group) => idents_in(group.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// The names of the `types` reachable from some operation's answer (success or error),
+/// through fields, items and variants.
+fn answer_types(file: &syn::File) -> std::collections::BTreeSet<String> {
+    use std::collections::BTreeSet;
+    let refers = type_references(file);
+    let mut roots = BTreeSet::new();
+    for item in module_items(file, "builder") {
+        let syn::Item::Impl(imp) = item else { continue };
+        for item in &imp.items {
+            if let syn::ImplItem::Fn(f) = item
+                && f.sig.ident == "send"
+            {
+                let output = &f.sig.output;
+                idents_in(quote!(#output), &mut roots);
+            }
+        }
+    }
+    reachable(&refers, roots)
+}
+
+/// For each item of `types`, the identifiers its definition names.
+fn type_references(file: &syn::File) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut refers: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for item in module_items(file, "types") {
+        let (name, tokens) = match item {
+            syn::Item::Struct(s) => (ident_name(&s.ident), quote!(#s)),
+            syn::Item::Enum(e) => (ident_name(&e.ident), quote!(#e)),
+            syn::Item::Type(t) => (ident_name(&t.ident), quote!(#t)),
+            _ => continue,
+        };
+        idents_in(tokens, refers.entry(name).or_default());
+    }
+    refers
+}
+
+/// The types reachable from `roots` (themselves included) through `refers`.
+fn reachable(
+    refers: &BTreeMap<String, std::collections::BTreeSet<String>>,
+    roots: impl IntoIterator<Item = String>,
+) -> std::collections::BTreeSet<String> {
+    let mut reached = std::collections::BTreeSet::new();
+    let mut stack: Vec<String> = roots
+        .into_iter()
+        .filter(|n| refers.contains_key(n))
+        .collect();
+    while let Some(name) = stack.pop() {
+        if reached.insert(name.clone())
+            && let Some(next) = refers.get(&name)
+        {
+            stack.extend(
+                next.iter()
+                    .filter(|n| refers.contains_key(*n) && !reached.contains(*n))
+                    .cloned(),
+            );
+        }
+    }
+    reached
+}
+
+/// Types an untagged enumeration (a `oneOf` decoded by trying each variant in turn) reaches
+/// when some variant of it is not pinned by a one-value enumeration (a discriminator):
+/// opening an enumeration there could let an earlier variant take an answer meant for a
+/// later one.
+fn tried_in_turn(file: &syn::File) -> std::collections::BTreeSet<String> {
+    let refers = type_references(file);
+    let constants: std::collections::BTreeSet<String> = module_items(file, "types")
+        .filter_map(|item| match item {
+            syn::Item::Enum(e)
+                if e.variants.len() == 1 && matches!(e.variants[0].fields, syn::Fields::Unit) =>
+            {
+                Some(ident_name(&e.ident))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut roots = Vec::new();
+    for item in module_items(file, "types") {
+        let syn::Item::Enum(e) = item else { continue };
+        let untagged = e
+            .attrs
+            .iter()
+            .any(|a| a.path().is_ident("serde") && quote!(#a).to_string().contains("untagged"));
+        if !untagged {
+            continue;
+        }
+        let pinned = e.variants.iter().all(|v| {
+            let mut named = std::collections::BTreeSet::new();
+            let fields = &v.fields;
+            idents_in(quote!(#fields), &mut named);
+            let named_closure = reachable(
+                &refers,
+                named.into_iter().filter(|n| !constants.contains(n)),
+            );
+            v.fields.iter().any(|f| {
+                let ty = &f.ty;
+                let mut ids = std::collections::BTreeSet::new();
+                idents_in(quote!(#ty), &mut ids);
+                ids.iter().any(|i| constants.contains(i))
+            }) || named_closure.iter().any(|n| {
+                refers
+                    .get(n)
+                    .is_some_and(|r| r.iter().any(|i| constants.contains(i)))
+            })
+        });
+        if !pinned {
+            roots.push(ident_name(&e.ident));
+        }
+    }
+    reachable(&refers, roots)
+}
+
+/// Enumerations of strings that answers carry, opened to values the spec does not list: a
+/// last variant `Unrecognized(atlas_runtime::Unrecognized)`, untagged, holds any other
+/// string as Atlas sent it, so an answer is never refused over a value added since the
+/// spec was written. `Unrecognized` has no public constructor, so what a caller sends is
+/// always a listed value; enumerations only requests carry (parameters, request-only
+/// bodies) stay closed, and so do those of one value (a discriminator's pin) and those an
+/// undiscriminated `oneOf` reaches (see [`tried_in_turn`]). Such an
+/// enumeration is no longer `Copy`. `Display` writes the value either way; `FromStr` still
+/// takes only listed values.
+fn open_enums(
+    file: &mut syn::File,
+    runtime: &TokenStream,
+) -> std::result::Result<(), Vec<Refusal>> {
+    let answers = answer_types(file);
+    let tried = tried_in_turn(file);
+    let mut refused = Vec::new();
+    let mut opened = BTreeMap::new();
+    for item in module_items_mut(file, "types") {
+        let syn::Item::Enum(e) = item else { continue };
+        let name = ident_name(&e.ident);
+        // One listed value is a constant, such as a discriminator pinned to its variant:
+        // opening it would let an untagged `oneOf` take an answer as the wrong variant.
+        if !answers.contains(&name)
+            || tried.contains(&name)
+            || e.variants.len() < 2
+            || !e
+                .variants
+                .iter()
+                .all(|v| matches!(v.fields, syn::Fields::Unit))
+        {
+            continue;
+        }
+        if e.variants.iter().any(|v| v.ident == "Unrecognized") {
+            refused.push(Refusal {
+                subject: format!("type `{name}`"),
+                reason: "a listed value is named `Unrecognized`, the name of the variant that holds values the spec does not list".into(),
+            });
+            continue;
+        }
+        // Each variant's value on the wire, for `Display`.
+        let values: Vec<(syn::Ident, String)> = e
+            .variants
+            .iter()
+            .map(|v| {
+                let mut value = ident_name(&v.ident);
+                for attr in &v.attrs {
+                    if attr.path().is_ident("serde") {
+                        let _ = attr.parse_nested_meta(|meta| {
+                            if meta.path.is_ident("rename") {
+                                value = meta.value()?.parse::<syn::LitStr>()?.value();
+                            }
+                            Ok(())
+                        });
+                    }
+                }
+                (v.ident.clone(), value)
+            })
+            .collect();
+        for attr in &mut e.attrs {
+            if attr.path().is_ident("derive")
+                && let Ok(paths) = attr.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                )
+            {
+                let kept = paths.into_iter().filter(|p| !p.is_ident("Copy"));
+                *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+            }
+        }
+        e.variants.push(syn::parse_quote! {
+            /// A value the spec does not list, as Atlas sent it.
+            #[serde(untagged)]
+            Unrecognized(#runtime::Unrecognized)
+        });
+        opened.insert(name, values);
+    }
+    for item in module_items_mut(file, "types") {
+        let syn::Item::Impl(imp) = item else { continue };
+        let Some(name) = type_name(&imp.self_ty) else {
+            continue;
+        };
+        let Some(values) = opened.get(&name) else {
+            continue;
+        };
+        if !trait_named(imp, "Display") {
+            continue;
+        }
+        let Some(f) = imp.items.iter_mut().find_map(|i| match i {
+            syn::ImplItem::Fn(f) if f.sig.ident == "fmt" => Some(f),
+            _ => None,
+        }) else {
+            refused.push(Refusal {
+                subject: format!("type `{name}`"),
+                reason: "its Display has no `fmt`".into(),
+            });
+            continue;
+        };
+        let (idents, texts): (Vec<_>, Vec<_>) = values.iter().cloned().unzip();
+        f.block = syn::parse_quote!({
+            match self {
+                #(Self::#idents => f.write_str(#texts),)*
+                Self::Unrecognized(value) => f.write_str(value.as_str()),
+            }
+        });
     }
     if refused.is_empty() {
         Ok(())
