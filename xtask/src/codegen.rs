@@ -539,12 +539,22 @@ fn run_progenitor(
         Err(whole) => whole,
     };
     let operations = operation_keys(spec);
-    // The component schemas alone.
-    if let Err(reason) = attempt(&with_operations(spec, &[]), &settings) {
-        refused.push(Refusal {
-            subject: "the component schemas".to_string(),
-            reason: format!("progenitor cannot generate them: {}", first_line(&reason)),
-        });
+    // The component schemas alone; when they fail, each one at fault, by name.
+    let schemas_only = with_operations(spec, &[]);
+    if let Err(reason) = attempt(&schemas_only, &settings) {
+        let names: Vec<String> = schemas_only
+            .components
+            .as_ref()
+            .map(|c| c.schemas.keys().cloned().collect())
+            .unwrap_or_default();
+        let before = refused.len();
+        isolate_schemas(&schemas_only, &settings, &names, refused);
+        if refused.len() == before {
+            refused.push(Refusal {
+                subject: "the component schemas".to_string(),
+                reason: format!("progenitor cannot generate them: {}", first_line(&reason)),
+            });
+        }
         return None;
     }
     let before = refused.len();
@@ -611,6 +621,57 @@ fn isolate(
     let (left, right) = operations.split_at(operations.len() / 2);
     isolate(spec, settings, left, refused);
     isolate(spec, settings, right, refused);
+}
+
+/// Bisects the component schemas `names` of `spec` (which holds no operation) for the ones
+/// progenitor cannot generate, each tried with the schemas it reaches.
+fn isolate_schemas(
+    spec: &OpenAPI,
+    settings: &GenerationSettings,
+    names: &[String],
+    refused: &mut Vec<Refusal>,
+) {
+    if names.is_empty() {
+        return;
+    }
+    let mut part = spec.clone();
+    normalize::prune_components_from(&mut part, names);
+    let Err(reason) = attempt(&part, settings) else {
+        return;
+    };
+    if let [name] = names {
+        let place = match property_at_fault(&part, settings, name) {
+            Some(property) => format!("property `{property}`: "),
+            None => String::new(),
+        };
+        refused.push(Refusal {
+            subject: format!("schema `{name}`"),
+            reason: format!(
+                "{place}progenitor cannot generate it (or a schema it refers to): {}",
+                first_line(&reason)
+            ),
+        });
+        return;
+    }
+    let (left, right) = names.split_at(names.len() / 2);
+    isolate_schemas(spec, settings, left, refused);
+    isolate_schemas(spec, settings, right, refused);
+}
+
+/// The property of the component schema `name` without which `spec` generates, if one is.
+fn property_at_fault(spec: &OpenAPI, settings: &GenerationSettings, name: &str) -> Option<String> {
+    let schema = serde_json::to_value(spec.components.as_ref()?.schemas.get(name)?).ok()?;
+    let properties = schema.get("properties")?.as_object()?;
+    properties.keys().find_map(|property| {
+        let mut without = schema.clone();
+        without["properties"].as_object_mut()?.remove(property);
+        let mut part = spec.clone();
+        part.components
+            .as_mut()?
+            .schemas
+            .insert(name.to_string(), serde_json::from_value(without).ok()?);
+        attempt(&part, settings).is_ok().then(|| property.clone())
+    })
 }
 
 /// A copy of the spec holding only the given operations.

@@ -258,13 +258,13 @@ pub fn normalize(mut spec: OpenAPI, tags: &[String]) -> Result<Normalized> {
     if !tags.is_empty() {
         keep_tags(&mut spec, tags)?;
     }
+    let mut refused = unreadable_patterns(&mut spec);
     fields_as_the_caller_sets_them(&mut spec);
     let mut components = spec.components.take().unwrap_or_default();
     hoist_parameter_schemas(&mut components)?;
     break_composition_cycles(&mut components)?;
 
     let mut operations = Vec::new();
-    let mut refused = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (path, item) in spec.paths.paths.iter_mut() {
         let ReferenceOr::Item(item) = item else {
@@ -573,6 +573,101 @@ fn required_of(schema: &mut Schema) -> Option<&mut Vec<String>> {
     }
 }
 
+/// Every `pattern` of a schema (a component, or a body or answer written inline) that is
+/// valid ECMA-262 neither in Unicode mode nor plainly, each refusal naming the schema or
+/// the operation, and the property (`a.b[].c`; `additionalProperties` as `*`).
+/// Parameters' patterns are checked with their rules. The patterns refused are taken out
+/// of `spec`, so that the rest of the run can still name what else it refuses.
+fn unreadable_patterns(spec: &mut OpenAPI) -> Vec<Refusal> {
+    let Ok(mut value) = serde_json::to_value(&*spec) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(schemas) = value["components"]["schemas"].as_object_mut() {
+        for (name, schema) in schemas {
+            unreadable_patterns_in(schema, &format!("schema `{name}`"), "", &mut out);
+        }
+    }
+    for (path, item) in value["paths"].as_object_mut().into_iter().flatten() {
+        for (method, op) in item.as_object_mut().into_iter().flatten() {
+            if !op.is_object() || method == "parameters" {
+                continue;
+            }
+            let subject = label(op["operationId"].as_str(), &method.to_uppercase(), path);
+            let bodies = op["requestBody"]["content"]
+                .as_object_mut()
+                .into_iter()
+                .flatten();
+            for (media, content) in bodies {
+                let at = format!("request body ({media})");
+                unreadable_patterns_in(&mut content["schema"], &subject, &at, &mut out);
+            }
+            let responses = op["responses"].as_object_mut().into_iter().flatten();
+            for (status, response) in responses {
+                let contents = response["content"].as_object_mut().into_iter().flatten();
+                for (media, content) in contents {
+                    let at = format!("answer {status} ({media})");
+                    unreadable_patterns_in(&mut content["schema"], &subject, &at, &mut out);
+                }
+            }
+        }
+    }
+    if !out.is_empty()
+        && let Ok(cleaned) = serde_json::from_value(value)
+    {
+        *spec = cleaned;
+    }
+    out
+}
+
+fn unreadable_patterns_in(schema: &mut Value, subject: &str, at: &str, out: &mut Vec<Refusal>) {
+    let join = |child: &str| match at {
+        "" => child.to_string(),
+        _ if child.starts_with('[') => format!("{at}{child}"),
+        _ => format!("{at}.{child}"),
+    };
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+        && let Err(e) = ecma_pattern(pattern)
+    {
+        let place = match at {
+            "" => "the schema itself".to_string(),
+            _ => format!("property `{at}`"),
+        };
+        out.push(Refusal {
+            subject: subject.to_string(),
+            reason: format!(
+                "{place}: pattern `{pattern}` is valid ECMA-262 neither in Unicode mode nor plainly ({e}); correct it in the spec"
+            ),
+        });
+        if let Some(map) = schema.as_object_mut() {
+            map.remove("pattern");
+        }
+    }
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(properties) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, property) in properties {
+            unreadable_patterns_in(property, subject, &join(name), out);
+        }
+    }
+    for (key, child) in [("items", "[]"), ("additionalProperties", "*")] {
+        if let Some(inner) = map.get_mut(key).filter(|v| v.is_object()) {
+            unreadable_patterns_in(inner, subject, &join(child), out);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for part in map
+            .get_mut(key)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            unreadable_patterns_in(part, subject, at, out);
+        }
+    }
+}
+
 /// A pattern read as the runtime reads it (`atlas_runtime::operation::pattern`):
 /// ECMA-262 in Unicode mode, else plain ECMA-262 when it is not valid in Unicode mode.
 pub(crate) fn ecma_pattern(pattern: &str) -> std::result::Result<regress::Regex, regress::Error> {
@@ -625,12 +720,20 @@ fn keep_tags(spec: &mut OpenAPI, tags: &[String]) -> Result<()> {
 /// Drops the component schemas, parameters, responses and request bodies nothing in the
 /// paths reaches.
 pub(crate) fn prune_components(spec: &mut OpenAPI) {
+    prune_components_from(spec, &[]);
+}
+
+/// [`prune_components`], keeping also what the component schemas named in `schemas` reach.
+pub(crate) fn prune_components_from(spec: &mut OpenAPI, schemas: &[String]) {
     let Some(components) = spec.components.as_mut() else {
         return;
     };
     let whole = serde_json::to_value(&*components).unwrap_or(Value::Null);
     let mut reached: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    let mut todo: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = schemas
+        .iter()
+        .map(|name| format!("#/components/schemas/{name}"))
+        .collect();
     let paths = serde_json::to_value(&spec.paths).unwrap_or(Value::Null);
     collect_refs(&paths, &mut todo);
     while let Some(reference) = todo.pop() {

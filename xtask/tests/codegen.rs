@@ -233,6 +233,30 @@ fn every_refusal_is_listed_at_once() {
     assert!(!message.contains("`fine`"), "{message}");
 }
 
+/// A pattern valid ECMA-262 under no reading is refused naming the schema or operation and
+/// the property, whether it sits in a component or in a body or answer written inline.
+#[test]
+fn an_unreadable_pattern_names_its_schema_and_property() {
+    let paths = "  /api/atlas/v2/things:\n    post:\n        operationId: createThing\n        requestBody:\n          content:\n            application/vnd.atlas.2023-01-01+json:\n              schema:\n                type: object\n                properties:\n                  tags: {type: array, items: {type: string, pattern: '[a-'}}\n        responses:\n".to_string() + OK_200;
+    let components = "    Thing:\n      type: object\n      properties:\n        owner:\n          type: object\n          properties:\n            name: {type: string, pattern: '^(unclosed$'}\n        fine: {type: string, pattern: '^[\\p{L}]+$'}\n";
+    let message = error_of(&spec(&paths, components));
+    assert!(
+        message.contains("2 constructs cannot be generated"),
+        "{message}"
+    );
+    assert!(
+        message.contains("schema `Thing`")
+            && message.contains("property `owner.name`: pattern `^(unclosed$`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("operation `createThing`")
+            && message.contains("property `request body (application/vnd.atlas.2023-01-01+json).tags[]`: pattern `[a-`"),
+        "{message}"
+    );
+    assert!(!message.contains("fine"), "{message}");
+}
+
 #[test]
 fn a_typed_success_beside_a_bodiless_one_is_an_option() {
     let code = generate(&spec(
@@ -789,4 +813,21 @@ fn paged_lists_with_the_paginated_shape_get_a_page_walk() {
     );
     assert_eq!(code.matches(".include_count(true)").count(), 1, "{code}");
     assert!(undocumented(&code).is_empty(), "{:?}", undocumented(&code));
+}
+
+/// Component schemas progenitor cannot generate are named, with the property at fault
+/// where removing one property is enough.
+#[test]
+fn a_schema_progenitor_cannot_generate_is_named_with_its_property() {
+    let components = "    Thing:\n      type: object\n      properties:\n        fine: {type: string}\n        odd: {type: string, enum: [1, 'x']}\n    Other2:\n      type: object\n      properties:\n        fine: {type: integer}\n";
+    let message = error_of(&spec("  {}", components));
+    assert!(
+        message.contains("1 construct cannot be generated"),
+        "{message}"
+    );
+    assert!(
+        message.contains("schema `Thing`: property `odd`: progenitor cannot generate it"),
+        "{message}"
+    );
+    assert!(!message.contains("the component schemas"), "{message}");
 }
