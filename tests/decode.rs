@@ -452,7 +452,7 @@ const MISSHAPEN: &[&str] = &[
 /// prints), and the exact export.
 #[tokio::test]
 async fn an_answer_of_the_wrong_shape_fails_on_every_path() {
-    use atlas_client::export::{AccessLogExport, Filters, Target, fetch_entries};
+    use atlas_log_export::{AccessLogExport, Filters, Target, fetch_entries};
     for body in MISSHAPEN {
         let answer = ResponseTemplate::new(200)
             .set_body_raw(body.as_bytes().to_vec(), atlas_client_tests::ATLAS_JSON);
@@ -482,13 +482,11 @@ async fn an_answer_of_the_wrong_shape_fails_on_every_path() {
             err.to_string().contains("getGroupDbAccessHistoryCluster"),
             "{err}"
         );
-        let mut export = AccessLogExport::new(
-            &client,
-            GROUP_ID,
-            target,
-            1_790_000_000_000,
-            1_790_000_100_000,
-        );
+        let mut export = AccessLogExport::builder(&client, GROUP_ID, target)
+            .start(1_790_000_000_000)
+            .end(1_790_000_100_000)
+            .build()
+            .unwrap();
         let err = export.next_entry().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode, "{body}: {err}");
     }

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use atlas_client::ErrorKind;
-use atlas_client::export::{AccessLogExport, Target};
 use atlas_client_tests::{fake, service_client};
+use atlas_log_export::{AccessLogExport, Target};
 use fake_atlas::{DataSet, PageOrder, Precision, WindowSemantics};
 
 fn every_reading() -> Vec<WindowSemantics> {
@@ -45,7 +45,12 @@ fn hosts(data: &DataSet, cluster: &str) -> Vec<u16> {
 
 /// The entries of Cluster0 in `[start, end]`, as fake-atlas sends them, by line.
 fn truth(data: &DataSet, start: i64, end: i64) -> BTreeMap<String, usize> {
-    let hosts = hosts(data, "Cluster0");
+    truth_of(data, "Cluster0", start, end)
+}
+
+/// The entries of a cluster in `[start, end]`, as fake-atlas sends them, by line.
+fn truth_of(data: &DataSet, cluster: &str, start: i64, end: i64) -> BTreeMap<String, usize> {
+    let hosts = hosts(data, cluster);
     let mut lines = BTreeMap::new();
     for e in data
         .entries
@@ -83,14 +88,15 @@ async fn export(
     page: u32,
 ) -> Result<(BTreeMap<String, usize>, usize), atlas_client::AtlasError> {
     let client = service_client(atlas);
-    let mut export = AccessLogExport::new(
+    let mut export = AccessLogExport::builder(
         &client,
         atlas.data().group_id.clone(),
         Target::Cluster("Cluster0".into()),
-        start,
-        end,
     )
-    .page_size(page);
+    .start(start)
+    .end(end)
+    .page_size(page)
+    .build()?;
     let mut lines = BTreeMap::new();
     let mut count = 0;
     while let Some(entry) = export.next_entry().await? {
@@ -176,7 +182,7 @@ async fn a_burst_too_dense_to_split_stops_loudly_under_every_reading() {
 }
 
 async fn run(
-    export: &mut AccessLogExport<'_>,
+    export: &mut AccessLogExport,
 ) -> Result<BTreeMap<String, usize>, atlas_client::AtlasError> {
     let mut lines = BTreeMap::new();
     while let Some(entry) = export.next_entry().await? {
@@ -228,13 +234,20 @@ async fn overlap_catches_late_entries_exactly_once() {
             late: Some(late),
             ..fake_atlas::Faults::default()
         });
-        let mut first = AccessLogExport::new(&client, data.group_id.clone(), target(), start, t1)
-            .overlap(overlap);
+        let mut first = AccessLogExport::builder(&client, data.group_id.clone(), target())
+            .start(start)
+            .end(t1)
+            .overlap(overlap)
+            .build()
+            .unwrap();
         let one = run(&mut first).await.unwrap();
         let checkpoint = first.checkpoint().unwrap();
         // The late entries arrive.
         atlas.set_faults(fake_atlas::Faults::default());
-        let mut second = AccessLogExport::resume(&client, &checkpoint, now).unwrap();
+        let mut second = AccessLogExport::resume_builder(&client, &checkpoint)
+            .end(now)
+            .build()
+            .unwrap();
         let two = run(&mut second).await.unwrap();
         let all = union(&one, &two);
         assert!(
@@ -268,27 +281,139 @@ async fn the_checkpoint_stays_small_after_a_burst() {
     let now = data.config.now_ms;
     let burst = now - 2 * 86_400_000 + 123;
     let (start, t1) = (now - 7 * 86_400_000, burst + 60_000);
-    let mut first = AccessLogExport::new(
+    let mut first = AccessLogExport::builder(
         &client,
         data.group_id.clone(),
         Target::Cluster("Cluster0".into()),
-        start,
-        t1,
     )
-    .overlap(10 * 60_000);
+    .start(start)
+    .end(t1)
+    .overlap(10 * 60_000)
+    .build()
+    .unwrap();
     let one = run(&mut first).await.unwrap();
     let checkpoint = first.checkpoint().unwrap();
     let remembered: usize = checkpoint.remembered.values().map(Vec::len).sum();
-    assert!(remembered <= atlas_client::export::MAX_REMEMBERED);
+    assert!(remembered <= atlas_log_export::MAX_REMEMBERED);
     let size = checkpoint.to_json().len();
     assert!(size < 130_000, "{size} bytes");
     assert!(
         checkpoint.remembered_from_ms > burst,
         "the burst is past the remembered part"
     );
-    let mut second = AccessLogExport::resume(&client, &checkpoint, now).unwrap();
+    let mut second = AccessLogExport::resume_builder(&client, &checkpoint)
+        .end(now)
+        .build()
+        .unwrap();
     let two = run(&mut second).await.unwrap();
     let all = union(&one, &two);
     assert!(all.values().all(|n| *n == 1), "no duplicate");
     assert!(all == truth(&data, start, now));
+}
+
+/// An export owns what it needs and is `Send + 'static`: one per cluster, each moved into a
+/// task of its own on a multi-threaded runtime, all running at once; each equals its
+/// cluster's entries line for line and ends with a checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_run_side_by_side_in_spawned_tasks() {
+    let atlas = fake(|c| c.data.entries = 30_000).await;
+    let data = atlas.data().clone();
+    let client = service_client(&atlas);
+    let now = data.config.now_ms;
+    let start = now - 7 * 86_400_000;
+    let clusters: Vec<String> = data.cluster_names().iter().map(|c| c.to_string()).collect();
+    assert!(clusters.len() >= 2, "{clusters:?}");
+    let tasks: Vec<_> = clusters
+        .iter()
+        .map(|cluster| {
+            let export = AccessLogExport::builder(
+                &client,
+                data.group_id.clone(),
+                Target::Cluster(cluster.clone()),
+            )
+            .start(start)
+            .end(now)
+            .page_size(2_000)
+            .concurrency(2)
+            .build()
+            .unwrap();
+            tokio::spawn(async move {
+                let mut export = export;
+                let lines = run(&mut export).await?;
+                let progress = export.progress();
+                Ok::<_, atlas_client::AtlasError>((lines, progress, export.checkpoint()))
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for (cluster, task) in clusters.iter().zip(tasks) {
+        let (lines, progress, checkpoint) = task.await.unwrap().unwrap();
+        let expected = truth_of(&data, cluster, start, now);
+        assert_eq!(lines, expected, "{cluster}");
+        let count: usize = lines.values().sum();
+        assert_eq!(progress.emitted, count as u64, "{cluster}");
+        assert_eq!(progress.window, (start, now));
+        assert_eq!(progress.done_fraction, 1.0);
+        assert!(progress.requests >= 1);
+        let checkpoint = checkpoint.expect("a finished export has a checkpoint");
+        assert_eq!(checkpoint.target, Target::Cluster(cluster.clone()));
+        assert_eq!(checkpoint.through_ms, now);
+        total += count;
+    }
+    assert!(total > 2_000, "the exports had pages to list: {total}");
+}
+
+/// Dropping an export part way stops its listing: no call is made after it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_export_stops_calling() {
+    let atlas = fake(|c| c.data.entries = 30_000).await;
+    let data = atlas.data().clone();
+    let client = service_client(&atlas);
+    let now = data.config.now_ms;
+    let mut export = AccessLogExport::builder(
+        &client,
+        data.group_id.clone(),
+        Target::Cluster("Cluster0".into()),
+    )
+    .start(now - 7 * 86_400_000)
+    .end(now)
+    .page_size(500)
+    .concurrency(1)
+    .build()
+    .unwrap();
+    assert!(export.next_entry().await.unwrap().is_some());
+    let before = atlas.stats().access_cluster;
+    drop(export);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let settled = atlas.stats().access_cluster;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        atlas.stats().access_cluster,
+        settled,
+        "calls go on after the export is dropped"
+    );
+    assert!(settled <= before + 3, "{before} then {settled}");
+}
+
+/// Bad settings are refused when the export is built, naming the setting.
+#[tokio::test]
+async fn bad_settings_are_refused_naming_the_setting() {
+    let atlas = fake(|c| c.data.entries = 10).await;
+    let client = service_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    let cluster = || Target::Cluster("Cluster0".into());
+    let built =
+        |b: atlas_log_export::AccessLogExportBuilder| b.build().err().map(|e| e.to_string());
+    let no_end =
+        built(AccessLogExport::builder(&client, &group, cluster()).start(1_790_000_000_000));
+    assert!(no_end.unwrap().starts_with("end:"));
+    let no_start =
+        built(AccessLogExport::builder(&client, &group, cluster()).end(1_790_000_000_000));
+    assert!(no_start.unwrap().starts_with("start:"));
+    let backwards = built(
+        AccessLogExport::builder(&client, &group, cluster())
+            .start(1_790_000_000_001)
+            .end(1_790_000_000_000),
+    );
+    assert!(backwards.unwrap().starts_with("end:"));
 }

@@ -121,7 +121,7 @@ pub struct AccessArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub ip: Option<String>,
     /// At most this many entries, the newest (0 to 20000).
-    #[arg(long, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(0..=i64::from(atlas_client::export::PAGE)))]
+    #[arg(long, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(0..=i64::from(atlas_log_export::PAGE)))]
     pub limit: Option<i32>,
     /// Output format.
     #[arg(long, short, value_enum, default_value = "table")]

@@ -2,18 +2,17 @@
 //! `--hostname`), each through the library's exact export, written as NDJSON under the
 //! state-file protocol of [`crate::state`], several at once within one budget of calls.
 
-use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use atlas_client::export::{AccessLogExport, Target};
 use atlas_client::{AtlasError, AtomicFile, Client};
+use atlas_log_export::{AccessLogExport, Target};
 use futures::StreamExt;
 
 use crate::args::ExportArgs;
-use atlas_client::runtime::thousands;
+use atlas_log_export::thousands;
 
 use crate::output::{Progress, Status, plural};
 use crate::session::{self, Session};
@@ -145,6 +144,7 @@ pub async fn command(
 }
 
 /// What applies to every target.
+#[derive(Clone)]
 struct Settings {
     start: Option<i64>,
     end: i64,
@@ -235,7 +235,9 @@ fn jobs(
                 )));
             }
             if let Some(group) = project {
-                AccessLogExport::check_checkpoint(&state.checkpoint, group, target, None, None)
+                state
+                    .checkpoint
+                    .check_export(group, target, None, None)
                     .map_err(|e| Failure::usage(format!("{flag}: {}: {e}", path.display())))?;
             }
         }
@@ -304,21 +306,103 @@ async fn list_cluster_names(client: &Client, group: &str) -> Result<Vec<String>,
 }
 
 /// Standard output, shared by every target writing to it.
-type SharedStdout = Rc<RefCell<std::io::BufWriter<std::io::Stdout>>>;
+type SharedStdout = Arc<Mutex<std::io::BufWriter<std::io::Stdout>>>;
 
-/// One target's writes into the shared standard output.
-struct StdoutWriter(SharedStdout);
+/// One target's writes into the shared standard output, whole lines at a time: targets run
+/// on several threads, and a line of one must never be cut by a line of another.
+struct StdoutWriter {
+    shared: SharedStdout,
+    pending: Vec<u8>,
+}
 
-impl Write for StdoutWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().write(buf)
+/// How much a target gathers before handing its complete lines to standard output.
+const STDOUT_CHUNK: usize = 64 * 1024;
+
+impl StdoutWriter {
+    fn new(shared: SharedStdout) -> Self {
+        Self {
+            shared,
+            pending: Vec::with_capacity(STDOUT_CHUNK),
+        }
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.borrow_mut().flush()
+
+    /// Writes the first `n` pending bytes under the lock.
+    fn hand_over(&mut self, n: usize) -> std::io::Result<()> {
+        let mut out = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        out.write_all(&self.pending[..n])?;
+        self.pending.drain(..n);
+        Ok(())
     }
 }
 
-/// Runs every job, `concurrency` calls at once in all, and reports.
+impl Write for StdoutWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= STDOUT_CHUNK
+            && let Some(last) = self.pending.iter().rposition(|&b| b == b'\n')
+        {
+            self.hand_over(last + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.hand_over(self.pending.len())?;
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
+}
+
+/// A spawned task, aborted when dropped (an interrupted run stops its targets).
+struct Aborting<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for Aborting<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for Aborting<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What every target's task reports into: its latest report and whether it is over.
+struct Board {
+    reports: Mutex<Vec<(Report, bool)>>,
+    progress: Progress,
+}
+
+impl Board {
+    fn set(&self, i: usize, report: Option<&Report>) {
+        let mut reports = self.reports.lock().unwrap_or_else(PoisonError::into_inner);
+        match report {
+            Some(report) => reports[i].0 = *report,
+            None => reports[i].1 = true,
+        }
+        if !self.progress.is_due() {
+            return;
+        }
+        let targets = reports.len();
+        self.progress.update(&Status {
+            entries: reports.iter().map(|(r, _)| r.entries).sum(),
+            requests: reports.iter().map(|(r, _)| r.requests).sum(),
+            done: reports.iter().map(|(r, _)| r.done).sum::<f64>() / targets as f64,
+            targets_done: reports.iter().filter(|(_, done)| *done).count(),
+            targets,
+        });
+    }
+}
+
+/// Runs every job, `concurrency` calls at once in all, each target in a task of its own,
+/// and reports.
 async fn run(
     session: &Session,
     group: &str,
@@ -328,44 +412,39 @@ async fn run(
     let targets = jobs.len();
     let at_once = targets.min(settings.concurrency).max(1);
     let per_job = (settings.concurrency / at_once).max(1);
-    let progress = Progress::new(!settings.quiet && std::io::stderr().is_terminal());
-    let reports = RefCell::new(vec![(Report::default(), false); targets]);
-    let show = |reports: &RefCell<Vec<(Report, bool)>>| {
-        if !progress.is_due() {
-            return;
-        }
-        let reports = reports.borrow();
-        progress.update(&Status {
-            entries: reports.iter().map(|(r, _)| r.entries).sum(),
-            requests: reports.iter().map(|(r, _)| r.requests).sum(),
-            done: reports.iter().map(|(r, _)| r.done).sum::<f64>() / targets as f64,
-            targets_done: reports.iter().filter(|(_, done)| *done).count(),
-            targets,
-        });
-    };
-    let stdout: SharedStdout = Rc::new(RefCell::new(std::io::BufWriter::new(std::io::stdout())));
+    let board = Arc::new(Board {
+        reports: Mutex::new(vec![(Report::default(), false); targets]),
+        progress: Progress::new(!settings.quiet && std::io::stderr().is_terminal()),
+    });
+    let stdout: SharedStdout = Arc::new(Mutex::new(std::io::BufWriter::new(std::io::stdout())));
     let outcomes: Vec<(String, Result<Report, Failure>)> =
         futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(i, job)| {
-                let stdout = stdout.clone();
-                let reports = &reports;
-                let show = &show;
-                async move {
-                    let name = job.target.to_string();
-                    let result = run_job(session, group, job, settings, per_job, stdout, |r| {
-                        reports.borrow_mut()[i].0 = *r;
-                        show(reports);
+                let name = job.target.to_string();
+                let (client, group) = (session.client.clone(), group.to_string());
+                let (settings, stdout, board) = (settings.clone(), stdout.clone(), board.clone());
+                let task = Aborting(tokio::spawn(async move {
+                    let result = run_job(&client, &group, job, &settings, per_job, stdout, |r| {
+                        board.set(i, Some(r));
                     })
                     .await;
-                    reports.borrow_mut()[i].1 = true;
-                    show(reports);
+                    board.set(i, None);
+                    result
+                }));
+                async move {
+                    let result = task.await.unwrap_or_else(|e| {
+                        Err(Failure {
+                            code: crate::exit::FAILURE,
+                            message: format!("the export of {name} stopped: {e}"),
+                        })
+                    });
                     (name, result)
                 }
             })
             .buffer_unordered(at_once)
             .collect()
             .await;
-    progress.finish();
+    board.progress.finish();
     let mut total = Report::default();
     let mut window = None;
     let mut first_failure = None;
@@ -430,14 +509,14 @@ fn summary(report: &Report, from: &str) -> String {
         plural(report.entries, "entry", "entries"),
         thousands(report.requests),
         plural(report.requests, "request", "requests"),
-        thousands(u64::from(atlas_client::export::PAGE)),
+        thousands(u64::from(atlas_log_export::PAGE)),
         report.probes
     )
 }
 
 /// One target: export, write, deliver, move its checkpoint on.
 async fn run_job(
-    session: &Session,
+    client: &Client,
     group: &str,
     job: Job,
     settings: &Settings,
@@ -445,36 +524,35 @@ async fn run_job(
     stdout: SharedStdout,
     mut progress: impl FnMut(&Report),
 ) -> Result<Report, Failure> {
-    let client = &session.client;
-    let mut export = match &job.state {
+    let builder = match &job.state {
         Some(state) => {
-            AccessLogExport::check_checkpoint(&state.checkpoint, group, &job.target, None, None)
+            state
+                .checkpoint
+                .check_export(group, &job.target, None, None)
                 .map_err(|e| Failure::usage(format!("checkpoint {}: {e}", job.name)))?;
-            AccessLogExport::resume(client, &state.checkpoint, settings.end).map_err(|e| {
-                Failure::usage(format!(
-                    "checkpoint of {}: {e}; give a later --end",
-                    job.name
-                ))
-            })?
+            AccessLogExport::resume_builder(client, &state.checkpoint)
         }
-        None => AccessLogExport::new(
-            client,
-            group,
-            job.target.clone(),
+        None => AccessLogExport::builder(client, group, job.target.clone()).start(
             settings
                 .start
                 .unwrap_or(settings.end.saturating_sub(DEFAULT_SPAN_MS)),
-            settings.end,
         ),
     };
+    let mut builder = builder.end(settings.end).concurrency(concurrency);
     if let Some(overlap) = settings.overlap_ms {
-        export = export.overlap(overlap);
+        builder = builder.overlap(overlap);
     }
-    export = export.concurrency(concurrency);
+    let mut export = builder.build().map_err(|e| match e {
+        atlas_log_export::BuildError::Checkpoint(e) => Failure::usage(format!(
+            "checkpoint of {}: {e}; give a later --end",
+            job.name
+        )),
+        other => Failure::usage(other.to_string()),
+    })?;
     let state_path = job.state_path.as_deref();
     match &job.out {
         None => {
-            let mut writer = StdoutWriter(stdout);
+            let mut writer = StdoutWriter::new(stdout);
             let mut written = 0;
             let result = crate::state::write_entries(&mut export, &mut writer, |report| {
                 STDOUT_ENTRIES.fetch_add(report.entries - written, Ordering::SeqCst);

@@ -234,11 +234,11 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
     let target = match (&args.cluster, &args.hostname) {
         (Some(cluster), _) => {
             validate::cluster(cluster).map_err(Failure::usage)?;
-            atlas_client::export::Target::Cluster(cluster.clone())
+            atlas_log_export::Target::Cluster(cluster.clone())
         }
         (None, Some(host)) => {
             validate::hostname(host).map_err(Failure::usage)?;
-            atlas_client::export::Target::Hostname(host.clone())
+            atlas_log_export::Target::Hostname(host.clone())
         }
         (None, None) => return Err(Failure::usage("give --cluster or --hostname")),
     };
@@ -249,14 +249,14 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
     let project = session::project(&args.project, global)?;
     let session = session::connect(global, now).await?;
     let group = session.group(project);
-    let filters = atlas_client::export::Filters {
+    let filters = atlas_log_export::Filters {
         window,
         auth_result: args.auth_result.map(|r| matches!(r, AuthResult::Success)),
         ip_address: args.ip.clone(),
         n_logs: args.limit.map(|n| n as u32),
     };
     let entries =
-        atlas_client::export::fetch_entries(&session.client, &group, &target, &filters).await?;
+        atlas_log_export::fetch_entries(&session.client, &group, &target, &filters).await?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // JSON and NDJSON carry each entry exactly as Atlas sent it.
@@ -330,8 +330,8 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
         eprintln!(
             "saved {} ({} bytes received, {} written)",
             saved.path.display(),
-            atlas_client::runtime::thousands(saved.bytes_received),
-            atlas_client::runtime::thousands(saved.bytes_written)
+            atlas_log_export::thousands(saved.bytes_received),
+            atlas_log_export::thousands(saved.bytes_written)
         );
     }
     Ok(())

@@ -181,7 +181,7 @@ pub struct Status {
 /// its text is redrawn ten times a second, so updates between are dropped.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    last: std::cell::Cell<Option<std::time::Instant>>,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// How often the progress text changes at most.
@@ -200,7 +200,7 @@ impl Progress {
         });
         Self {
             bar,
-            last: std::cell::Cell::new(None),
+            last: std::sync::Mutex::new(None),
         }
     }
 
@@ -209,13 +209,18 @@ impl Progress {
         self.bar.is_some()
             && self
                 .last
-                .get()
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .is_none_or(|last| last.elapsed() >= PROGRESS_EVERY)
     }
 
     pub fn update(&self, status: &Status) {
         if let Some(bar) = &self.bar {
-            self.last.set(Some(std::time::Instant::now()));
+            *self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(std::time::Instant::now());
             let seconds = bar.elapsed().as_secs_f64().max(0.001);
             let targets = if status.targets > 1 {
                 format!(

@@ -112,7 +112,7 @@ async fn demo(quiet: bool, now: i64) -> Result<Session, Failure> {
             .map(|name| {
                 format!(
                     "{name} ({} entries)",
-                    atlas_client::runtime::thousands(data.entries_of(name) as u64)
+                    atlas_log_export::thousands(data.entries_of(name) as u64)
                 )
             })
             .collect();

@@ -1,5 +1,5 @@
 //! The state file that makes `atlas-logs export` runs from cron deliver every entry exactly
-//! once, and the writing of the library's exact export ([`atlas_client::export`]) as NDJSON.
+//! once, and the writing of the library's exact export ([`atlas_log_export`]) as NDJSON.
 //!
 //! The state file holds the library's [`Checkpoint`] and, between two steps of a delivery,
 //! the name of the finished output still under its temporary name. A run:
@@ -22,12 +22,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use atlas_client::export::{AccessLogEntry, AccessLogExport, Checkpoint, StateFileError};
 use atlas_client::{AtlasError, AtomicFile, Prepared};
+use atlas_log_export::{AccessLogEntry, AccessLogExport, Checkpoint, StateFileError};
 
 /// The state file: the checkpoint, and a delivery between its two steps (its format is
 /// the library's).
-pub use atlas_client::export::{Delivery, StateFile as State};
+pub use atlas_log_export::{Delivery, StateFile as State};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -163,26 +163,26 @@ pub struct Report {
 /// Step 3: writes every entry of the export to `out` as NDJSON (each line the object Atlas
 /// sent). `progress` hears of each entry.
 pub async fn write_entries(
-    export: &mut AccessLogExport<'_>,
-    out: &mut dyn Write,
+    export: &mut AccessLogExport,
+    out: &mut (dyn Write + Send),
     mut progress: impl FnMut(&Report),
 ) -> Result<Report, ExportError> {
     let mut report = Report {
-        window: export.window(),
+        window: export.progress().window,
         ..Report::default()
     };
     while let Some(entry) = export.next_entry().await? {
         write_entry(&entry, out)?;
         report.entries += 1;
-        let cost = export.cost();
-        report.requests = cost.requests;
-        report.probes = cost.probes;
-        report.done = export.done_fraction();
+        let now = export.progress();
+        report.requests = now.requests;
+        report.probes = now.probes;
+        report.done = now.done_fraction;
         progress(&report);
     }
-    let cost = export.cost();
-    report.requests = cost.requests;
-    report.probes = cost.probes;
+    let now = export.progress();
+    report.requests = now.requests;
+    report.probes = now.probes;
     report.done = 1.0;
     Ok(report)
 }

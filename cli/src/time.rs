@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 /// 2008-01-01T00:00:00Z: Atlas keeps no access or audit logs from before it, and refuses
 /// earlier times.
-pub use atlas_client::export::EARLIEST_MS;
+pub use atlas_log_export::EARLIEST_MS;
 
 /// All-digit values below this are epoch seconds (up to the year 2286).
 const SECONDS_BELOW: i64 = 10_000_000_000;

@@ -619,7 +619,7 @@ fn the_demo_export_goes_past_the_cap_and_through_the_burst() {
     assert!(
         summary.starts_with(&format!(
             "exported {} entries from ",
-            atlas_client::runtime::thousands(got.len() as u64)
+            atlas_log_export::thousands(got.len() as u64)
         )),
         "{summary}"
     );

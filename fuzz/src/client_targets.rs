@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use atlas_client::export::{StateFile, entries_of_page};
 use atlas_client::types::ApiError;
+use atlas_log_export::{StateFile, entries_of_page};
 use atlas_runtime::response::{Body, from_response};
 use atlas_runtime::{AtlasError, ErrorKind};
 use bytes::Bytes;

@@ -5,12 +5,11 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use atlas_client::{entry_time, log_line_time};
 use atlas_runtime::auth::{AuthError, Discovered, answer_digest_challenge, parse_token_answer};
 use atlas_runtime::download::{DownloadError, disposition_file_name, verify_gzip};
 use atlas_runtime::response::{Body, DecodeFailure, body_of, from_response};
-use atlas_runtime::{
-    AtlasError, ErrorKind, RateLimit, entry_time, log_line_time, parse_timestamp, unwrap_envelope,
-};
+use atlas_runtime::{AtlasError, ErrorKind, RateLimit, parse_timestamp, unwrap_envelope};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -570,7 +569,7 @@ fn pages(input: &[u8], knobs: u64) {
     );
 }
 
-// --- 6. Timestamps --------------------------------------------------------------------------
+// --- 6. Timestamps (the runtime's; log lines are read by the client's access_logs) --------------------------------------------------------------------------
 
 fn timestamp_seeds() -> Vec<Vec<u8>> {
     seeds(&[

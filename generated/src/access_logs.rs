@@ -8,16 +8,123 @@ use chrono::{DateTime, Utc};
 
 use crate::types::{LegacyAccessLogs, MongoDbAccessLogs};
 
+/// When an access-log entry's attempt happened: its log line's time when it has one, else
+/// its `timestamp` (any format Atlas has used, [`atlas_runtime::parse_timestamp`]).
+pub fn entry_time(log_line: Option<&str>, timestamp: Option<&str>) -> Option<DateTime<Utc>> {
+    log_line
+        .and_then(log_line_time)
+        .or_else(|| timestamp.and_then(atlas_runtime::parse_timestamp))
+}
+
+/// The time of a MongoDB log line: the top-level `t.$date` of a structured (JSON) line,
+/// read as JSON (a `$date` anywhere else in the line is never taken for it), or the leading
+/// ISO time of an old text line.
+pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        t: Time,
+    }
+    #[derive(serde::Deserialize)]
+    struct Time {
+        #[serde(rename = "$date")]
+        date: String,
+    }
+    let line = line.trim_start();
+    let iso = |text: &str| {
+        // Only ISO 8601 here: a log line writes no other format.
+        text.as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_digit)
+            .then(|| atlas_runtime::parse_timestamp(text))
+            .flatten()
+    };
+    if line.starts_with('{') {
+        let parsed: Line = atlas_runtime::strict::from_str(line).ok()?;
+        return iso(&parsed.t.date);
+    }
+    iso(line.split_whitespace().next()?)
+}
+
 impl MongoDbAccessLogs {
     /// When the attempt happened, to the millisecond when the log line says so.
     pub fn time(&self) -> Option<DateTime<Utc>> {
-        atlas_runtime::entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
+        entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
     }
 }
 
 impl LegacyAccessLogs {
     /// When the attempt happened, to the millisecond when the log line says so.
     pub fn time(&self) -> Option<DateTime<Utc>> {
-        atlas_runtime::entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
+        entry_time(self.log_line.as_deref(), self.timestamp.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_year_is_four_digits_and_a_time_an_object() {
+        for short in [
+            "00-11-01T12:00:00Z",
+            "202-11-01T12:00:00Z",
+            "+2023-04-26T02:38:56Z",
+        ] {
+            let line = format!(r#"{{"t":{{"$date":"{short}"}}}}"#);
+            assert_eq!(log_line_time(&line), None, "{line}");
+        }
+        assert_eq!(
+            log_line_time(r#"{"t":["2023-04-26T02:38:56.123Z"]}"#),
+            None,
+            "t as an array is no time"
+        );
+        assert_eq!(
+            log_line_time(r#"[{"$date":"2023-04-26T02:38:56.123Z"}]"#),
+            None
+        );
+    }
+
+    #[test]
+    fn log_lines_give_milliseconds() {
+        let json = r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"},"s":"I","c":"ACCESS"}"#;
+        assert_eq!(log_line_time(json), Some(at("2023-04-26T02:38:56.123Z")));
+        let text = "2019-07-25T09:14:42.137-0400 I  ACCESS   [conn41] Successfully authenticated";
+        assert_eq!(log_line_time(text), Some(at("2019-07-25T13:14:42.137Z")));
+    }
+
+    #[test]
+    fn the_log_line_wins_and_nonsense_is_none() {
+        assert_eq!(
+            entry_time(
+                Some(r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#),
+                Some("Wed Apr 26 02:38:56 GMT 2023")
+            ),
+            Some(at("2023-04-26T02:38:56.123Z"))
+        );
+        for nonsense in [
+            "",
+            "yesterday",
+            "Wed Apr 26 02:38:56 GMT 2023",
+            "{\"t\":{\"$date\":",
+            "Thu Oct 29 22:18:49 GMT 202",
+        ] {
+            assert_eq!(log_line_time(nonsense), None, "{nonsense}");
+        }
+        assert_eq!(
+            entry_time(Some("garbage"), Some("Wed Apr 26 02:38:56 GMT 2023")),
+            Some(at("2023-04-26T02:38:56Z")),
+            "falls back to timestamp"
+        );
+        assert_eq!(entry_time(None, None), None);
+    }
+
+    #[test]
+    fn only_the_top_level_t_counts() {
+        let line = r#"{"attr":{"t":{"$date":"2001-01-01T00:00:00.000+00:00"},"user":"\"$date\":\"1999"},"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#;
+        assert_eq!(log_line_time(line), Some(at("2023-04-26T02:38:56.123Z")));
     }
 }

@@ -152,16 +152,16 @@
 #![warn(missing_docs)]
 
 mod access_logs;
-pub mod export;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
 mod generated;
 
+pub use access_logs::{entry_time, log_line_time};
 pub use atlas_runtime::{
     AtlasError, AtomicFile, AuthError, BuildError, ClientBuilder, Credentials, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Download, DownloadError, ErrorBody, ErrorKind,
-    Prepared, RateLimit, RetryPolicy, Runtime, auth, entry_time, finish_delivery, log_line_time,
-    one_line, parse_timestamp,
+    Prepared, RateLimit, RetryPolicy, Runtime, Unrecognized, auth, finish_delivery, one_line,
+    parse_timestamp,
 };
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,

@@ -8,7 +8,7 @@
 //! // What a generated operation's `send()` returns, in short.
 //! fn page() -> Result<u32, progenitor_client::Error<()>> {
 //!     Err(progenitor_client::Error::InvalidRequest(
-//!         "parameter `nLogs` must be at most 20000; got 20001".into(),
+//!         "parameter `itemsPerPage` must be at most 500; got 501".into(),
 //!     ))
 //! }
 //!
@@ -22,7 +22,7 @@
 //!
 //! let err = run().unwrap_err();
 //! assert_eq!(err.kind(), ErrorKind::InvalidRequest);
-//! assert_eq!(err.to_string(), "parameter `nLogs` must be at most 20000; got 20001");
+//! assert_eq!(err.to_string(), "parameter `itemsPerPage` must be at most 500; got 501");
 //! ```
 
 use std::error::Error as StdError;
@@ -132,11 +132,12 @@ impl AtlasError {
 
     /// Input that must not be sent, for the reason given (kept as the cause).
     pub fn invalid(source: impl StdError + Send + Sync + 'static) -> Self {
-        Self::other(ErrorKind::InvalidRequest, source)
+        Self::with_cause(ErrorKind::InvalidRequest, source)
     }
 
-    /// An error of `kind` whose message is `source`'s, kept as the cause.
-    pub(crate) fn other(kind: ErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
+    /// An error of `kind` whose message is `source`'s, kept as the cause: for libraries
+    /// built on the runtime whose own errors end up as an [`AtlasError`].
+    pub fn with_cause(kind: ErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
         Self::new(kind, one_line(&source)).with_source(source)
     }
 
@@ -371,10 +372,10 @@ impl From<AuthError> for AtlasError {
     }
 }
 
-/// A file could not be read or written (a checkpoint, an output).
+/// A file could not be read or written (an output, a state file).
 impl From<std::io::Error> for AtlasError {
     fn from(error: std::io::Error) -> Self {
-        Self::other(ErrorKind::Io, error)
+        Self::with_cause(ErrorKind::Io, error)
     }
 }
 
@@ -401,19 +402,6 @@ impl From<DownloadError> for AtlasError {
             }
         }
     }
-}
-
-/// A count as messages show it, thousands separated: `20000` as `20,000`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// An error and its causes (`source()` after `source()`), in one line: what a program
@@ -501,14 +489,6 @@ mod tests {
             Bytes::from_static(body.as_bytes()),
         );
         AtlasError::from(progenitor_client::Error::<()>::UnexpectedResponse(response))
-    }
-
-    #[test]
-    fn counts_are_shown_with_thousands_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(20_000), "20,000");
-        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! - [`paginate`]: every item of a paginated list, exactly once or an error;
 //! - [`AtlasError`]: one error for every call, keeping status, body and cause;
 //! - [`download`] and [`AtomicFile`]: verified downloads that appear whole or not at all;
-//! - [`timestamps`]: the times Atlas writes, in every format it has used;
+//! - [`timestamps`]: times as Atlas writes them, in every format it has used;
 //! - [`Unrecognized`]: enumeration values Atlas sends that a spec does not list.
 
 #![warn(missing_docs)]
@@ -36,7 +36,6 @@ mod runtime;
 pub mod strict;
 pub mod timestamps;
 mod unrecognized;
-pub mod window;
 
 pub use atomic::{
     AtomicFile, NotOurs, Prepared, check_delivery, finish as finish_delivery,
@@ -48,11 +47,11 @@ pub use client::{
     FromRuntime,
 };
 pub use download::{Download, DownloadError};
-pub use error::{AtlasError, ErrorBody, ErrorKind, one_line, thousands};
+pub use error::{AtlasError, ErrorBody, ErrorKind, one_line};
 pub use operation::{Bound, Location, Operation, Param};
 pub use retry::{RateLimit, RetryPolicy};
 #[doc(hidden)]
 pub use runtime::unwrap_envelope;
 pub use runtime::{Runtime, USER_AGENT_VALUE};
-pub use timestamps::{entry_time, log_line_time, parse_timestamp};
+pub use timestamps::parse_timestamp;
 pub use unrecognized::Unrecognized;

@@ -59,7 +59,7 @@ pub enum Bound {
 /// The rules of one parameter, checked before a request is sent.
 #[derive(Debug)]
 pub struct Param {
-    /// The parameter's name on the wire, such as `nLogs`.
+    /// The parameter's name on the wire, such as `itemsPerPage`.
     pub name: &'static str,
     /// Where it travels.
     pub location: Location,

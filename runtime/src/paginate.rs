@@ -202,7 +202,7 @@ fn items_text(n: impl Into<i128>) -> String {
 
 impl From<PagingError> for AtlasError {
     fn from(error: PagingError) -> Self {
-        AtlasError::other(ErrorKind::Incomplete, error)
+        AtlasError::with_cause(ErrorKind::Incomplete, error)
     }
 }
 

@@ -1,7 +1,7 @@
 //! JSON read as its schema shapes it. serde's derived `Deserialize` for a struct takes a
 //! JSON array as well as an object (the fields by position), so plain `serde_json` reads
 //! `[400, "X"]` as `{"error": 400, "errorCode": "X"}` and `[["..."]]` as a page. Every
-//! decoder of outside bytes (answers, error bodies, entries, checkpoints, state files)
+//! decoder of outside bytes (answers, error bodies, the files a program keeps)
 //! reads through [`from_slice`] or [`from_str`], which refuse an array, or anything else
 //! that is not an object, where a struct belongs, at any depth. Unknown fields and values
 //! are as the types say (they are accepted unless a type denies them).

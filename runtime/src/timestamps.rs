@@ -1,40 +1,10 @@
-//! Each access-log entry's time as a real timestamp: from the log line's millisecond
-//! `t.$date` when there is one, else from `timestamp` in any format Atlas has used (Java's
-//! `Date.toString()` with a zone name, such as `Wed Apr 26 02:38:56 GMT 2023`, or ISO 8601).
+//! Times as Atlas writes them in answers, in any format it has used: ISO 8601 (RFC 3339),
+//! or Java's `Date.toString()` with a zone name, such as `Wed Apr 26 02:38:56 GMT 2023`.
 //! An unparseable time is `None`, never a panic.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 
-/// When an access-log entry's attempt happened: its log line's time when it has one, else
-/// its `timestamp`.
-pub fn entry_time(log_line: Option<&str>, timestamp: Option<&str>) -> Option<DateTime<Utc>> {
-    log_line
-        .and_then(log_line_time)
-        .or_else(|| timestamp.and_then(parse_timestamp))
-}
-
-/// The time of a MongoDB log line: the top-level `t.$date` of a structured (JSON) line,
-/// read as JSON (a `$date` anywhere else in the line is never taken for it), or the leading
-/// ISO time of an old text line.
-pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
-    #[derive(serde::Deserialize)]
-    struct Line {
-        t: Time,
-    }
-    #[derive(serde::Deserialize)]
-    struct Time {
-        #[serde(rename = "$date")]
-        date: String,
-    }
-    let line = line.trim_start();
-    if line.starts_with('{') {
-        let parsed: Line = crate::strict::from_str(line).ok()?;
-        return iso(&parsed.t.date);
-    }
-    iso(line.split_whitespace().next()?)
-}
-
-/// Atlas's `timestamp` field, in any of the formats it has used.
+/// A time as Atlas writes it, in any of the formats it has used.
 pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
     let value = value.trim();
     iso(value).or_else(|| java_date(value))
@@ -118,44 +88,18 @@ mod tests {
     }
 
     #[test]
-    fn a_year_is_four_digits_and_a_time_an_object() {
+    fn a_year_is_four_digits() {
         for short in [
             "00-11-01T12:00:00Z",
             "202-11-01T12:00:00Z",
             "+2023-04-26T02:38:56Z",
         ] {
             assert_eq!(parse_timestamp(short), None, "{short}");
-            let line = format!(r#"{{"t":{{"$date":"{short}"}}}}"#);
-            assert_eq!(log_line_time(&line), None, "{line}");
         }
-        assert_eq!(
-            log_line_time(r#"{"t":["2023-04-26T02:38:56.123Z"]}"#),
-            None,
-            "t as an array is no time"
-        );
-        assert_eq!(
-            log_line_time(r#"[{"$date":"2023-04-26T02:38:56.123Z"}]"#),
-            None
-        );
     }
 
     #[test]
-    fn log_lines_give_milliseconds() {
-        let json = r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"},"s":"I","c":"ACCESS"}"#;
-        assert_eq!(log_line_time(json), Some(at("2023-04-26T02:38:56.123Z")));
-        let text = "2019-07-25T09:14:42.137-0400 I  ACCESS   [conn41] Successfully authenticated";
-        assert_eq!(log_line_time(text), Some(at("2019-07-25T13:14:42.137Z")));
-    }
-
-    #[test]
-    fn the_log_line_wins_and_nonsense_is_none() {
-        assert_eq!(
-            entry_time(
-                Some(r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#),
-                Some("Wed Apr 26 02:38:56 GMT 2023")
-            ),
-            Some(at("2023-04-26T02:38:56.123Z"))
-        );
+    fn nonsense_is_none() {
         for nonsense in [
             "",
             "yesterday",
@@ -165,19 +109,6 @@ mod tests {
             "Thu Oct 29 22:18:49 GMT 202",
         ] {
             assert_eq!(parse_timestamp(nonsense), None, "{nonsense}");
-            assert_eq!(log_line_time(nonsense), None, "{nonsense}");
         }
-        assert_eq!(
-            entry_time(Some("garbage"), Some("Wed Apr 26 02:38:56 GMT 2023")),
-            Some(at("2023-04-26T02:38:56Z")),
-            "falls back to timestamp"
-        );
-        assert_eq!(entry_time(None, None), None);
-    }
-
-    #[test]
-    fn only_the_top_level_t_counts() {
-        let line = r#"{"attr":{"t":{"$date":"2001-01-01T00:00:00.000+00:00"},"user":"\"$date\":\"1999"},"t":{"$date":"2023-04-26T02:38:56.123+00:00"}}"#;
-        assert_eq!(log_line_time(line), Some(at("2023-04-26T02:38:56.123Z")));
     }
 }

@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use crate::error::{AtlasError, ErrorKind};
+use atlas_runtime::{AtlasError, ErrorKind};
 
 /// What the engine needs of an entry.
 pub trait Timed {
@@ -46,12 +46,13 @@ pub struct Query<P> {
     pub part: Option<P>,
 }
 
-/// A capped operation the engine can list.
-pub trait Pages {
+/// A capped operation the engine can list. Its queries run on any thread (the listing is
+/// `Send`), so that an export can be spawned.
+pub trait Pages: Send + Sync {
     /// One entry.
-    type Entry: Timed;
+    type Entry: Timed + Send + Sync;
     /// A value of a partition of the entries (every entry belongs to exactly one part).
-    type Part: Clone;
+    type Part: Clone + Send + Sync;
     /// The most entries one answer holds.
     fn limit(&self) -> u32;
     /// The earliest `start` the operation accepts.
@@ -62,7 +63,7 @@ pub trait Pages {
     fn fetch(
         &self,
         query: Query<Self::Part>,
-    ) -> impl Future<Output = Result<Vec<Self::Entry>, AtlasError>>;
+    ) -> impl Future<Output = Result<Vec<Self::Entry>, AtlasError>> + Send;
 }
 
 /// Which entries a full answer holds.
@@ -123,7 +124,7 @@ impl From<WindowError> for AtlasError {
     fn from(error: WindowError) -> Self {
         match error {
             WindowError::Call(e) => e,
-            other => AtlasError::other(ErrorKind::Incomplete, other),
+            other => AtlasError::with_cause(ErrorKind::Incomplete, other),
         }
     }
 }
@@ -590,6 +591,30 @@ impl<S: Pages> Window<S> {
     }
 }
 
+/// What a [`Parallel`] listing has learnt and spent so far, shared with it.
+#[derive(Clone, Debug)]
+pub struct Tally(Arc<Learnt>);
+
+impl Tally {
+    /// What the listing has cost so far.
+    pub fn cost(&self) -> Cost {
+        Cost {
+            requests: self.0.requests.load(Ordering::Relaxed),
+            probes: self.0.probes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How full answers page, once learnt.
+    pub fn paging(&self) -> Option<Paging> {
+        self.0.paging.get().copied()
+    }
+
+    /// How much of the window has been listed, from 0 to 1, counted in time.
+    pub fn done_fraction(&self) -> f64 {
+        self.0.done_fraction()
+    }
+}
+
 /// A sub-window's next batch, handing the sub-window back; `None` for the one-entry query
 /// of the whole window.
 type Driven<'a, S> = Pin<
@@ -599,7 +624,8 @@ type Driven<'a, S> = Pin<
                     Window<S>,
                     Option<Result<Vec<<S as Pages>::Entry>, WindowError>>,
                 )>,
-            > + 'a,
+            > + Send
+            + 'a,
     >,
 >;
 
@@ -671,22 +697,10 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
         }
     }
 
-    /// What the listing has cost so far.
-    pub fn cost(&self) -> Cost {
-        Cost {
-            requests: self.learnt.requests.load(Ordering::Relaxed),
-            probes: self.learnt.probes.load(Ordering::Relaxed),
-        }
-    }
-
-    /// How full answers page, once learnt.
-    pub fn paging(&self) -> Option<Paging> {
-        self.learnt.paging.get().copied()
-    }
-
-    /// How much of the window has been listed, from 0 to 1, counted in time.
-    pub fn done_fraction(&self) -> f64 {
-        self.learnt.done_fraction()
+    /// A handle on what the listing learns and spends, readable while the listing runs
+    /// elsewhere (another task, another thread).
+    pub fn tally(&self) -> Tally {
+        Tally(self.learnt.clone())
     }
 
     /// Whether every entry has been listed.
@@ -772,8 +786,8 @@ fn assumption(assumption: String) -> WindowError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
     use std::collections::BTreeMap;
+    use std::sync::atomic::AtomicU64;
 
     /// An entry of the simulated operation.
     #[derive(Clone, Debug, PartialEq, Eq)]
@@ -821,7 +835,7 @@ mod tests {
         entries: Vec<E>,
         reading: Reading,
         limit: u32,
-        calls: Cell<u64>,
+        calls: AtomicU64,
     }
 
     impl Pages for &Sim {
@@ -837,7 +851,7 @@ mod tests {
             vec![true, false]
         }
         async fn fetch(&self, q: Query<bool>) -> Result<Vec<E>, AtlasError> {
-            self.calls.set(self.calls.get() + 1);
+            self.calls.fetch_add(1, Ordering::Relaxed);
             let r = self.reading;
             let key = |t: i64| if r.seconds { t.div_euclid(1000) } else { t };
             let (s, e) = (key(q.start), key(q.end));
@@ -921,7 +935,7 @@ mod tests {
                     entries: data(seed, n, burst),
                     reading,
                     limit,
-                    calls: Cell::new(0),
+                    calls: AtomicU64::new(0),
                 };
                 // Bounds on entries, inside seconds, and around the burst.
                 for (start, end) in [
@@ -964,12 +978,12 @@ mod tests {
     ) -> Result<Vec<E>, WindowError> {
         let mut window = Parallel::new(sim, start, end, concurrency);
         let mut out = Vec::new();
-        let mut progress = window.done_fraction();
+        let mut progress = window.tally().done_fraction();
         assert_eq!(progress, 0.0, "nothing is listed before the first answer");
         futures::executor::block_on(async {
             while let Some(batch) = window.next_batch().await {
                 out.extend(batch?);
-                let now = window.done_fraction();
+                let now = window.tally().done_fraction();
                 assert!(
                     now >= progress && now <= 1.0,
                     "progress {progress} then {now}"
@@ -977,7 +991,7 @@ mod tests {
                 progress = now;
             }
             assert_eq!(
-                window.done_fraction(),
+                window.tally().done_fraction(),
                 1.0,
                 "a finished listing is all done"
             );
@@ -993,7 +1007,7 @@ mod tests {
                     entries: data(9, 3_000, 60),
                     reading,
                     limit: 97,
-                    calls: Cell::new(0),
+                    calls: AtomicU64::new(0),
                 };
                 for (start, end) in [
                     (1_000_000, 1_060_000),
@@ -1025,14 +1039,14 @@ mod tests {
             entries: Vec::new(),
             reading: readings()[3],
             limit: 100,
-            calls: Cell::new(0),
+            calls: AtomicU64::new(0),
         };
         assert!(
             list_parallel(&sim, 1_000_000, 2_000_000, 8)
                 .unwrap()
                 .is_empty()
         );
-        assert_eq!(sim.calls.get(), 3);
+        assert_eq!(sim.calls.load(Ordering::Relaxed), 3);
     }
 
     #[test]
@@ -1047,7 +1061,7 @@ mod tests {
                 scrambled: false,
             },
             limit: 100,
-            calls: Cell::new(0),
+            calls: AtomicU64::new(0),
         };
         let mut window = Window::new(&sim, 1_000_000, 1_060_000);
         let n = futures::executor::block_on(async {

@@ -1,0 +1,204 @@
+//! One access-log entry as Atlas sent it, its time and its fingerprint.
+
+use std::fmt;
+
+use atlas_client::AtlasError;
+use atlas_client::types::MongoDbAccessLogs;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::window::Timed;
+
+/// One access-log entry: the exact JSON object Atlas sent, its time, and its typed fields
+/// on demand. The object's text is a slice of the answer's body, not a copy.
+#[derive(Clone)]
+pub struct AccessLogEntry {
+    raw: bytes::Bytes,
+    time_ms: i64,
+    fingerprint: std::sync::OnceLock<u64>,
+}
+
+/// The two fields an entry's time comes from.
+#[derive(Deserialize)]
+struct Times<'a> {
+    #[serde(borrow, rename = "logLine", default)]
+    log_line: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl AccessLogEntry {
+    /// Reads one entry as Atlas sent it.
+    ///
+    /// # Errors
+    ///
+    /// The object is not an access-log entry, or has no readable time (its log line's
+    /// `t.$date`, else `timestamp`).
+    pub fn from_raw(raw: Box<RawValue>) -> Result<Self, AtlasError> {
+        let time_ms = Self::time_of(raw.get())?;
+        let text: Box<str> = raw.into();
+        Ok(Self::new(
+            bytes::Bytes::from(text.into_boxed_bytes()),
+            time_ms,
+        ))
+    }
+
+    /// An entry from the text of its JSON object, `raw` being the same text as bytes: an
+    /// object with a readable time; the typed fields are decoded when asked for
+    /// ([`AccessLogEntry::fields`]).
+    pub(crate) fn from_text(raw: bytes::Bytes, text: &str) -> Result<Self, AtlasError> {
+        Ok(Self::new(raw, Self::time_of(text)?))
+    }
+
+    /// The time of an entry's JSON object: its log line's `t.$date`, else `timestamp`.
+    fn time_of(text: &str) -> Result<i64, AtlasError> {
+        let times: Times<'_> = atlas_runtime::strict::from_str(text)
+            .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
+        let time = atlas_client::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
+            .ok_or_else(|| {
+                AtlasError::decode(format!(
+                    "an access-log entry has no readable time (logLine or timestamp): {}",
+                    truncate(text, 200)
+                ))
+            })?;
+        Ok(time.timestamp_millis())
+    }
+
+    /// An entry of UTF-8 bytes and their time.
+    fn new(raw: bytes::Bytes, time_ms: i64) -> Self {
+        Self {
+            raw,
+            time_ms,
+            fingerprint: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The JSON object exactly as Atlas sent it: every field, `null`s and fields this
+    /// crate's types do not know included.
+    pub fn raw_json(&self) -> &str {
+        // Checked to be UTF-8 when the entry was made.
+        std::str::from_utf8(&self.raw).unwrap_or_default()
+    }
+
+    /// The same object as bytes (UTF-8), for writing out without checking the text again.
+    pub fn raw_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The typed fields, decoded from the object.
+    ///
+    /// # Errors
+    ///
+    /// A field has a type the spec does not allow.
+    pub fn fields(&self) -> Result<MongoDbAccessLogs, AtlasError> {
+        atlas_runtime::strict::from_slice(&self.raw)
+            .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))
+    }
+
+    /// When the attempt happened, epoch milliseconds.
+    pub fn time_ms(&self) -> i64 {
+        self.time_ms
+    }
+
+    /// A fingerprint of the object's content (64-bit FNV-1a of its canonical JSON: keys
+    /// sorted, no spaces), the same for the same entry in any answer and with any version
+    /// of this crate's types.
+    pub fn fingerprint(&self) -> u64 {
+        *self.fingerprint.get_or_init(|| {
+            // The raw value is JSON by construction; a failure cannot happen and would only
+            // make every such entry look alike.
+            serde_json::from_slice(&self.raw)
+                .map(|value| fingerprint(&value))
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl fmt::Debug for AccessLogEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessLogEntry")
+            .field("time_ms", &self.time_ms)
+            .field("raw", &self.raw_json())
+            .finish()
+    }
+}
+
+impl Timed for AccessLogEntry {
+    fn time_ms(&self) -> i64 {
+        self.time_ms
+    }
+    fn fingerprint(&self) -> u64 {
+        AccessLogEntry::fingerprint(self)
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// 64-bit FNV-1a of the canonical form of a JSON value: object keys sorted, no spaces.
+/// Written out here because the form must not depend on `serde_json`'s map type, which a
+/// cargo feature elsewhere in a build can switch to insertion order.
+fn fingerprint(value: &serde_json::Value) -> u64 {
+    struct Fnv(u64);
+    impl Fnv {
+        fn write(&mut self, bytes: &[u8]) {
+            for byte in bytes {
+                self.0 ^= u64::from(*byte);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    fn walk(value: &serde_json::Value, hash: &mut Fnv) {
+        match value {
+            serde_json::Value::Object(map) => {
+                hash.write(b"{");
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        hash.write(b",");
+                    }
+                    hash.write(serde_json::Value::from(key.as_str()).to_string().as_bytes());
+                    hash.write(b":");
+                    walk(&map[key], hash);
+                }
+                hash.write(b"}");
+            }
+            serde_json::Value::Array(items) => {
+                hash.write(b"[");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        hash.write(b",");
+                    }
+                    walk(item, hash);
+                }
+                hash.write(b"]");
+            }
+            other => hash.write(other.to_string().as_bytes()),
+        }
+    }
+    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    walk(value, &mut hash);
+    hash.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_key_order_and_spacing_but_not_nulls() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b":1,"a":null,"c":{"y":[1,2],"x":"s"}}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{ "c": {"x":"s","y":[1, 2]}, "a": null, "b": 1 }"#).unwrap();
+        let c: serde_json::Value =
+            serde_json::from_str(r#"{"b":1,"c":{"y":[1,2],"x":"s"}}"#).unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+}
