@@ -50,7 +50,8 @@ pub struct Global {
     /// Only errors on stderr: no summary, progress or notices (for cron).
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// Run against a fake Atlas started in-process on loopback, with demo data and credentials.
+    /// Run against a fake Atlas started in-process on loopback, with demo data and credentials
+    /// (in builds with the `demo` feature).
     #[arg(long, global = true)]
     pub demo: bool,
     /// Take this time as the present: durations, `now` and --since count back from it, an

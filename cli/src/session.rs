@@ -13,8 +13,15 @@ pub struct Session {
     pub client: Client,
     /// The demo's project, with `--demo`.
     pub demo_group: Option<String>,
-    _demo: Option<fake_atlas::FakeAtlas>,
+    _demo: Option<DemoServer>,
 }
+
+/// The in-process fake Atlas of `--demo`, kept running while the session lasts.
+#[cfg(feature = "demo")]
+type DemoServer = fake_atlas::FakeAtlas;
+/// No demo in this build: a session never holds one.
+#[cfg(not(feature = "demo"))]
+type DemoServer = std::convert::Infallible;
 
 /// The project as given or configured, before connecting; `None` with `--demo` and
 /// nothing given (the demo's project is used).
@@ -90,8 +97,18 @@ pub async fn connect(global: &Global, now: i64) -> Result<Session, Failure> {
     })
 }
 
+/// Without the `demo` feature, `--demo` is refused, saying how to get it.
+#[cfg(not(feature = "demo"))]
+async fn demo(_quiet: bool, _now: i64) -> Result<Session, Failure> {
+    Err(Failure::usage(
+        "--demo: this atlas-logs was built without its demo; build it with `--features demo`"
+            .to_string(),
+    ))
+}
+
 /// A fake Atlas on loopback with the demo's data (ending at `now`, with one cluster well
 /// past the 20,000-entry cap) and credentials.
+#[cfg(feature = "demo")]
 async fn demo(quiet: bool, now: i64) -> Result<Session, Failure> {
     let config = fake_atlas::Config {
         data: fake_atlas::DataConfig::demo(now),

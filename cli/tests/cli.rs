@@ -561,6 +561,29 @@ async fn audit_logs_download_broken_off_once_is_retried() {
     );
 }
 
+/// A build without the `demo` feature refuses `--demo` with one line saying how to get it,
+/// before anything else happens.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn without_the_demo_feature_demo_is_refused_naming_the_feature() {
+    let dir = scratch("no-demo");
+    let out = dir.join("demo.ndjson");
+    let output = Command::new(BIN)
+        .args(["--demo", "export", "--cluster", "Cluster0", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--demo") && stderr.contains("--features demo"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[cfg(feature = "demo")]
 #[test]
 fn demo_runs_without_an_account() {
     let output = Command::new(BIN)
@@ -592,6 +615,7 @@ fn demo_runs_without_an_account() {
     );
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn the_demo_export_goes_past_the_cap_and_through_the_burst() {
     let dir = scratch("demo-export");

@@ -264,8 +264,10 @@ fn shifted_days() -> Result<i64> {
     Ok(days)
 }
 
-/// `--locked --workspace` unless the caller's arguments already say otherwise, then theirs.
+/// `--locked --workspace --features atlas-logs/demo` (the CLI's tests run its in-process
+/// demo) unless the caller's arguments already say otherwise, then theirs.
 fn cargo_test_args(extra: &[String]) -> Vec<String> {
+    const DEMO_FEATURE: &str = "atlas-logs/demo";
     // Only cargo's own arguments, not those after a second `--` (the test binaries').
     let cargo_own = match extra.iter().position(|a| a == "--") {
         Some(i) => &extra[..i],
@@ -287,6 +289,9 @@ fn cargo_test_args(extra: &[String]) -> Vec<String> {
     });
     if !selects {
         args.push("--workspace".to_string());
+        if !has(&|a| a.starts_with("--features") || a == "-F" || a == "--all-features") {
+            args.extend(["--features".to_string(), DEMO_FEATURE.to_string()]);
+        }
     }
     args.extend(extra.iter().cloned());
     args
@@ -526,12 +531,17 @@ mod tests {
 
     #[test]
     fn whole_workspace_locked_by_default() {
-        assert_eq!(cargo_test_args(&[]), args(&["--locked", "--workspace"]));
+        assert_eq!(
+            cargo_test_args(&[]),
+            args(&["--locked", "--workspace", "--features", "atlas-logs/demo"])
+        );
         assert_eq!(
             cargo_test_args(&args(&["--release", "--", "--nocapture", "-p"])),
             args(&[
                 "--locked",
                 "--workspace",
+                "--features",
+                "atlas-logs/demo",
                 "--release",
                 "--",
                 "--nocapture",
@@ -557,7 +567,11 @@ mod tests {
         }
         assert_eq!(
             cargo_test_args(&args(&["--frozen"])),
-            args(&["--workspace", "--frozen"])
+            args(&["--workspace", "--features", "atlas-logs/demo", "--frozen"])
+        );
+        assert_eq!(
+            cargo_test_args(&args(&["--all-features"])),
+            args(&["--locked", "--workspace", "--all-features"])
         );
     }
 
