@@ -450,6 +450,36 @@ async fn cold_concurrent_digest_calls_learn_one_challenge() {
     );
 }
 
+/// Cold concurrent first calls with an API key wait for the challenge only (one round
+/// trip, the 401), not for the answer to the call that learnt it: they go out together, so
+/// all of them are answered about one query's time after they start, not two. Still one
+/// challenge for all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_concurrent_digest_calls_wait_for_the_challenge_only() {
+    let atlas = fake(|c| {
+        c.faults.latency = Duration::from_millis(1_000);
+        c.faults.round_trip = Duration::from_millis(20);
+    })
+    .await;
+    let client = digest_client(&atlas);
+    let group = atlas.data().group_id.clone();
+    let started = std::time::Instant::now();
+    concurrent_calls(&client, &group, 20).await;
+    let took = started.elapsed();
+    let stats = atlas.stats();
+    assert_eq!(
+        (stats.requests, stats.unauthorized),
+        (21, 1),
+        "one challenge"
+    );
+    // Holding the first call's answer back would take two queries' time (2 s and more);
+    // waiting for the challenge only takes one query and two round trips.
+    assert!(
+        took < Duration::from_millis(1_800),
+        "20 cold calls took {took:?}: the others waited for the first one's answer"
+    );
+}
+
 /// One call, after the client has learnt what it needs (challenge or token).
 async fn warm_call(client: &Client, atlas: &FakeAtlas) {
     client

@@ -13,6 +13,9 @@
 #   LATENCIES    fake-atlas --latency-ms values             [default: "0 1000"]
 #   ROUNDS       rounds per configuration (1 to 20)         [default: 1]
 #   EXPORT_ARGS  extra `atlas-logs export` flags            [default: none]
+#   CREDENTIAL   service-account or api-key (HTTP Digest)   [default: service-account]
+#   ROUND_TRIP_MS  fake-atlas --round-trip-ms: the network's share of every answer, and all
+#                of a 401 or a token's (latency is Atlas's query time) [default: 0]
 #   DUMP_CHECK   ENTRIES:LATENCY compared with the dump, "" for none [default: 200000:0]
 #   NO_BUILD=1   use the release binaries as they are
 #
@@ -77,14 +80,25 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-export MONGODB_ATLAS_CLIENT_ID=mdb_sa_id_0123456789abcdef01234567
-export MONGODB_ATLAS_CLIENT_SECRET=mdb_sa_sk_demo0000000000000000000000000000
-unset MONGODB_ATLAS_PUBLIC_API_KEY MONGODB_ATLAS_PRIVATE_API_KEY MONGODB_ATLAS_OPS_MANAGER_URL
+unset MONGODB_ATLAS_OPS_MANAGER_URL
+case ${CREDENTIAL:-service-account} in
+  service-account)
+    export MONGODB_ATLAS_CLIENT_ID=mdb_sa_id_0123456789abcdef01234567
+    export MONGODB_ATLAS_CLIENT_SECRET=mdb_sa_sk_demo0000000000000000000000000000
+    unset MONGODB_ATLAS_PUBLIC_API_KEY MONGODB_ATLAS_PRIVATE_API_KEY ;;
+  api-key)
+    export MONGODB_ATLAS_PUBLIC_API_KEY=demopubl
+    export MONGODB_ATLAS_PRIVATE_API_KEY=00000000-demo-4000-8000-000000000000
+    unset MONGODB_ATLAS_CLIENT_ID MONGODB_ATLAS_CLIENT_SECRET ;;
+  *) echo "CREDENTIAL is service-account or api-key, not ${CREDENTIAL}" >&2; exit 2 ;;
+esac
+round_trip_ms=${ROUND_TRIP_MS:-0}
 group=$("$fake" dump --entries 1 | sed -n 's/.*"groupId":"\([0-9a-f]*\)".*/\1/p')
 
 # Starts fake-atlas with ENTRIES and LATENCY on loopback; sets fake_pid and base.
 start_fake() {
-  "$fake" --listen 127.0.0.1:0 --now "$now_ms" --entries "$1" --latency-ms "$2" >"$work/fake.out" 2>"$work/fake.err" &
+  "$fake" --listen 127.0.0.1:0 --now "$now_ms" --entries "$1" --latency-ms "$2" \
+    --round-trip-ms "$round_trip_ms" >"$work/fake.out" 2>"$work/fake.err" &
   fake_pid=$!
   for _ in $(seq 1200); do
     grep -q '^listening on ' "$work/fake.out" 2>/dev/null && break
@@ -161,10 +175,10 @@ echo "source: $(git rev-parse --short HEAD 2>/dev/null)${dirty:+ with uncommitte
 echo "python: $("$py" --version 2>&1), requests $("$py" -c 'import requests; print(requests.__version__)')"
 echo "window: Cluster0, start $start_ms, end $end_ms (the seven days before fake-atlas's --now)"
 echo "commands, for each --entries N and --latency-ms L:"
-echo "  $fake --listen 127.0.0.1:0 --now $now_ms --entries N --latency-ms L"
+echo "  $fake --listen 127.0.0.1:0 --now $now_ms --entries N --latency-ms L --round-trip-ms $round_trip_ms"
 echo "  $atlas export --base-url BASE --group-id $group --cluster Cluster0 --start $start_ms --end $end_ms --out FILE${export_args:+ $export_args}"
 echo "  $py $baseline --base-url BASE --group-id $group --cluster Cluster0 --start $start_ms --end $end_ms --out FILE"
-echo "  (MONGODB_ATLAS_CLIENT_ID/MONGODB_ATLAS_CLIENT_SECRET: fake-atlas's demo service account)"
+echo "  (credentials: fake-atlas's demo ${CREDENTIAL:-service-account})"
 echo
 
 results=$work/results.tsv

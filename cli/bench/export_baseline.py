@@ -49,18 +49,23 @@ def main():
     parser.add_argument("--end", type=int, required=True, help="epoch milliseconds")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    client_id = os.environ["MONGODB_ATLAS_CLIENT_ID"]
-    client_secret = os.environ["MONGODB_ATLAS_CLIENT_SECRET"]
     began = time.monotonic()
 
     session = requests.Session()
-    token = session.post(
-        f"{args.base_url}/api/oauth/token",
-        auth=(client_id, client_secret),
-        data={"grant_type": "client_credentials"},
-    )
-    token.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    if os.environ.get("MONGODB_ATLAS_PUBLIC_API_KEY"):
+        # An API key: HTTP Digest, as requests does it (the challenge learnt on the first call).
+        session.auth = requests.auth.HTTPDigestAuth(
+            os.environ["MONGODB_ATLAS_PUBLIC_API_KEY"],
+            os.environ["MONGODB_ATLAS_PRIVATE_API_KEY"],
+        )
+    else:
+        token = session.post(
+            f"{args.base_url}/api/oauth/token",
+            auth=(os.environ["MONGODB_ATLAS_CLIENT_ID"], os.environ["MONGODB_ATLAS_CLIENT_SECRET"]),
+            data={"grant_type": "client_credentials"},
+        )
+        token.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     session.headers["Accept"] = ACCEPT
     url = f"{args.base_url}/api/atlas/v2/groups/{args.group_id}/dbAccessHistory/clusters/{args.cluster}"
 

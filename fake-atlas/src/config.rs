@@ -142,8 +142,12 @@ pub struct Faults {
     pub fail_status: u16,
     /// `Retry-After` seconds sent with them, if any.
     pub fail_retry_after: Option<u64>,
-    /// How long each API answer takes: it is built meanwhile and sent when this is over.
+    /// How long Atlas takes to answer a query (an access-history call, a download, a
+    /// listing): the answer is built meanwhile and sent when this, and `round_trip`, are
+    /// over. A 401 and the OAuth endpoints run no query and take `round_trip` only.
     pub latency: Duration,
+    /// The network's round trip, added to every answer: queries, 401 challenges, tokens.
+    pub round_trip: Duration,
     /// Abort the connection after this many body bytes.
     pub close_after_bytes: Option<u64>,
     /// With `close_after_bytes`: abort only the bodies of this many of the next answers

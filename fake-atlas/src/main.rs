@@ -110,10 +110,16 @@ struct ServeArgs {
     /// Fault: Retry-After seconds sent with them.
     #[arg(long)]
     fail_retry_after: Option<u64>,
-    /// Fault: every API answer arrives this many milliseconds after its request, the fake's
-    /// time to build it included.
+    /// Atlas's time to run a query: every API answer (an access-history page, a download, a
+    /// listing) arrives this many milliseconds after its request, plus --round-trip-ms, the
+    /// fake's time to build it included. A 401 challenge and a token run no query: they take
+    /// --round-trip-ms only.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// The network's round trip, in milliseconds, added to every answer: queries, 401
+    /// challenges, tokens.
+    #[arg(long, default_value_t = 0)]
+    round_trip_ms: u64,
     /// Fault: abort the connection after this many body bytes.
     #[arg(long)]
     close_after_bytes: Option<u64>,
@@ -267,6 +273,7 @@ fn serve(cli: Cli) -> ExitCode {
             fail_status: s.fail_status,
             fail_retry_after: s.fail_retry_after,
             latency: Duration::from_millis(s.latency_ms),
+            round_trip: Duration::from_millis(s.round_trip_ms),
             close_after_bytes: s.close_after_bytes,
             close_next: s.close_next,
             truncate_gzip_after: s.truncate_gzip_after,

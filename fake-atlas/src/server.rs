@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -50,16 +51,36 @@ pub struct Shared {
     pub(crate) faults: Mutex<Faults>,
 }
 
-/// Every API answer, `latency` after its request: the fake builds it meanwhile, as Atlas
-/// does on its own machines, so that building a 12 MB page does not add to the latency (it
-/// would, on a client's machine, compete with the client under test). Tokens are not
-/// delayed.
+/// Every API answer, `latency` (Atlas's query) and `round_trip` (the network's) after its
+/// request: the fake builds it meanwhile, as Atlas does on its own machines, so that
+/// building a 12 MB page does not add to the latency (it would, on a client's machine,
+/// compete with the client under test). A 401 runs no query: it takes the round trip only.
 async fn with_latency(
     State(shared): State<Arc<Shared>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let due = tokio::time::Instant::now() + shared.faults.lock().unwrap().latency;
+    let start = tokio::time::Instant::now();
+    let (latency, round_trip) = {
+        let faults = shared.faults.lock().unwrap();
+        (faults.latency, faults.round_trip)
+    };
+    let response = next.run(request).await;
+    let query = match response.status() {
+        StatusCode::UNAUTHORIZED => Duration::ZERO,
+        _ => latency,
+    };
+    tokio::time::sleep_until(start + round_trip + query).await;
+    response
+}
+
+/// The OAuth endpoints' answers, `round_trip` after their request: no query runs.
+async fn with_round_trip(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let due = tokio::time::Instant::now() + shared.faults.lock().unwrap().round_trip;
     let response = next.run(request).await;
     tokio::time::sleep_until(due).await;
     response
@@ -92,8 +113,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
             shared.clone(),
             with_latency,
         ))
-        .route("/api/oauth/token", post(token))
-        .route("/api/oauth/revoke", post(revoke))
+        .merge(
+            Router::new()
+                .route("/api/oauth/token", post(token))
+                .route("/api/oauth/revoke", post(revoke))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    shared.clone(),
+                    with_round_trip,
+                )),
+        )
         .route("/__fake/stats", get(stats))
         .fallback(not_found)
         .with_state(shared)

@@ -445,11 +445,29 @@ async fn faults_and_accounting() {
 
     fake.set_faults(Faults {
         latency: Duration::from_millis(300),
+        round_trip: Duration::from_millis(50),
         ..Faults::default()
     });
     let started = std::time::Instant::now();
     assert_eq!(client.get(&uri, ACCESS).await.status(), 200);
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(
+        started.elapsed() >= Duration::from_millis(350),
+        "an answer takes the query's time and the round trip"
+    );
+    // A 401 runs no query: the round trip only.
+    let started = std::time::Instant::now();
+    let challenge = reqwest::Client::new()
+        .get(format!("{}{uri}", fake.base_url()))
+        .header("Accept", ACCESS)
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(challenge.status(), 401);
+    assert!(
+        took >= Duration::from_millis(50) && took < Duration::from_millis(300),
+        "a challenge took {took:?}"
+    );
 
     fake.set_faults(Faults {
         close_after_bytes: Some(1_000),

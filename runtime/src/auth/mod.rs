@@ -91,13 +91,15 @@ impl Auth {
 
     /// Sends one attempt: attaches fresh credentials, sends, and answers one 401 it can
     /// answer. The first attempt of a cold API-key client learns the Digest challenge for
-    /// every caller: concurrent first calls wait for it instead of each paying a 401.
+    /// every caller: concurrent first calls wait for that challenge (one round trip, the
+    /// 401), not for the answer to the call that learns it, and then go out together, each
+    /// answer with the next nonce count. No 401 storm: one challenge per cold client.
     pub(crate) async fn send(
         &self,
         endpoint: &Endpoint<'_>,
         mut request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
-        let _learning = match self {
+        let learning = match self {
             Self::Digest(digest) => digest.learning().await,
             _ => None,
         };
@@ -119,7 +121,12 @@ impl Auth {
         let value = match self {
             Self::None => None,
             Self::Digest(digest) => match digest.learn(&response) {
-                Ok(()) => digest.authorization(&retry),
+                // The challenge is known: the callers waiting for it go now, beside this
+                // one's answered request.
+                Ok(()) => {
+                    drop(learning);
+                    digest.authorization(&retry)
+                }
                 Err(digest::NoAnswer::NoChallenge) => None,
                 Err(why) => {
                     // Atlas's own 401, with the reason it cannot be answered.
