@@ -2160,13 +2160,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(|e| format!("parameter `start`: {e}"));
             self
         }
-        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<types::MongoDbAccessLogsList>,
-            Error<types::ApiError>,
-        > {
+        ///Checks the parameters, builds the request and sends it through the runtime's hooks: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(self) -> Result<::reqwest::Response, Error<types::ApiError>> {
             let Self {
                 client,
                 group_id,
@@ -2244,6 +2239,16 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MongoDbAccessLogsList>,
+            Error<types::ApiError>,
+        > {
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::from_response(response).await,
                 400u16 => {
@@ -2298,83 +2303,7 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
             ResponseValue<::atlas_runtime::response::Bytes>,
             Error<types::ApiError>,
         > {
-            let Self {
-                client,
-                group_id,
-                cluster_name,
-                auth_result,
-                end,
-                envelope,
-                ip_address,
-                n_logs,
-                pretty,
-                start,
-            } = self;
-            let group_id = group_id.map_err(Error::InvalidRequest)?;
-            let cluster_name = cluster_name.map_err(Error::InvalidRequest)?;
-            let auth_result = auth_result.map_err(Error::InvalidRequest)?;
-            let end = end.map_err(Error::InvalidRequest)?;
-            let envelope = envelope.map_err(Error::InvalidRequest)?;
-            let ip_address = ip_address.map_err(Error::InvalidRequest)?;
-            let n_logs = n_logs.map_err(Error::InvalidRequest)?;
-            let pretty = pretty.map_err(Error::InvalidRequest)?;
-            let start = start.map_err(Error::InvalidRequest)?;
-            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
-                    ip_address,
-                    "ipAddress",
-                )
-                .map_err(Error::InvalidRequest)?;
-            super::OPERATIONS[0usize]
-                .check(
-                    &[
-                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
-                        (
-                            "clusterName",
-                            ::atlas_runtime::operation::value(&cluster_name),
-                        ),
-                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
-                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
-                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
-                        ("start", ::atlas_runtime::operation::value(&start)),
-                        ("end", ::atlas_runtime::operation::value(&end)),
-                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
-                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
-                    ],
-                )
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/atlas/v2/groups/{}/dbAccessHistory/clusters/{}", client.baseurl,
-                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
-                ::atlas_runtime::operation::encode_path(& cluster_name.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static(
-                        "application/vnd.atlas.2023-01-01+json",
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
-                .query(&progenitor_client::QueryParam::new("end", &end))
-                .query(&progenitor_client::QueryParam::new("envelope", &envelope))
-                .query(&progenitor_client::QueryParam::new("ipAddress", &ip_address))
-                .query(&progenitor_client::QueryParam::new("nLogs", &n_logs))
-                .query(&progenitor_client::QueryParam::new("pretty", &pretty))
-                .query(&progenitor_client::QueryParam::new("start", &start))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_access_history_cluster",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::raw(response).await,
                 400u16 => {
@@ -2587,13 +2516,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(|e| format!("parameter `start`: {e}"));
             self
         }
-        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/processes/{hostname}`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<types::MongoDbAccessLogsList>,
-            Error<types::ApiError>,
-        > {
+        ///Checks the parameters, builds the request and sends it through the runtime's hooks: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(self) -> Result<::reqwest::Response, Error<types::ApiError>> {
             let Self {
                 client,
                 group_id,
@@ -2668,6 +2592,16 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/dbAccessHistory/processes/{hostname}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::MongoDbAccessLogsList>,
+            Error<types::ApiError>,
+        > {
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::from_response(response).await,
                 401u16 => {
@@ -2715,80 +2649,7 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
             ResponseValue<::atlas_runtime::response::Bytes>,
             Error<types::ApiError>,
         > {
-            let Self {
-                client,
-                group_id,
-                hostname,
-                auth_result,
-                end,
-                envelope,
-                ip_address,
-                n_logs,
-                pretty,
-                start,
-            } = self;
-            let group_id = group_id.map_err(Error::InvalidRequest)?;
-            let hostname = hostname.map_err(Error::InvalidRequest)?;
-            let auth_result = auth_result.map_err(Error::InvalidRequest)?;
-            let end = end.map_err(Error::InvalidRequest)?;
-            let envelope = envelope.map_err(Error::InvalidRequest)?;
-            let ip_address = ip_address.map_err(Error::InvalidRequest)?;
-            let n_logs = n_logs.map_err(Error::InvalidRequest)?;
-            let pretty = pretty.map_err(Error::InvalidRequest)?;
-            let start = start.map_err(Error::InvalidRequest)?;
-            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
-                    ip_address,
-                    "ipAddress",
-                )
-                .map_err(Error::InvalidRequest)?;
-            super::OPERATIONS[1usize]
-                .check(
-                    &[
-                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
-                        ("hostname", ::atlas_runtime::operation::value(&hostname)),
-                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
-                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
-                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
-                        ("start", ::atlas_runtime::operation::value(&start)),
-                        ("end", ::atlas_runtime::operation::value(&end)),
-                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
-                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
-                    ],
-                )
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/atlas/v2/groups/{}/dbAccessHistory/processes/{}", client.baseurl,
-                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
-                ::atlas_runtime::operation::encode_path(& hostname.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static(
-                        "application/vnd.atlas.2023-01-01+json",
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
-                .query(&progenitor_client::QueryParam::new("end", &end))
-                .query(&progenitor_client::QueryParam::new("envelope", &envelope))
-                .query(&progenitor_client::QueryParam::new("ipAddress", &ip_address))
-                .query(&progenitor_client::QueryParam::new("nLogs", &n_logs))
-                .query(&progenitor_client::QueryParam::new("pretty", &pretty))
-                .query(&progenitor_client::QueryParam::new("start", &start))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_access_history_process",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::raw(response).await,
                 401u16 => {
@@ -2938,10 +2799,8 @@ Takes an `i64` of seconds since the Unix epoch, a `std::time::SystemTime` or a `
                 .map_err(|e| format!("parameter `startDate`: {e}"));
             self
         }
-        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/auditLogs`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
+        ///Checks the parameters, builds the request and sends it through the runtime's hooks: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(self) -> Result<::reqwest::Response, Error<types::ApiError>> {
             let Self {
                 client,
                 group_id,
@@ -2999,6 +2858,13 @@ Takes an `i64` of seconds since the Unix epoch, a `std::time::SystemTime` or a `
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/auditLogs`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
                 400u16 => {
@@ -3217,10 +3083,8 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 .map_err(|e| format!("parameter `start`: {e}"));
             self
         }
-        ///Sends a `GET` request to `/api/atlas/v1.0/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::LegacyAccessLogsList>, Error<types::ApiError>> {
+        ///Checks the parameters, builds the request and sends it through the runtime's hooks: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(self) -> Result<::reqwest::Response, Error<types::ApiError>> {
             let Self {
                 client,
                 group_id,
@@ -3297,6 +3161,13 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v1.0/groups/{groupId}/dbAccessHistory/clusters/{clusterName}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LegacyAccessLogsList>, Error<types::ApiError>> {
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::from_response(response).await,
                 400u16 => {
@@ -3351,82 +3222,7 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
             ResponseValue<::atlas_runtime::response::Bytes>,
             Error<types::ApiError>,
         > {
-            let Self {
-                client,
-                group_id,
-                cluster_name,
-                auth_result,
-                end,
-                envelope,
-                ip_address,
-                n_logs,
-                pretty,
-                start,
-            } = self;
-            let group_id = group_id.map_err(Error::InvalidRequest)?;
-            let cluster_name = cluster_name.map_err(Error::InvalidRequest)?;
-            let auth_result = auth_result.map_err(Error::InvalidRequest)?;
-            let end = end.map_err(Error::InvalidRequest)?;
-            let envelope = envelope.map_err(Error::InvalidRequest)?;
-            let ip_address = ip_address.map_err(Error::InvalidRequest)?;
-            let n_logs = n_logs.map_err(Error::InvalidRequest)?;
-            let pretty = pretty.map_err(Error::InvalidRequest)?;
-            let start = start.map_err(Error::InvalidRequest)?;
-            let ip_address = ::atlas_runtime::operation::IpParam::normalize_ip(
-                    ip_address,
-                    "ipAddress",
-                )
-                .map_err(Error::InvalidRequest)?;
-            super::OPERATIONS[3usize]
-                .check(
-                    &[
-                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
-                        (
-                            "clusterName",
-                            ::atlas_runtime::operation::value(&cluster_name),
-                        ),
-                        ("envelope", ::atlas_runtime::operation::value(&envelope)),
-                        ("pretty", ::atlas_runtime::operation::value(&pretty)),
-                        ("authResult", ::atlas_runtime::operation::value(&auth_result)),
-                        ("start", ::atlas_runtime::operation::value(&start)),
-                        ("end", ::atlas_runtime::operation::value(&end)),
-                        ("ipAddress", ::atlas_runtime::operation::value(&ip_address)),
-                        ("nLogs", ::atlas_runtime::operation::value(&n_logs)),
-                    ],
-                )
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/atlas/v1.0/groups/{}/dbAccessHistory/clusters/{}", client
-                .baseurl, ::atlas_runtime::operation::encode_path(& group_id
-                .to_string()), ::atlas_runtime::operation::encode_path(& cluster_name
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .query(&progenitor_client::QueryParam::new("authResult", &auth_result))
-                .query(&progenitor_client::QueryParam::new("end", &end))
-                .query(&progenitor_client::QueryParam::new("envelope", &envelope))
-                .query(&progenitor_client::QueryParam::new("ipAddress", &ip_address))
-                .query(&progenitor_client::QueryParam::new("nLogs", &n_logs))
-                .query(&progenitor_client::QueryParam::new("pretty", &pretty))
-                .query(&progenitor_client::QueryParam::new("start", &start))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_access_logs_by_cluster_name",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::raw(response).await,
                 400u16 => {
@@ -3575,10 +3371,8 @@ Which page of the list to return, counting from 1.*/
                 });
             self
         }
-        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/clusters`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::PaginatedClusters>, Error<types::ApiError>> {
+        ///Checks the parameters, builds the request and sends it through the runtime's hooks: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(self) -> Result<::reqwest::Response, Error<types::ApiError>> {
             let Self {
                 client,
                 group_id,
@@ -3653,6 +3447,13 @@ Which page of the list to return, counting from 1.*/
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/clusters`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PaginatedClusters>, Error<types::ApiError>> {
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::from_response(response).await,
                 401u16 => {
@@ -3700,80 +3501,7 @@ Which page of the list to return, counting from 1.*/
             ResponseValue<::atlas_runtime::response::Bytes>,
             Error<types::ApiError>,
         > {
-            let Self {
-                client,
-                group_id,
-                include_count,
-                include_deleted_with_retained_backups,
-                items_per_page,
-                page_num,
-            } = self;
-            let group_id = group_id.map_err(Error::InvalidRequest)?;
-            let include_count = include_count.map_err(Error::InvalidRequest)?;
-            let include_deleted_with_retained_backups = include_deleted_with_retained_backups
-                .map_err(Error::InvalidRequest)?;
-            let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
-            let page_num = page_num.map_err(Error::InvalidRequest)?;
-            super::OPERATIONS[4usize]
-                .check(
-                    &[
-                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
-                        (
-                            "includeCount",
-                            ::atlas_runtime::operation::value(&include_count),
-                        ),
-                        (
-                            "itemsPerPage",
-                            ::atlas_runtime::operation::value(&items_per_page),
-                        ),
-                        ("pageNum", ::atlas_runtime::operation::value(&page_num)),
-                        (
-                            "includeDeletedWithRetainedBackups",
-                            ::atlas_runtime::operation::value(
-                                &include_deleted_with_retained_backups,
-                            ),
-                        ),
-                    ],
-                )
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/atlas/v2/groups/{}/clusters", client.baseurl,
-                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static(
-                        "application/vnd.atlas.2024-08-05+json",
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .query(
-                    &progenitor_client::QueryParam::new("includeCount", &include_count),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "includeDeletedWithRetainedBackups",
-                        &include_deleted_with_retained_backups,
-                    ),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new("itemsPerPage", &items_per_page),
-                )
-                .query(&progenitor_client::QueryParam::new("pageNum", &page_num))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_clusters",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.exchange().await?;
             match response.status().as_u16() {
                 200u16 => ::atlas_runtime::response::raw(response).await,
                 401u16 => {

@@ -4,6 +4,10 @@
 //!   `revoke_token()`;
 //! - `save_to` / `save_decompressed_to` on the builders of gzip downloads, sending the
 //!   builder again when a transfer breaks off, as the client's retry policy allows;
+//! - where a target asks for `send_raw()`, each builder's `send()` split in two: a private
+//!   `exchange()` that builds and sends the request, and the decoding of its answer;
+//!   `send_raw()` shares `exchange()`, so no request is built in two places (a `send()` of
+//!   another shape than progenitor's is refused, naming the shape expected);
 //! - rewrites of each builder's `send()`: the operation's exact `Accept` (and
 //!   `Content-Type`) set once where progenitor writes `application/json` and
 //!   `api-version`; IP-address parameters normalised and every parameter rule checked on
@@ -339,19 +343,38 @@ struct Sends<'a> {
 impl VisitMut for Sends<'_> {
     fn visit_item_impl_mut(&mut self, imp: &mut syn::ItemImpl) {
         syn::visit_mut::visit_item_impl_mut(self, imp);
+        // Without `send_raw()`, `send()` is the request's only sender: kept whole (a second
+        // async function per operation costs the whole official API about 80 MiB to build).
         if !self.raw_sends {
             return;
         }
-        let raw: Vec<syn::ImplItem> = imp
+        let Some(at) = imp
             .items
             .iter()
-            .filter_map(|item| match item {
-                syn::ImplItem::Fn(f) if f.sig.ident == "send" => raw_send(f, self.runtime),
-                _ => None,
-            })
-            .map(syn::ImplItem::Fn)
-            .collect();
-        imp.items.extend(raw);
+            .position(|item| matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+        else {
+            return;
+        };
+        let syn::ImplItem::Fn(send) = &mut imp.items[at] else {
+            return;
+        };
+        // Only the builders of the operation table (an impl can hold another `send`).
+        if operation_info_id(&send.block).is_none() {
+            return;
+        }
+        let exchange = match split_exchange(send) {
+            Ok(exchange) => exchange,
+            Err(e) => {
+                self.errors.push(Refusal {
+                    subject: format!("builder `{}`", type_name(&imp.self_ty).unwrap_or_default()),
+                    reason: e,
+                });
+                return;
+            }
+        };
+        let raw = raw_send(send, self.runtime);
+        imp.items.insert(at, syn::ImplItem::Fn(exchange));
+        imp.items.extend(raw.map(syn::ImplItem::Fn));
     }
 
     fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
@@ -378,6 +401,52 @@ impl VisitMut for Sends<'_> {
         }
         self.done.insert(op.id.clone(), ());
     }
+}
+
+/// Splits a rewritten `send()` in two: a private `exchange()`, everything up to the answer
+/// received (parameters checked, request built, the runtime's hooks), and `send()`, which
+/// decodes the answer `exchange()` returns, status first. `send_raw()` then shares the same
+/// `exchange()`, and no request is built in two places. Expects progenitor's shape: the
+/// answer bound by `let response = result?;`, then the match on its status; another shape
+/// is refused, naming the one expected.
+fn split_exchange(send: &mut syn::ImplItemFn) -> std::result::Result<syn::ImplItemFn, String> {
+    let expected = "progenitor's `send()` binds the answer with `let response = result?;` and then matches on its status; the glue must learn its new shape";
+    let at = send
+        .block
+        .stmts
+        .iter()
+        .position(|stmt| {
+            matches!(stmt, syn::Stmt::Local(local)
+                if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "response")
+                && local.init.as_ref().is_some_and(|init|
+                    matches!(&*init.expr, syn::Expr::Try(t)
+                        if matches!(&*t.expr, syn::Expr::Path(p) if p.path.is_ident("result")))))
+        })
+        .ok_or_else(|| expected.to_string())?;
+    let syn::ReturnType::Type(_, output) = &send.sig.output else {
+        return Err(expected.to_string());
+    };
+    let mut output = (**output).clone();
+    let value = first_generic(&mut output, "Result").ok_or_else(|| expected.to_string())?;
+    *value = syn::parse_quote!(::reqwest::Response);
+    let head: Vec<syn::Stmt> = send.block.stmts[..=at].to_vec();
+    let tail: Vec<syn::Stmt> = send.block.stmts[at + 1..].to_vec();
+    let mut exchange = send.clone();
+    exchange.attrs = vec![syn::parse_quote! {
+        #[doc = "Checks the parameters, builds the request and sends it through the runtime's hooks: the answer as received, for `send()` (and `send_raw()`) to decode."]
+    }];
+    exchange.vis = syn::Visibility::Inherited;
+    exchange.sig.ident = syn::Ident::new("exchange", send.sig.ident.span());
+    exchange.sig.output = syn::parse_quote!(-> #output);
+    exchange.block = syn::parse_quote!({
+        #(#head)*
+        Ok(response)
+    });
+    send.block = syn::parse_quote!({
+        let response = self.exchange().await?;
+        #(#tail)*
+    });
+    Ok(exchange)
 }
 
 /// `send_raw()`, beside a `send()` whose success is one typed JSON value: the same request,
@@ -1915,5 +1984,58 @@ impl VisitMut for Patterns {
                 "pattern `{text}` is not a valid ECMAScript regular expression, with or without Unicode mode"
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `send()` as progenitor writes it, reduced to what the split reads.
+    fn send_of(answer_binding: &str) -> syn::ImplItemFn {
+        let binding: syn::Stmt = syn::parse_str(answer_binding).unwrap();
+        syn::parse_quote! {
+            pub async fn send(self) -> Result<ResponseValue<types::Thing>, Error<types::ApiError>> {
+                let Self { client, id } = self;
+                let request = client.client.get("u").build()?;
+                let result = client.exec(request, &info).await;
+                #binding
+                match response.status().as_u16() {
+                    200u16 => ::atlas_runtime::response::from_response(response).await,
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn send_is_split_where_the_answer_is_bound() {
+        let mut send = send_of("let response = result?;");
+        let exchange = split_exchange(&mut send).unwrap();
+        let exchange = quote!(#exchange).to_string();
+        assert!(exchange.contains("async fn exchange (self) -> Result < :: reqwest :: Response , Error < types :: ApiError > >"), "{exchange}");
+        assert!(
+            exchange.contains("let response = result ? ; Ok (response)"),
+            "{exchange}"
+        );
+        let send = quote!(#send).to_string();
+        assert!(
+            send.contains(
+                "let response = self . exchange () . await ? ; match response . status ()"
+            ),
+            "{send}"
+        );
+        assert!(!send.contains("client . exec"), "{send}");
+    }
+
+    /// A change in progenitor's output is refused, naming the shape the glue expected,
+    /// rather than compiled wrong.
+    #[test]
+    fn another_shape_of_send_is_refused_naming_the_one_expected() {
+        let mut send = send_of("let response = result.unwrap();");
+        let Err(why) = split_exchange(&mut send) else {
+            panic!("split a send() of another shape")
+        };
+        assert!(why.contains("`let response = result?;`"), "{why}");
     }
 }
