@@ -3635,18 +3635,14 @@ Exact or an error: a `totalCount` that changes between pages, pages that overlap
 pub mod prelude {
     pub use self::super::Client;
 }
-/// What the runtime needs to know of each operation: the media types to send and the
-/// parameter rules to check before a request leaves. Recorded from the spec.
+/// What the runtime reads of each operation: its names, whether its answer is a
+/// download, and the parameter rules to check before a request leaves. Recorded
+/// from the spec.
 pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
     ::atlas_runtime::Operation {
         id: "get_access_history_cluster",
         operation_id: "getGroupDbAccessHistoryCluster",
-        method: "GET",
-        path: "/api/atlas/v2/groups/{groupId}/dbAccessHistory/clusters/{clusterName}",
-        accept: "application/vnd.atlas.2023-01-01+json",
-        content_type: None,
         streamed: false,
-        deprecated: false,
         params: &[
             ::atlas_runtime::Param {
                 name: "groupId",
@@ -3708,12 +3704,7 @@ pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
     ::atlas_runtime::Operation {
         id: "get_access_history_process",
         operation_id: "getGroupDbAccessHistoryProcess",
-        method: "GET",
-        path: "/api/atlas/v2/groups/{groupId}/dbAccessHistory/processes/{hostname}",
-        accept: "application/vnd.atlas.2023-01-01+json",
-        content_type: None,
         streamed: false,
-        deprecated: false,
         params: &[
             ::atlas_runtime::Param {
                 name: "groupId",
@@ -3764,12 +3755,7 @@ pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
     ::atlas_runtime::Operation {
         id: "download_audit_logs",
         operation_id: "downloadGroupStreamAuditLogs",
-        method: "GET",
-        path: "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/auditLogs",
-        accept: "application/vnd.atlas.2023-02-01+gzip",
-        content_type: None,
         streamed: true,
-        deprecated: false,
         params: &[
             ::atlas_runtime::Param {
                 name: "groupId",
@@ -3798,12 +3784,7 @@ pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
     ::atlas_runtime::Operation {
         id: "list_access_logs_by_cluster_name",
         operation_id: "listAccessLogsByClusterName",
-        method: "GET",
-        path: "/api/atlas/v1.0/groups/{groupId}/dbAccessHistory/clusters/{clusterName}",
-        accept: "application/json",
-        content_type: None,
         streamed: false,
-        deprecated: true,
         params: &[
             ::atlas_runtime::Param {
                 name: "groupId",
@@ -3865,12 +3846,7 @@ pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
     ::atlas_runtime::Operation {
         id: "list_clusters",
         operation_id: "listGroupClusters",
-        method: "GET",
-        path: "/api/atlas/v2/groups/{groupId}/clusters",
-        accept: "application/vnd.atlas.2024-08-05+json",
-        content_type: None,
         streamed: false,
-        deprecated: false,
         params: &[
             ::atlas_runtime::Param {
                 name: "groupId",

@@ -1,5 +1,7 @@
-//! The operation table: what `cargo xtask codegen` records of each operation of a spec
-//! (media types, response kind, parameter rules), and the rules' checks.
+//! The operation table: what the runtime reads of each operation of a spec, recorded by
+//! `cargo xtask codegen` (its names, whether its answer is a download, its parameter rules),
+//! and the rules' checks. The media types a request carries are written into each
+//! builder's `send()`, from the same spec, and nowhere else.
 //!
 //! Generated code calls [`Operation::check`] with the typed values its builder holds, before
 //! it builds the request, so bad input fails with a message naming the parameter (by its
@@ -12,26 +14,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
-/// What the runtime knows of one operation, recorded from the spec.
+/// What the runtime reads of one operation, recorded from the spec.
 #[derive(Debug)]
 pub struct Operation {
     /// The generated method's name, which progenitor passes to the hooks.
     pub id: &'static str,
-    /// The official `operationId`, such as `getGroupProcess`.
+    /// The official `operationId`, such as `getGroupProcess`: errors name it.
     pub operation_id: &'static str,
-    /// HTTP method, upper case.
-    pub method: &'static str,
-    /// Path template, such as `/api/atlas/v2/groups/{groupId}/...`.
-    pub path: &'static str,
-    /// The one media type sent as `Accept`.
-    pub accept: &'static str,
-    /// The media type sent as `Content-Type` with a request body.
-    pub content_type: Option<&'static str>,
     /// Whether the success body is handed to the caller as a stream of bytes (a file
     /// download) rather than read whole and decoded.
     pub streamed: bool,
-    /// Whether the spec marks the operation deprecated.
-    pub deprecated: bool,
     /// Parameters that carry rules.
     pub params: &'static [Param],
 }
@@ -356,12 +348,7 @@ mod tests {
     static OP: Operation = Operation {
         id: "op",
         operation_id: "op",
-        method: "GET",
-        path: "/",
-        accept: "application/json",
-        content_type: None,
         streamed: false,
-        deprecated: false,
         params: &[
             Param {
                 name: "start",

@@ -1,5 +1,6 @@
-//! Emits the operation table: the media types and parameter rules the runtime applies to
-//! each request, recorded from the spec by the normalisation pass.
+//! Emits the operation table: what the runtime reads of each operation (its names, whether
+//! its answer is a download, its parameter rules), recorded from the spec by the
+//! normalisation pass. The media types are written into each `send()` (see the glue).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -13,34 +14,24 @@ pub fn tokens(operations: &[Operation], runtime: &TokenStream) -> TokenStream {
         let Operation {
             id,
             operation_id,
-            method,
-            path,
-            accept,
-            content_type,
             params,
             streamed,
-            deprecated,
             ..
         } = op;
-        let content_type = option(content_type.as_ref().map(|c| quote!(#c)));
         let params = params.iter().map(|p| param(p, runtime));
         quote! {
             #runtime::Operation {
                 id: #id,
                 operation_id: #operation_id,
-                method: #method,
-                path: #path,
-                accept: #accept,
-                content_type: #content_type,
                 streamed: #streamed,
-                deprecated: #deprecated,
                 params: &[#(#params),*],
             }
         }
     });
     quote! {
-        /// What the runtime needs to know of each operation: the media types to send and the
-        /// parameter rules to check before a request leaves. Recorded from the spec.
+        /// What the runtime reads of each operation: its names, whether its answer is a
+        /// download, and the parameter rules to check before a request leaves. Recorded
+        /// from the spec.
         pub(crate) static OPERATIONS: &[#runtime::Operation] = &[#(#entries),*];
     }
 }
