@@ -489,6 +489,10 @@ async fn an_answer_of_the_wrong_shape_fails_on_every_path() {
             .unwrap();
         let err = export.next_entry().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode, "{body}: {err}");
+        // A failed export never passes for a finished one afterwards.
+        let again = export.next_entry().await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::Incomplete, "{body}: {again}");
+        assert!(export.checkpoint().is_none());
     }
 }
 

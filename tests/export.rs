@@ -417,3 +417,25 @@ async fn bad_settings_are_refused_naming_the_setting() {
     );
     assert!(backwards.unwrap().starts_with("end:"));
 }
+
+/// Outside a Tokio runtime an export says so, rather than panicking.
+#[test]
+fn outside_a_tokio_runtime_the_export_says_so() {
+    let client: atlas_client::Client = atlas_client::Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .api_key("k", "s")
+        .build()
+        .unwrap();
+    let mut export = AccessLogExport::builder(
+        &client,
+        "32b6e34b3d91647abb20e7b8",
+        Target::Cluster("Cluster0".into()),
+    )
+    .start(1_790_000_000_000)
+    .end(1_790_000_100_000)
+    .build()
+    .unwrap();
+    let err = futures::executor::block_on(export.next_entry()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
+    assert!(err.to_string().contains("Tokio runtime"), "{err}");
+}

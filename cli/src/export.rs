@@ -335,6 +335,21 @@ impl StdoutWriter {
     }
 }
 
+/// Complete lines still gathered go out when the target ends, however it ends: they were
+/// counted as written.
+impl Drop for StdoutWriter {
+    fn drop(&mut self) {
+        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
+            let _ = self.hand_over(last + 1);
+        }
+        let _ = self
+            .shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush();
+    }
+}
+
 impl Write for StdoutWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.pending.extend_from_slice(buf);
@@ -575,6 +590,11 @@ async fn run_job(
                 },
             };
             let report = result.map_err(|e| taken_back(e.into()))?;
+            // Flushed, the checkpoint moved and the count settled under the commit gate:
+            // all of it, or none of it, before an interruption reports.
+            let _gate = crate::commit_gate()
+                .ok_or(ExportError::Stopped)
+                .map_err(|e| taken_back(e.into()))?;
             writer
                 .flush()
                 .map_err(ExportError::io("cannot write standard output"))
@@ -599,6 +619,9 @@ async fn run_job(
             let checkpoint = export
                 .checkpoint()
                 .expect("a finished export has a checkpoint");
+            // Delivered whole under the commit gate, or not at all once an interruption
+            // reports (the prepared file is then removed, the checkpoint unchanged).
+            let _gate = crate::commit_gate().ok_or(ExportError::Stopped)?;
             crate::state::deliver(prepared, checkpoint, state_path)?;
             Ok(report)
         }

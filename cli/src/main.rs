@@ -94,10 +94,16 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         tokio::select! {
             outcome = run(cli) => outcome,
-            signal = interrupted() => Err(Failure {
-                code: exit::signalled(signal),
-                message: interruption_message(signal),
-            }),
+            signal = interrupted() => {
+                // Targets run on other threads: stop them writing or moving checkpoints,
+                // and wait for what is under way, so that the message stays true.
+                STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _all = COMMITS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                Err(Failure {
+                    code: exit::signalled(signal),
+                    message: interruption_message(signal),
+                })
+            }
         }
     });
     match outcome {
@@ -144,6 +150,23 @@ fn log_to_stderr(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_target(verbose > 1)
         .init();
+}
+
+/// Set when an interruption is being reported: targets write no more and move no
+/// checkpoint from then on.
+pub static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Held shared by a target while it writes an entry or moves a checkpoint (and counts it
+/// below); held whole by an interruption while it reads the counts. What the interruption
+/// reports is then what happened: nothing is written or moved after it.
+pub static COMMITS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// A target's share of [`COMMITS`], or `None` once an interruption is reported.
+pub fn commit_gate() -> Option<std::sync::RwLockReadGuard<'static, ()>> {
+    let guard = COMMITS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (!STOPPING.load(std::sync::atomic::Ordering::SeqCst)).then_some(guard)
 }
 
 /// Entries written to standard output by the export under way: what an interruption

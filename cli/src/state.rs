@@ -42,6 +42,9 @@ pub enum ExportError {
         #[source]
         source: std::io::Error,
     },
+    /// The run is being interrupted: nothing more is written or moved.
+    #[error("interrupted")]
+    Stopped,
     /// The state file cannot be used.
     #[error("{flag}: {}", path.display())]
     BadState {
@@ -172,6 +175,8 @@ pub async fn write_entries(
         ..Report::default()
     };
     while let Some(entry) = export.next_entry().await? {
+        // Written and counted under the commit gate: an interruption reports exactly this.
+        let _gate = crate::commit_gate().ok_or(ExportError::Stopped)?;
         write_entry(&entry, out)?;
         report.entries += 1;
         let now = export.progress();

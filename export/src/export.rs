@@ -17,8 +17,9 @@ use crate::{
 /// How many access-history calls an export makes at once, unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 3;
 
-/// How many answers the listing may get ahead of the entries taken: bounds the memory of an
-/// export whose caller writes slower than Atlas answers.
+/// How many answers may wait for the caller (one more is held by the listing while it
+/// waits to hand it over): bounds the memory of an export whose caller writes slower than
+/// Atlas answers.
 const BATCHES_AHEAD: usize = 2;
 
 /// The export of one window of one target's access logs: each entry exactly once, in the
@@ -26,9 +27,11 @@ const BATCHES_AHEAD: usize = 2;
 ///
 /// It owns what it needs (a clone of the [`Client`], which shares its connections and
 /// credentials) and is `Send + 'static`: it can be moved into a spawned task, and several
-/// run side by side on a multi-threaded runtime. Its listing runs as a task of its own from
-/// the first call to [`AccessLogExport::next_entry`], a few answers ahead of the caller, and
-/// stops when the export is dropped.
+/// run side by side on a multi-threaded runtime. Its listing runs as a Tokio task of its
+/// own from the first call to [`AccessLogExport::next_entry`] (which must run within a
+/// Tokio runtime, as every call of the client does), at most three answers ahead of the
+/// caller, and stops when the export is dropped. `next_entry` is cancel-safe: dropping its
+/// future loses no entry and cannot pass a failed listing for a finished one.
 ///
 /// ```no_run
 /// use atlas_log_export::{AccessLogExport, Target};
@@ -73,14 +76,14 @@ pub struct AccessLogExport {
     emitted: u64,
     /// Every batch has been received and the listing's task ended well.
     complete: bool,
-    /// The export failed; it hands out nothing more.
+    /// The export failed; every later call says so.
     failed: bool,
 }
 
 /// Where an export stands: one snapshot of everything it counts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Progress {
-    /// Entries handed out so far.
+    /// Entries handed out so far by [`AccessLogExport::next_entry`].
     pub emitted: u64,
     /// Access-history calls sent so far, probes included.
     pub requests: u64,
@@ -308,10 +311,23 @@ impl AccessLogExport {
     pub async fn next_entry(&mut self) -> Result<Option<AccessLogEntry>, AtlasError> {
         loop {
             if let Some(entry) = self.queue.pop_front() {
+                self.emitted += 1;
                 return Ok(Some(entry));
             }
-            if self.complete || self.failed {
+            if self.failed {
+                return Err(AtlasError::with_cause(
+                    atlas_client::ErrorKind::Incomplete,
+                    Failed,
+                ));
+            }
+            if self.complete {
                 return Ok(None);
+            }
+            if self.window.is_some() && tokio::runtime::Handle::try_current().is_err() {
+                return Err(AtlasError::with_cause(
+                    atlas_client::ErrorKind::InvalidRequest,
+                    NoRuntime,
+                ));
             }
             let batches = self.start();
             match batches.recv().await {
@@ -327,10 +343,13 @@ impl AccessLogExport {
                 // The listing's task has ended: well, or by a panic, which must not pass
                 // for the end of the window.
                 None => {
-                    let ended = match self.task.take() {
+                    // Awaited in place and only then let go: a caller that drops this
+                    // future here finds the task again on its next call.
+                    let ended = match self.task.as_mut() {
                         Some(task) => task.await,
                         None => Ok(()),
                     };
+                    self.task = None;
                     if let Err(e) = ended {
                         self.failed = true;
                         return Err(AtlasError::with_cause(
@@ -380,7 +399,6 @@ impl AccessLogExport {
         {
             return;
         }
-        self.emitted += 1;
         self.queue.push_back(entry);
     }
 
@@ -446,6 +464,16 @@ impl AccessLogExport {
         })
     }
 }
+
+/// An export asked for more after it failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the export failed earlier (see that error); it hands out nothing more")]
+struct Failed;
+
+/// An export started outside a Tokio runtime.
+#[derive(Debug, thiserror::Error)]
+#[error("an export runs its listing as a Tokio task: call it within a Tokio runtime")]
+struct NoRuntime;
 
 impl Drop for AccessLogExport {
     fn drop(&mut self) {

@@ -9,9 +9,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// enumerations that appear in answers carry it in a last variant, `Unrecognized`, so that
 /// an answer is never refused over a value it can still represent.
 ///
-/// It has no public constructor: a value the caller builds is always one the spec lists,
-/// so what the client sends keeps the spec; a value decoded from an answer goes back as it
-/// came.
+/// It is made by decoding only (its `Deserialize`), never by a constructor: a value the
+/// caller builds from its type's variants or `FromStr` is always one the spec lists, so what
+/// the client sends keeps the spec; a value decoded from an answer goes back as it came. An
+/// enumeration decodes a listed value as its variant, never as `Unrecognized`.
 ///
 /// ```
 /// let unknown: atlas_runtime::Unrecognized = serde_json::from_str(r#""PAUSED_BY_ATLAS""#).unwrap();
