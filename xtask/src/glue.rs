@@ -896,7 +896,7 @@ fn has_doc(attrs: &[syn::Attribute]) -> bool {
 }
 
 /// The text of the doc attributes, joined by lines.
-fn doc_text(attrs: &[syn::Attribute]) -> Option<String> {
+pub(crate) fn doc_text(attrs: &[syn::Attribute]) -> Option<String> {
     let lines: Vec<String> = attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))

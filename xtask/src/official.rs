@@ -257,33 +257,17 @@ fn object_entry<'a>(
 /// declares it, and the format crates this code uses. Our `Cargo.lock` seeds its own, so
 /// the versions (and the compiled dependencies in the shared target directory) match.
 fn write_crate(root: &Path, dir: &Path, format_crates: &[codegen::Dependency]) -> Result<()> {
-    let workspace: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
-    let shared = workspace
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(toml::Value::as_table)
-        .context("the workspace declares no [workspace.dependencies]")?;
-    let mut deps = String::new();
-    deps.push_str(&format!(
-        "atlas-runtime = {{ path = {:?} }}\n",
-        root.join("runtime").display().to_string()
-    ));
-    for name in [
-        "progenitor-client",
-        "reqwest",
-        "serde",
-        "serde_json",
-        "regress",
-    ] {
-        let value = shared
-            .get(name)
-            .with_context(|| format!("the workspace does not declare `{name}`"))?;
-        deps.push_str(&format!("{name} = {value}\n"));
-    }
-    for dep in format_crates {
-        deps.push_str(dep.suggestion);
-        deps.push('\n');
-    }
+    let deps = scratch_dependencies(
+        root,
+        &[
+            "progenitor-client",
+            "reqwest",
+            "serde",
+            "serde_json",
+            "regress",
+        ],
+        format_crates,
+    )?;
     let manifest = format!(
         "# Written by `cargo xtask official-check`; not part of the repository.\n\
          [package]\nname = \"atlas-official-client\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
@@ -293,6 +277,36 @@ fn write_crate(root: &Path, dir: &Path, format_crates: &[codegen::Dependency]) -
     // Seeded afresh each run: the scratch crate then resolves to our versions.
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).context("seeding Cargo.lock")?;
     Ok(())
+}
+
+/// The `[dependencies]` lines of a scratch crate: the runtime by path, `names` as our
+/// workspace declares them, and the format crates the generated code uses.
+pub(crate) fn scratch_dependencies(
+    root: &Path,
+    names: &[&str],
+    format_crates: &[codegen::Dependency],
+) -> Result<String> {
+    let workspace: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
+    let shared = workspace
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(toml::Value::as_table)
+        .context("the workspace declares no [workspace.dependencies]")?;
+    let mut deps = format!(
+        "atlas-runtime = {{ path = {:?} }}\n",
+        root.join("runtime").display().to_string()
+    );
+    for name in names {
+        let value = shared
+            .get(*name)
+            .with_context(|| format!("the workspace does not declare `{name}`"))?;
+        deps.push_str(&format!("{name} = {value}\n"));
+    }
+    for dep in format_crates {
+        deps.push_str(dep.suggestion);
+        deps.push('\n');
+    }
+    Ok(deps)
 }
 
 /// A finished command, its wall time and the peak resident memory of its process tree.

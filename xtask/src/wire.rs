@@ -435,32 +435,20 @@ fn write_manifest(
     dir: &Path,
     format_crates: &[crate::codegen::Dependency],
 ) -> Result<()> {
-    let workspace: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
-    let shared = workspace
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(toml::Value::as_table)
-        .context("the workspace declares no [workspace.dependencies]")?;
-    let mut deps = format!(
-        "atlas-official-client = {{ path = \"../client\" }}\natlas-runtime = {{ path = {:?} }}\nurl = \"2\"\n",
-        root.join("runtime").display().to_string()
+    let deps = format!(
+        "atlas-official-client = {{ path = \"../client\" }}\nurl = \"2\"\n{}",
+        crate::official::scratch_dependencies(
+            root,
+            &[
+                "progenitor-client",
+                "reqwest",
+                "serde",
+                "serde_json",
+                "tokio"
+            ],
+            format_crates,
+        )?
     );
-    for name in [
-        "progenitor-client",
-        "reqwest",
-        "serde",
-        "serde_json",
-        "tokio",
-    ] {
-        let value = shared
-            .get(name)
-            .with_context(|| format!("the workspace does not declare `{name}`"))?;
-        deps.push_str(&format!("{name} = {value}\n"));
-    }
-    for dep in format_crates {
-        deps.push_str(dep.suggestion);
-        deps.push('\n');
-    }
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
@@ -777,21 +765,7 @@ pub fn setters(code: &str) -> Result<BTreeMap<String, Vec<Setter>>> {
             }) else {
                 continue;
             };
-            let doc: String = f
-                .attrs
-                .iter()
-                .filter(|a| a.path().is_ident("doc"))
-                .filter_map(|a| match &a.meta {
-                    syn::Meta::NameValue(nv) => match &nv.value {
-                        syn::Expr::Lit(syn::ExprLit {
-                            lit: syn::Lit::Str(s),
-                            ..
-                        }) => Some(s.value()),
-                        _ => None,
-                    },
-                    _ => None,
-                })
-                .collect();
+            let doc = crate::glue::doc_text(&f.attrs).unwrap_or_default();
             let wire = doc
                 .split_once("Sets `")
                 .and_then(|(_, rest)| rest.split_once('`'))
