@@ -133,6 +133,16 @@ fn plain(value: &Value) -> String {
 
 fn check_value(param: &Param, value: &Value) -> Result<(), String> {
     let name = param.name;
+    // A path segment `.` or `..` is resolved away when the URL is built: the request would
+    // name another resource (the parent, for `..`).
+    if param.location == Location::Path
+        && let Value::String(text) = value
+        && (text == "." || text == "..")
+    {
+        return Err(format!(
+            "parameter `{name}` cannot be `{text}`: as a path segment it would name another resource"
+        ));
+    }
     if let Value::String(text) = value {
         if let Some(pattern) = param.pattern {
             // JSON Schema patterns are searched for, not implicitly anchored.
@@ -198,7 +208,9 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// 3986's unreserved characters and `$ & + : = @` (as Go's `url.PathEscape` does, which
 /// Atlas's own SDK uses). No value can end the segment (`/`), start the query (`?`), or
 /// be split by a server that reads `,` or `;` as separators; characters no URI may hold
-/// (`[`, `|`, `^`, space) never go raw. Generated clients build paths with it.
+/// (`[`, `|`, `^`, space) never go raw. Generated clients build paths with it; the values
+/// `.` and `..`, which URL resolution would remove, are refused before by
+/// [`Operation::check`].
 ///
 /// ```
 /// assert_eq!(

@@ -1391,7 +1391,8 @@ fn normalize_parameter(
     if let ReferenceOr::Item(param) = param {
         strip_schema_constraints(parameter_data_mut(param), components);
     }
-    Ok((!rule.is_empty()).then_some(rule))
+    // Every path parameter has an entry: the runtime refuses `.` and `..` there.
+    Ok((!rule.is_empty() || rule.location == Location::Path).then_some(rule))
 }
 
 /// A style as the spec spells it (`deepObject`, `matrix`, ...).
