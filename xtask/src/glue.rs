@@ -1725,9 +1725,11 @@ fn idents_in(tokens: TokenStream, out: &mut std::collections::BTreeSet<String>) 
 
 /// The names of the `types` reachable from some operation's answer (success or error),
 /// through fields, items and variants.
-fn answer_types(file: &syn::File) -> std::collections::BTreeSet<String> {
+fn answer_types(
+    file: &syn::File,
+    refers: &BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> std::collections::BTreeSet<String> {
     use std::collections::BTreeSet;
-    let refers = type_references(file);
     let mut roots = BTreeSet::new();
     for item in module_items(file, "builder") {
         let syn::Item::Impl(imp) = item else { continue };
@@ -1740,7 +1742,7 @@ fn answer_types(file: &syn::File) -> std::collections::BTreeSet<String> {
             }
         }
     }
-    reachable(&refers, roots)
+    reachable(refers, roots)
 }
 
 /// For each item of `types`, the identifiers its definition names.
@@ -1786,8 +1788,10 @@ fn reachable(
 /// when some variant of it is not pinned by a one-value enumeration (a discriminator):
 /// opening an enumeration there could let an earlier variant take an answer meant for a
 /// later one.
-fn tried_in_turn(file: &syn::File) -> std::collections::BTreeSet<String> {
-    let refers = type_references(file);
+fn tried_in_turn(
+    file: &syn::File,
+    refers: &BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> std::collections::BTreeSet<String> {
     let constants: std::collections::BTreeSet<String> = module_items(file, "types")
         .filter_map(|item| match item {
             syn::Item::Enum(e)
@@ -1812,10 +1816,8 @@ fn tried_in_turn(file: &syn::File) -> std::collections::BTreeSet<String> {
             let mut named = std::collections::BTreeSet::new();
             let fields = &v.fields;
             idents_in(quote!(#fields), &mut named);
-            let named_closure = reachable(
-                &refers,
-                named.into_iter().filter(|n| !constants.contains(n)),
-            );
+            let named_closure =
+                reachable(refers, named.into_iter().filter(|n| !constants.contains(n)));
             v.fields.iter().any(|f| {
                 let ty = &f.ty;
                 let mut ids = std::collections::BTreeSet::new();
@@ -1831,7 +1833,7 @@ fn tried_in_turn(file: &syn::File) -> std::collections::BTreeSet<String> {
             roots.push(ident_name(&e.ident));
         }
     }
-    reachable(&refers, roots)
+    reachable(refers, roots)
 }
 
 /// Enumerations of strings that answers carry, opened to values the spec does not list: a
@@ -1847,8 +1849,9 @@ fn open_enums(
     file: &mut syn::File,
     runtime: &TokenStream,
 ) -> std::result::Result<(), Vec<Refusal>> {
-    let answers = answer_types(file);
-    let tried = tried_in_turn(file);
+    let refers = type_references(file);
+    let answers = answer_types(file, &refers);
+    let tried = tried_in_turn(file, &refers);
     let mut refused = Vec::new();
     let mut opened = BTreeMap::new();
     for item in module_items_mut(file, "types") {

@@ -250,30 +250,29 @@ pub fn judge(results: &[Value]) -> (Totals, Vec<String>) {
                 unset.join(", ")
             ));
         }
-        match result["body_source"].as_str() {
-            Some("example") if body_valid => {
-                t.example_bodies_valid += 1;
-                if !unbuilt.is_some_and(|u| u.starts_with("body:")) {
-                    t.example_bodies_valid_built += 1;
-                } else {
-                    defects.push(format!(
-                        "{id}: a spec-valid example body does not build: {}",
-                        unbuilt.unwrap_or("")
-                    ));
-                }
+        let bodies = match result["body_source"].as_str() {
+            Some("example") => Some((
+                "example",
+                &mut t.example_bodies_valid,
+                &mut t.example_bodies_valid_built,
+            )),
+            Some("sample") => Some((
+                "sampled",
+                &mut t.sampled_bodies_valid,
+                &mut t.sampled_bodies_valid_built,
+            )),
+            _ => None,
+        };
+        if let Some((kind, valid, built)) = bodies.filter(|_| body_valid) {
+            *valid += 1;
+            if !unbuilt.is_some_and(|u| u.starts_with("body:")) {
+                *built += 1;
+            } else {
+                defects.push(format!(
+                    "{id}: a spec-valid {kind} body does not build: {}",
+                    unbuilt.unwrap_or("")
+                ));
             }
-            Some("sample") if body_valid => {
-                t.sampled_bodies_valid += 1;
-                if !unbuilt.is_some_and(|u| u.starts_with("body:")) {
-                    t.sampled_bodies_valid_built += 1;
-                } else {
-                    defects.push(format!(
-                        "{id}: a spec-valid sampled body does not build: {}",
-                        unbuilt.unwrap_or("")
-                    ));
-                }
-            }
-            _ => {}
         }
         if let Some(why) = unbuilt {
             if sample_valid && !why.starts_with("body:") {
