@@ -689,9 +689,7 @@ fn string_sample(schema: &Value) -> String {
 fn pattern_sample(pattern: &str, schema: &Value) -> Option<String> {
     use rand::SeedableRng;
     use rand::distr::Distribution;
-    let check = regress::Regex::with_flags(pattern, "u")
-        .or_else(|_| regress::Regex::new(pattern))
-        .ok()?;
+    let check = crate::normalize::ecma_pattern(pattern).ok()?;
     let bare = pattern.trim_start_matches('^').trim_end_matches('$');
     let generator = rand_regex::Regex::compile(pattern, 8)
         .or_else(|_| rand_regex::Regex::compile(bare, 8))
