@@ -32,8 +32,10 @@ usage: cargo xtask codegen [--check]
                    keep the spec, a spec-valid answer that does not decode, a spec-valid
                    example body that does not build, a body field sent that was not set
   test             provision what the test suite needs beyond cargo, then run
-                   `cargo test --locked --workspace` followed by CARGO-TEST-ARGS
-                   (`--workspace` is dropped when they pick packages with -p);
+                   `cargo test --locked --workspace --features atlas-logs/demo`
+                   followed by CARGO-TEST-ARGS (`--workspace` and the feature are
+                   dropped when they pick packages with -p, `--features` when they
+                   give features);
                    exits with cargo test's status
                    system tools: curl, gzip, kill, Apache httpd at /usr/sbin/apache2,
                    python3 with venv, tzdata; missing ones are installed with apt-get as

@@ -1,5 +1,5 @@
 //! `cargo xtask test`: provisions what the test suite needs beyond cargo, then runs
-//! `cargo test --locked --workspace`.
+//! `cargo test --locked --workspace --features atlas-logs/demo` (the CLI's tests run its demo).
 //!
 //! The suite drives standard tools as independent counterparts of our code: `curl` and
 //! `gzip` against fake-atlas (fake-atlas/tests/interop.rs), `kill` on the CLI
