@@ -255,6 +255,11 @@ async fn wrong_service_account_is_a_clear_error() {
         .send()
         .await
         .unwrap_err();
+    // The refused token is an error of its own, not an answer of the operation's.
+    assert!(
+        matches!(&err, Error::Auth(AuthError::Rejected { status: 401, error, .. }) if error == "invalid_client"),
+        "{err:?}"
+    );
     let err = atlas_client::AtlasError::from(err);
     assert_eq!(err.kind(), atlas_client::ErrorKind::Auth);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
@@ -409,9 +414,9 @@ async fn digest_interoperates_with_an_independent_server() {
         .send()
         .await
         .unwrap_err();
-    // This server's 401 body is not Atlas JSON: status first, it is an authentication
-    // failure all the same, with the body kept.
-    assert!(matches!(err, Error::UnexpectedResponse(..)), "{err:?}");
+    // This server's 401 body is not Atlas JSON: the declared 401 does not decode, and,
+    // status first, it is an authentication failure all the same, with the body kept.
+    assert!(matches!(err, Error::Undecodable(..)), "{err:?}");
     let err = atlas_client::AtlasError::from(err);
     assert_eq!(err.kind(), atlas_client::ErrorKind::Auth);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
@@ -567,6 +572,11 @@ async fn an_unreachable_token_endpoint_is_a_transport_error() {
         .send()
         .await
         .unwrap_err();
+    assert!(
+        matches!(&err, Error::Auth(AuthError::Transport(cause)) if cause.is_connect()),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
     let err = atlas_client::AtlasError::from(err);
     assert_eq!(err.kind(), atlas_client::ErrorKind::Transport, "{err:?}");
     assert!(err.is_connect() && !err.is_timeout() && err.is_retryable());
@@ -670,6 +680,13 @@ async fn digest_challenges_are_read_as_rfc_7235_writes_them() {
         drop(guard);
         let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let requests = server.received_requests().await.unwrap();
+        if requests.len() == 1 {
+            // An unanswerable challenge is an error of its own, keeping Atlas's body.
+            assert!(
+                matches!(&err, Error::Auth(AuthError::DigestChallenge { body, .. }) if body.starts_with(b"{")),
+                "{err:?}"
+            );
+        }
         (requests, atlas_client::AtlasError::from(err), logs)
     }
 
@@ -713,4 +730,94 @@ async fn digest_challenges_are_read_as_rfc_7235_writes_them() {
     assert!(err.body().is_some_and(|b| b.starts_with(b"{")), "{err:?}");
     let (_, err, _) = call(r#"Digest realm="MMS Public API", nonce="n", algorithm=SHA-1"#).await;
     assert!(err.to_string().contains(r#"algorithm "SHA-1""#), "{err}");
+}
+
+/// A token endpoint answering a retryable status is retried like any call, as the retry
+/// classifier says; when it keeps refusing, the call fails with the token endpoint's
+/// refusal, an error of its own.
+#[tokio::test]
+async fn a_busy_token_endpoint_is_retried_then_reported_as_itself() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer};
+    let policy = atlas_client::RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        ..atlas_client::RetryPolicy::default()
+    };
+    let token = serde_json::json!({ "access_token": "eyJ-token", "expires_in": 3600 });
+    let busy = wiremock::ResponseTemplate::new(503)
+        .set_body_json(serde_json::json!({ "error": "temporarily_unavailable" }));
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth/token"))
+        .respond_with(busy.clone())
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth/token"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(token))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(atlas_client_tests::atlas_json(
+            200,
+            serde_json::json!({ "accessLogs": [] }),
+        ))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .service_account("mdb_sa_id_0123456789abcdef01234567", "mdb_sa_sk_secret")
+        .retry_policy(policy.clone())
+        .build()
+        .unwrap();
+    client
+        .get_access_history_cluster()
+        .group_id(atlas_client_tests::GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap();
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(
+        paths[..2].iter().all(|p| p == "/api/oauth/token"),
+        "{paths:?}"
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth/token"))
+        .respond_with(busy)
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .service_account("mdb_sa_id_0123456789abcdef01234567", "mdb_sa_sk_secret")
+        .retry_policy(policy)
+        .build()
+        .unwrap();
+    let err = client
+        .get_access_history_cluster()
+        .group_id(atlas_client_tests::GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Auth(AuthError::Rejected { status: 503, .. })),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    let err = atlas_client::AtlasError::from(err);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert!(err.is_retryable() && err.body().is_some());
 }

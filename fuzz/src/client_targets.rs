@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use atlas_client::types::ApiError;
 use atlas_log_export::{StateFile, entries_of_page};
+use atlas_runtime::Error;
 use atlas_runtime::response::{Body, from_response};
 use atlas_runtime::{AtlasError, ErrorKind};
 use bytes::Bytes;
 use chrono::DateTime;
-use progenitor_client::Error;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::Target;

@@ -6,14 +6,15 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use atlas_client::{entry_time, log_line_time};
+use atlas_runtime::Error;
 use atlas_runtime::auth::{AuthError, Discovered, answer_digest_challenge, parse_token_answer};
+use atlas_runtime::call::Undecodable;
 use atlas_runtime::download::{DownloadError, disposition_file_name, verify_gzip};
-use atlas_runtime::response::{Body, DecodeFailure, body_of, from_response};
+use atlas_runtime::response::{Body, body_of, from_response};
 use atlas_runtime::{AtlasError, ErrorKind, RateLimit, parse_timestamp, unwrap_envelope};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use progenitor_client::Error;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -507,12 +508,12 @@ fn answer(status: u16, headers: HeaderMap, body: Bytes, kept: bool) -> reqwest::
 
 /// Checks a decoding failure: the answer is kept whole, and says why.
 fn check_undecoded<E: std::fmt::Debug>(error: &Error<E>, status: u16, body: &[u8]) {
-    let Error::UnexpectedResponse(response) = error else {
+    let Error::Undecodable(Undecodable { answer, reason }) = error else {
         panic!("a decoding failure of another kind: {error:?}");
     };
-    assert_eq!(response.status().as_u16(), status);
-    assert_eq!(body_of(response).map(|b| b.as_ref()), Some(body));
-    assert!(response.extensions().get::<DecodeFailure>().is_some());
+    assert_eq!(answer.status().as_u16(), status);
+    assert_eq!(body_of(answer).map(|b| b.as_ref()), Some(body));
+    assert!(!reason.0.is_empty());
 }
 
 fn pages(input: &[u8], knobs: u64) {

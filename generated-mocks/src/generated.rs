@@ -135,7 +135,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn bad_request(self, value: &types::ApiError) -> Self {
+        pub fn bad_request(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -144,7 +144,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn unauthorized(self, value: &types::ApiError) -> Self {
+        pub fn unauthorized(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -153,7 +153,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn forbidden(self, value: &types::ApiError) -> Self {
+        pub fn forbidden(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -162,7 +162,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn not_found(self, value: &types::ApiError) -> Self {
+        pub fn not_found(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -171,7 +171,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn too_many_requests(self, value: &types::ApiError) -> Self {
+        pub fn too_many_requests(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -180,7 +180,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn internal_server_error(self, value: &types::ApiError) -> Self {
+        pub fn internal_server_error(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -318,7 +318,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn unauthorized(self, value: &types::ApiError) -> Self {
+        pub fn unauthorized(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -327,7 +327,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn forbidden(self, value: &types::ApiError) -> Self {
+        pub fn forbidden(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -336,7 +336,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn not_found(self, value: &types::ApiError) -> Self {
+        pub fn not_found(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -345,7 +345,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn too_many_requests(self, value: &types::ApiError) -> Self {
+        pub fn too_many_requests(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -354,7 +354,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn internal_server_error(self, value: &types::ApiError) -> Self {
+        pub fn internal_server_error(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -462,7 +462,7 @@ pub mod operations {
                     .body(value),
             )
         }
-        pub fn bad_request(self, value: &types::ApiError) -> Self {
+        pub fn bad_request(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -471,7 +471,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn unauthorized(self, value: &types::ApiError) -> Self {
+        pub fn unauthorized(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -480,7 +480,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn forbidden(self, value: &types::ApiError) -> Self {
+        pub fn forbidden(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -489,7 +489,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn not_found(self, value: &types::ApiError) -> Self {
+        pub fn not_found(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -498,7 +498,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn conflict(self, value: &types::ApiError) -> Self {
+        pub fn conflict(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -507,7 +507,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn too_many_requests(self, value: &types::ApiError) -> Self {
+        pub fn too_many_requests(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -516,7 +516,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn internal_server_error(self, value: &types::ApiError) -> Self {
+        pub fn internal_server_error(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -654,7 +654,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn bad_request(self, value: &types::ApiError) -> Self {
+        pub fn bad_request(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -663,7 +663,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn unauthorized(self, value: &types::ApiError) -> Self {
+        pub fn unauthorized(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -672,7 +672,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn forbidden(self, value: &types::ApiError) -> Self {
+        pub fn forbidden(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -681,7 +681,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn not_found(self, value: &types::ApiError) -> Self {
+        pub fn not_found(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -690,7 +690,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn too_many_requests(self, value: &types::ApiError) -> Self {
+        pub fn too_many_requests(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -699,7 +699,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn internal_server_error(self, value: &types::ApiError) -> Self {
+        pub fn internal_server_error(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -800,7 +800,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn unauthorized(self, value: &types::ApiError) -> Self {
+        pub fn unauthorized(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -809,7 +809,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn forbidden(self, value: &types::ApiError) -> Self {
+        pub fn forbidden(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -818,7 +818,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn not_found(self, value: &types::ApiError) -> Self {
+        pub fn not_found(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -827,7 +827,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn too_many_requests(self, value: &types::ApiError) -> Self {
+        pub fn too_many_requests(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0
@@ -836,7 +836,7 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
-        pub fn internal_server_error(self, value: &types::ApiError) -> Self {
+        pub fn internal_server_error(self, value: &::atlas_runtime::ErrorBody) -> Self {
             Self(
                 self
                     .0

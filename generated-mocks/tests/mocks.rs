@@ -120,14 +120,11 @@ async fn an_error_answer_is_typed_too() {
     let server = MockServer::start_async().await;
     server.get_access_history_cluster(|when, then| {
         when.cluster_name("Nope");
-        then.not_found(&ApiError {
-            error: 404,
-            error_code: "CLUSTER_NOT_FOUND".to_string(),
-            detail: Some("No cluster named Nope exists in group.".to_string()),
-            reason: Some("Not Found".to_string()),
-            bad_request_detail: None,
-            parameters: Vec::new(),
-        });
+        then.not_found(
+            &ApiError::new(404, "CLUSTER_NOT_FOUND")
+                .with_detail("No cluster named Nope exists in group.")
+                .with_reason("Not Found"),
+        );
     });
 
     let error = client(&server)
@@ -138,4 +135,12 @@ async fn an_error_answer_is_typed_too() {
         .await
         .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(404), "{error:?}");
+    let atlas_client::Error::ErrorResponse(answer) = error else {
+        panic!("not the declared 404: {error:?}")
+    };
+    assert_eq!(answer.error_code, "CLUSTER_NOT_FOUND");
+    assert_eq!(
+        answer.detail.as_deref(),
+        Some("No cluster named Nope exists in group.")
+    );
 }

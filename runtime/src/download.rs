@@ -108,8 +108,8 @@ pub async fn save<S, F, E>(
 ) -> Result<Download, DownloadError>
 where
     S: FnMut() -> F,
-    F: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>>,
-    E: serde::Serialize,
+    F: Future<Output = Result<ResponseValue<ByteStream>, crate::Error<E>>>,
+    E: serde::Serialize + 'static,
 {
     let into_directory =
         destination.is_dir() || destination.as_os_str().to_string_lossy().ends_with('/');
@@ -495,7 +495,7 @@ mod tests {
                 .get(url)
                 .send()
                 .await
-                .map_err(progenitor_client::Error::<()>::CommunicationError)?;
+                .map_err(crate::Error::<()>::CommunicationError)?;
             Ok(ResponseValue::stream(response))
         };
         save(send, &policy, &dir.join("audit.log.gz"), false).await

@@ -6,8 +6,8 @@
 //! use atlas_runtime::{AtlasError, ErrorKind};
 //!
 //! // What a generated operation's `send()` returns, in short.
-//! fn page() -> Result<u32, progenitor_client::Error<()>> {
-//!     Err(progenitor_client::Error::InvalidRequest(
+//! fn page() -> Result<u32, atlas_runtime::Error<()>> {
+//!     Err(atlas_runtime::Error::InvalidRequest(
 //!         "parameter `itemsPerPage` must be at most 500; got 501".into(),
 //!     ))
 //! }
@@ -34,10 +34,11 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthError, AuthFailure};
+use crate::auth::AuthError;
+use crate::call::{Error, Undecodable};
 use crate::client::BuildError;
 use crate::download::DownloadError;
-use crate::response::{AnswerOf, Body, DecodeFailure};
+use crate::response::{AnswerOf, body_of};
 use crate::retry::{RateLimit, retryable_status, retryable_transport};
 
 /// What kind of failure an [`AtlasError`] is.
@@ -69,9 +70,11 @@ pub enum ErrorKind {
     Incomplete,
 }
 
-/// Atlas's error body, as every Atlas operation sends it. Fields other than these are kept
-/// in the raw body ([`AtlasError::body`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Atlas's error body, as every Atlas operation sends it: the type generated clients decode
+/// Atlas's error schema into (`cargo xtask codegen` maps the schema onto it when their
+/// fields agree), so that an error answer is decoded once. Fields other than these are kept in the body as
+/// received ([`ErrorBody::received`], [`AtlasError::body`]).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// The HTTP status, repeated.
@@ -90,6 +93,83 @@ pub struct ErrorBody {
     /// Which request fields were wrong, for some 400s.
     #[serde(default)]
     pub bad_request_detail: Option<serde_json::Value>,
+    /// The body this was decoded from, as received.
+    #[serde(skip)]
+    received: Option<Bytes>,
+}
+
+impl ErrorBody {
+    /// An error body with its two required fields (to answer with, in a mock).
+    pub fn new(error: i64, error_code: impl Into<String>) -> Self {
+        Self {
+            error,
+            error_code: error_code.into(),
+            detail: None,
+            reason: None,
+            parameters: None,
+            bad_request_detail: None,
+            received: None,
+        }
+    }
+
+    /// The same body with `detail` set.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The same body with `reason` set.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The body this was decoded from, as received, when the runtime decoded it from an
+    /// answer.
+    pub fn received(&self) -> Option<&Bytes> {
+        self.received.as_ref()
+    }
+
+    /// Decodes Atlas's error body from the bytes of an answer, keeping them.
+    pub(crate) fn decode(bytes: &Bytes) -> Option<Self> {
+        let mut body = crate::strict::from_slice::<Self>(bytes).ok()?;
+        body.received = Some(bytes.clone());
+        Some(body)
+    }
+
+    /// Keeps `bytes` as the body `value` was decoded from, if `value` is an `ErrorBody`:
+    /// how the runtime's decoder gives a generated client's error the bytes it came from.
+    pub(crate) fn keep_received<T: 'static>(value: &mut T, bytes: &Bytes) {
+        if let Some(body) = (value as &mut dyn std::any::Any).downcast_mut::<Self>() {
+            body.received = Some(bytes.clone());
+        }
+    }
+}
+
+/// The fields, without the bytes received.
+impl fmt::Debug for ErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorBody")
+            .field("error", &self.error)
+            .field("error_code", &self.error_code)
+            .field("detail", &self.detail)
+            .field("reason", &self.reason)
+            .field("parameters", &self.parameters)
+            .field("bad_request_detail", &self.bad_request_detail)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two error bodies are equal when their fields are, however they were written.
+impl PartialEq for ErrorBody {
+    fn eq(&self, other: &Self) -> bool {
+        self.error == other.error
+            && self.error_code == other.error_code
+            && self.detail == other.detail
+            && self.reason == other.reason
+            && self.parameters == other.parameters
+            && self.bad_request_detail == other.bad_request_detail
+    }
 }
 
 /// A failure of an Atlas call, with Atlas's error fields when there were some. One pointer
@@ -157,12 +237,14 @@ impl AtlasError {
     }
 
     /// An answer, status first: 401 and 403 are authentication failures whatever their
-    /// body; an error status with Atlas's error JSON is an API error; a success that did
-    /// not decode is a decoding error.
-    fn answer(status: StatusCode, headers: HeaderMap, body: Option<Bytes>) -> Self {
-        let api = body
-            .as_deref()
-            .and_then(|b| crate::strict::from_slice::<ErrorBody>(b).ok());
+    /// body; an error status with Atlas's error JSON (`api`, decoded from `body`) is an
+    /// API error; a success that did not decode is a decoding error.
+    fn answer(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+        api: Option<ErrorBody>,
+    ) -> Self {
         let kind = match status.as_u16() {
             401 | 403 => ErrorKind::Auth,
             _ if status.is_success() => ErrorKind::Decode,
@@ -206,9 +288,9 @@ impl AtlasError {
         self.0.api.as_ref().and_then(|a| a.detail.as_deref())
     }
 
-    /// The body of the answer, whatever it was (HTML from a proxy, JSON of another shape,
-    /// the error JSON). For a declared error status decoded into the operation's error
-    /// type, the body is that value as JSON.
+    /// The body of the answer as received, whatever it was (HTML from a proxy, JSON of
+    /// another shape, the error JSON). For a declared error status decoded into an error
+    /// type other than [`ErrorBody`], the body is that value as JSON.
     pub fn body(&self) -> Option<&[u8]> {
         self.0.body.as_deref()
     }
@@ -294,58 +376,64 @@ fn api_message(status: StatusCode, api: &ErrorBody) -> String {
 /// The one documented way from a generated call's error to an [`AtlasError`]; it never
 /// loses the body: the runtime reads every answer that is not a download before the
 /// generated code sees it, and keeps the bytes.
-impl<E: Serialize> From<progenitor_client::Error<E>> for AtlasError {
-    fn from(error: progenitor_client::Error<E>) -> Self {
-        use progenitor_client::Error as E;
+impl<E: Serialize + 'static> From<Error<E>> for AtlasError {
+    fn from(error: Error<E>) -> Self {
         match error {
-            E::InvalidRequest(message) => Self::new(ErrorKind::InvalidRequest, message),
-            E::Custom(message) => Self::new(ErrorKind::InvalidRequest, message),
-            E::ErrorResponse(value) => {
+            Error::InvalidRequest(message) => Self::new(ErrorKind::InvalidRequest, message),
+            Error::CommunicationError(e) => Self::transport(e),
+            Error::Auth(e) => Self::from(e),
+            Error::ErrorResponse(value) => {
                 let status = value.status();
                 let headers = value.headers().clone();
-                let body = serde_json::to_vec(value.as_ref()).ok().map(Bytes::from);
-                Self::answer(status, headers, body)
+                // Atlas's error schema is decoded into `ErrorBody`, which keeps the bytes
+                // received; an error type of another shape is written out again.
+                let mut value = Some(value.into_inner());
+                let (body, api) = match (&mut value as &mut dyn std::any::Any)
+                    .downcast_mut::<Option<ErrorBody>>()
+                    .and_then(Option::take)
+                {
+                    Some(api) => (api.received.clone(), Some(api)),
+                    None => {
+                        let body = serde_json::to_vec(&value).ok().map(Bytes::from);
+                        let api = body.as_ref().and_then(ErrorBody::decode);
+                        (body, api)
+                    }
+                };
+                Self::answer(status, headers, body, api)
             }
-            E::UnexpectedResponse(response) => {
-                let status = response.status();
-                let headers = response.headers().clone();
-                let extensions = response.extensions();
-                let body = extensions.get::<Body>().map(|b| b.0.clone());
-                if let Some(AuthFailure(failure)) = extensions.get::<AuthFailure>() {
-                    let mut e = Self::from((**failure).clone());
-                    e.0.status = Some(status);
-                    e.0.body = body;
-                    return e;
-                }
-                let mut e = Self::answer(status, headers, body);
-                if let Some(DecodeFailure(why)) = extensions.get::<DecodeFailure>() {
-                    let of = extensions
-                        .get::<AnswerOf>()
-                        .map(|AnswerOf(id)| format!(" to {id}"))
-                        .unwrap_or_default();
-                    e.0.message = if status.is_success() {
-                        format!("Atlas's answer{of} (HTTP {status}) could not be decoded: {why}")
-                    } else {
-                        format!(
-                            "{}; the body is not the declared error JSON ({why})",
-                            e.0.message
-                        )
-                    };
-                }
-                e
+            Error::Undecodable(Undecodable { answer, reason }) => {
+                let status = answer.status();
+                let body = body_of(&answer).cloned();
+                let api = body.as_ref().and_then(ErrorBody::decode);
+                let of = answer
+                    .extensions()
+                    .get::<AnswerOf>()
+                    .map(|AnswerOf(id)| format!(" to {id}"))
+                    .unwrap_or_default();
+                let mut e = Self::answer(status, answer.headers().clone(), body, api);
+                e.0.message = if status.is_success() {
+                    format!("Atlas's answer{of} (HTTP {status}) could not be decoded: {reason}")
+                } else {
+                    format!(
+                        "{}; the body is not the declared error JSON ({reason})",
+                        e.0.message
+                    )
+                };
+                e.with_source(reason)
             }
-            E::InvalidResponsePayload(body, cause) => {
-                let mut e = Self::new(
-                    ErrorKind::Decode,
-                    format!("Atlas's answer could not be decoded: {cause}"),
-                );
-                e.0.body = Some(body);
-                e.with_source(cause)
-            }
-            E::CommunicationError(e) | E::InvalidUpgrade(e) | E::ResponseBodyError(e) => {
-                Self::transport(e)
+            Error::UnexpectedResponse(response) => {
+                let body = body_of(&response).cloned();
+                let api = body.as_ref().and_then(ErrorBody::decode);
+                Self::answer(response.status(), response.headers().clone(), body, api)
             }
         }
+    }
+}
+
+/// An error of a client generated by progenitor alone, with no runtime of its own.
+impl<E: Serialize + 'static> From<progenitor_client::Error<E>> for AtlasError {
+    fn from(error: progenitor_client::Error<E>) -> Self {
+        Self::from(Error::from(error))
     }
 }
 
@@ -362,12 +450,8 @@ impl From<AuthError> for AtlasError {
             return e.with_source(error);
         }
         let mut e = Self::new(ErrorKind::Auth, one_line(&error));
-        if let AuthError::Rejected { status, body, .. }
-        | AuthError::BadAnswer { status, body, .. } = &error
-        {
-            e.0.status = StatusCode::from_u16(*status).ok();
-            e.0.body = Some(body.clone());
-        }
+        e.0.status = error.status().and_then(|s| StatusCode::from_u16(s).ok());
+        e.0.body = error.body().cloned();
         e.with_source(error)
     }
 }
@@ -488,7 +572,7 @@ mod tests {
             http::Extensions::new(),
             Bytes::from_static(body.as_bytes()),
         );
-        AtlasError::from(progenitor_client::Error::<()>::UnexpectedResponse(response))
+        AtlasError::from(Error::<()>::UnexpectedResponse(response))
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The runtime of clients generated from Atlas OpenAPI specs by `cargo xtask codegen`, the
 //! way `progenitor-client` serves progenitor's output. It names no operation and no type
-//! of any spec: the xtask emits, into each generated client, a `ClientHooks`
-//! implementation that hands every request to a [`Runtime`], an operation table of
+//! of any spec: the xtask emits, into each generated client, `send()` methods that hand
+//! every request to a [`Runtime`] and fail with [`Error`], an operation table of
 //! [`Operation`]s, and the parameter checks that call [`Operation::check`].
 //!
 //! What it does for every generated client:
@@ -15,6 +15,7 @@
 //! - [`strict`]: JSON read as its schema shapes it (a struct from an object only), and
 //!   files checked for keys named twice;
 //! - [`paginate`]: every item of a paginated list, exactly once or an error;
+//! - [`Error`]: what a generated call fails with, each failure a value of its own;
 //! - [`AtlasError`]: one error for every call, keeping status, body and cause;
 //! - [`download`] and [`AtomicFile`]: verified downloads that appear whole or not at all;
 //! - [`timestamps`]: times as Atlas writes them, in every format it has used;
@@ -24,6 +25,7 @@
 
 mod atomic;
 pub mod auth;
+pub mod call;
 mod client;
 pub mod download;
 pub mod epoch;
@@ -42,6 +44,7 @@ pub use atomic::{
     remove_stale as remove_stale_temporaries,
 };
 pub use auth::{AuthError, Credentials};
+pub use call::Error;
 pub use client::{
     BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
     FromRuntime,

@@ -17,7 +17,7 @@ use serde_json::Value;
 /// What the runtime reads of one operation, recorded from the spec.
 #[derive(Debug)]
 pub struct Operation {
-    /// The generated method's name, which progenitor passes to the hooks.
+    /// The generated method's name, which each `send()` passes to [`Runtime::call`](crate::Runtime::call).
     pub id: &'static str,
     /// The official `operationId`, such as `getGroupProcess`: errors name it.
     pub operation_id: &'static str,

@@ -347,8 +347,8 @@ where
     pub fn of_sends<F, Fut, E>(page_size: Option<u32>, mut fetch: F) -> Self
     where
         F: FnMut(u32) -> Fut + Send + 'a,
-        Fut: Future<Output = Result<ResponseValue<P>, progenitor_client::Error<E>>> + Send + 'a,
-        E: Serialize + 'a,
+        Fut: Future<Output = Result<ResponseValue<P>, crate::Error<E>>> + Send + 'a,
+        E: Serialize + 'static,
     {
         Self::new(page_size, move |page| {
             fetch(page)

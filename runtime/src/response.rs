@@ -4,15 +4,14 @@
 //! [`Operation::streamed`](crate::Operation::streamed)) before the generated code sees it, and
 //! keeps the bytes in the response's extensions as a [`Body`]. Generated code decodes
 //! through [`from_response`], which never loses the status or the body: an answer that does
-//! not decode becomes [`Error::UnexpectedResponse`] carrying both, and the [`DecodeFailure`]
-//! that says why.
+//! not decode becomes [`Error::Undecodable`], carrying both and why.
 
 use std::fmt;
 
-use progenitor_client::{Error, ResponseValue};
+use progenitor_client::ResponseValue;
 use serde::de::{self, DeserializeOwned, Visitor};
 
-use crate::auth::AuthFailure;
+use crate::call::{DecodeError, Error, Undecodable};
 
 /// The whole body of an answer, kept in its extensions by the runtime.
 #[derive(Clone, Debug)]
@@ -22,11 +21,6 @@ pub struct Body(pub Bytes);
 /// runtime, so that an answer that does not decode can say which operation's it was.
 #[derive(Clone, Copy, Debug)]
 pub struct AnswerOf(pub &'static str);
-
-/// Why an answer's body could not be decoded into the type the operation declares, kept
-/// in the extensions of the [`Error::UnexpectedResponse`] that [`from_response`] returns.
-#[derive(Clone, Debug)]
-pub struct DecodeFailure(pub String);
 
 /// The body of a response the runtime read whole, if it did.
 pub fn body_of(response: &reqwest::Response) -> Option<&Bytes> {
@@ -59,51 +53,41 @@ pub use bytes::Bytes;
 ///
 /// The body could not be read, or is not JSON.
 pub async fn raw<E>(response: reqwest::Response) -> Result<ResponseValue<Bytes>, Error<E>> {
-    if response.extensions().get::<AuthFailure>().is_some() {
-        return Err(Error::UnexpectedResponse(response));
-    }
     let status = response.status();
     let headers = response.headers().clone();
     let version = response.version();
-    let mut extensions = response.extensions().clone();
+    let extensions = response.extensions().clone();
     let bytes = match body_of(&response) {
         Some(bytes) => bytes.clone(),
-        None => response.bytes().await.map_err(Error::ResponseBodyError)?,
+        None => response.bytes().await.map_err(Error::CommunicationError)?,
     };
     match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
         Ok(_) => Ok(ResponseValue::new(bytes, status, headers)),
-        Err(e) => {
-            extensions.insert(DecodeFailure(e.to_string()));
-            Err(Error::UnexpectedResponse(rebuild(
-                status, &headers, version, extensions, bytes,
-            )))
-        }
+        Err(e) => Err(Error::Undecodable(Undecodable {
+            answer: rebuild(status, &headers, version, extensions, bytes),
+            reason: DecodeError(e.to_string()),
+        })),
     }
 }
 
 /// Decodes an answer as `T`, the way progenitor's `ResponseValue::from_response` does,
 /// but strictly and keeping the status: a body that is not JSON of `T`'s shape (an array
 /// where `T` is an object, for one: serde would read a struct from a sequence) fails as
-/// [`Error::UnexpectedResponse`] with the status, headers and body intact and a
-/// [`DecodeFailure`] in its extensions.
+/// [`Error::Undecodable`] with the status, headers and body intact and the reason.
 ///
 /// # Errors
 ///
 /// The body could not be read, or is not a `T`.
-pub async fn from_response<T: DeserializeOwned, E>(
+pub async fn from_response<T: DeserializeOwned + 'static, E>(
     response: reqwest::Response,
 ) -> Result<ResponseValue<T>, Error<E>> {
-    // An answer that stands for a failed authentication is never decoded.
-    if response.extensions().get::<AuthFailure>().is_some() {
-        return Err(Error::UnexpectedResponse(response));
-    }
     let status = response.status();
     let headers = response.headers().clone();
     let version = response.version();
-    let mut extensions = response.extensions().clone();
+    let extensions = response.extensions().clone();
     let bytes = match body_of(&response) {
         Some(bytes) => bytes.clone(),
-        None => response.bytes().await.map_err(Error::ResponseBodyError)?,
+        None => response.bytes().await.map_err(Error::CommunicationError)?,
     };
     let decoded = match (expected_shape::<T>(), first_byte(&bytes)) {
         (Shape::Object, Some(b)) if b != b'{' => {
@@ -115,13 +99,14 @@ pub async fn from_response<T: DeserializeOwned, E>(
         _ => crate::strict::from_slice::<T>(&bytes).map_err(|e| e.to_string()),
     };
     match decoded {
-        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
-        Err(why) => {
-            extensions.insert(DecodeFailure(why));
-            Err(Error::UnexpectedResponse(rebuild(
-                status, &headers, version, extensions, bytes,
-            )))
+        Ok(mut inner) => {
+            crate::error::ErrorBody::keep_received(&mut inner, &bytes);
+            Ok(ResponseValue::new(inner, status, headers))
         }
+        Err(why) => Err(Error::Undecodable(Undecodable {
+            answer: rebuild(status, &headers, version, extensions, bytes),
+            reason: DecodeError(why),
+        })),
     }
 }
 
@@ -257,12 +242,12 @@ mod tests {
             let err = from_response::<Page, ()>(answer(200, body))
                 .await
                 .unwrap_err();
-            let Error::UnexpectedResponse(response) = err else {
+            let Error::Undecodable(Undecodable { answer, reason }) = err else {
                 panic!("{body}: {err:?}")
             };
-            assert_eq!(response.status(), 200);
-            assert_eq!(body_of(&response).unwrap().as_ref(), body.as_bytes());
-            assert!(response.extensions().get::<DecodeFailure>().is_some());
+            assert_eq!(answer.status(), 200);
+            assert_eq!(body_of(&answer).unwrap().as_ref(), body.as_bytes());
+            assert!(reason.0.starts_with("expected a JSON object"), "{reason}");
         }
         let page = from_response::<Page, ()>(answer(200, " {\"items\":[1]}"))
             .await

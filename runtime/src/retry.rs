@@ -126,48 +126,75 @@ pub(crate) fn retryable_transport(error: &reqwest::Error) -> bool {
         || error.is_decode()
 }
 
-/// Runs `attempt` until it gives an answer worth keeping, as `policy` allows. Each call
-/// of `attempt` builds and sends a request of its own (fresh credentials included).
-/// `repeatable` is false for requests that must not be sent twice: those run once.
-pub(crate) async fn run<F, Fut>(
+/// Why an outcome is worth another attempt: what a classifier says of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Retry {
+    /// What the server asked to wait (`Retry-After`); the backoff comes on top.
+    pub(crate) asked: Duration,
+    /// The reason, as logged.
+    pub(crate) why: &'static str,
+}
+
+impl Retry {
+    pub(crate) fn because(why: &'static str) -> Self {
+        Self {
+            asked: Duration::ZERO,
+            why,
+        }
+    }
+}
+
+/// What [`run`] retries of an answer: a retryable status, after its `Retry-After`.
+pub(crate) fn classify_answer(response: &reqwest::Response) -> Option<Retry> {
+    retryable_status(response.status().as_u16()).map(|why| Retry {
+        asked: retry_after(response.headers()).unwrap_or_default(),
+        why,
+    })
+}
+
+/// What [`run`] retries of a transport failure: see [`retryable_transport`].
+pub(crate) fn classify_transport(error: &reqwest::Error) -> Option<Retry> {
+    retryable_transport(error).then(|| {
+        Retry::because(if error.is_body() || error.is_decode() {
+            "the answer broke off"
+        } else {
+            "connection failure"
+        })
+    })
+}
+
+/// Runs `attempt` until `classify` finds nothing to retry in its outcome, as `policy`
+/// allows. Each call of `attempt` builds and sends a request of its own (fresh
+/// credentials included). `repeatable` is false for requests that must not be sent twice:
+/// those run once. The outcome is any value: an answer, a transport failure, a refused
+/// token are each told apart by the classifier, never dressed as one another.
+pub(crate) async fn run<T, F, Fut, C>(
     policy: &RetryPolicy,
     repeatable: bool,
     what: &str,
     mut attempt: F,
-) -> reqwest::Result<reqwest::Response>
+    classify: C,
+) -> T
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = reqwest::Result<reqwest::Response>>,
+    Fut: Future<Output = T>,
+    C: Fn(&T) -> Option<Retry>,
 {
     let started = Instant::now();
     let mut n = 1;
     loop {
-        let result = attempt().await;
+        let outcome = attempt().await;
         if !repeatable || n >= policy.max_attempts {
-            return result;
+            return outcome;
         }
-        let (delay, why) = match &result {
-            Ok(response) => match retryable_status(response.status().as_u16()) {
-                // Wait what Atlas asks, plus a random share of the backoff so that callers
-                // told the same Retry-After do not come back at the same instant.
-                Some(why) => {
-                    let wait = retry_after(response.headers()).unwrap_or_default();
-                    (wait.saturating_add(policy.backoff(n)), why)
-                }
-                None => return result,
-            },
-            Err(e) if retryable_transport(e) => (
-                policy.backoff(n),
-                if e.is_body() || e.is_decode() {
-                    "the answer broke off"
-                } else {
-                    "connection failure"
-                },
-            ),
-            Err(_) => return result,
+        let Some(retry) = classify(&outcome) else {
+            return outcome;
         };
-        if !another(policy, started, n, delay, why, what) {
-            return result;
+        // Wait what Atlas asks, plus a random share of the backoff so that callers told
+        // the same Retry-After do not come back at the same instant.
+        let delay = retry.asked.saturating_add(policy.backoff(n));
+        if !another(policy, started, n, delay, retry.why, what) {
+            return outcome;
         }
         tokio::time::sleep(delay).await;
         n += 1;

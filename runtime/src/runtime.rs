@@ -1,11 +1,11 @@
-//! The hooks every generated operation runs through.
+//! What every generated operation's request goes through: [`Runtime::call`].
 //!
-//! `cargo xtask codegen` emits, into each generated client, a `ClientHooks` implementation
-//! that hands every request to its [`Runtime`]:
-//! - `pre` refuses to send credentials over plain HTTP to a host other than loopback
-//!   (unless allowed) and sets the `User-Agent`;
-//! - `exec` sends the request with the runtime's own HTTP client (its connect and read
-//!   timeouts apply whatever client the generated `Client` was given), retrying as the
+//! `cargo xtask codegen` makes each generated `send()` hand its request to its client's
+//! [`Runtime`], which
+//! - refuses to send credentials over plain HTTP to a host other than loopback (unless
+//!   allowed) and sets the `User-Agent`;
+//! - sends the request with the runtime's own HTTP client (its connect and read timeouts
+//!   apply whatever client the generated `Client` was given), retrying as the
 //!   [`RetryPolicy`] allows. Each attempt gets freshly computed credentials and answers one
 //!   authentication challenge; an answer that is not a download is read whole inside the
 //!   attempt, so one that breaks off mid-body is retried like a connection failure. A
@@ -20,11 +20,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use progenitor_client::Error;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde_json::value::RawValue;
 
-use crate::auth::{Auth, AuthError, Credentials, Endpoint};
+use crate::auth::{self, Auth, AuthError, Credentials, Endpoint, Failure};
+use crate::call::Error;
 use crate::client::{BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
 use crate::operation::Operation;
 use crate::response::{Body, body_of, rebuild};
@@ -33,7 +33,7 @@ use crate::retry::{self, RetryPolicy};
 /// The `User-Agent` this crate sends: `atlas-runtime/<version>`.
 pub const USER_AGENT_VALUE: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
-/// Per-client state the hooks use: progenitor's "inner" value of a generated `Client`.
+/// Per-client state every call goes through: progenitor's "inner" value of a generated `Client`.
 /// Clones share their HTTP connections and authentication state (cached challenge or
 /// token).
 #[derive(Clone, Debug)]
@@ -127,29 +127,6 @@ impl Runtime {
         }
     }
 
-    /// The `pre` hook: refuses cleartext credentials, sets the `User-Agent`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidRequest`] when credentials would travel over plain HTTP to a host
-    /// other than loopback, or the operation is missing from `table`.
-    // The error type is the one progenitor's hook returns.
-    #[allow(clippy::result_large_err)]
-    pub fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        operation_id: &str,
-        table: &'static [Operation],
-    ) -> Result<(), Error<E>> {
-        find(table, operation_id).map_err(Error::InvalidRequest)?;
-        self.check_cleartext(request.url())
-            .map_err(Error::InvalidRequest)?;
-        request
-            .headers_mut()
-            .insert(USER_AGENT, self.shared.user_agent.clone());
-        Ok(())
-    }
-
     /// Refuses to send credentials over plain `http://` to a host other than loopback.
     pub(crate) fn check_cleartext(&self, url: &reqwest::Url) -> Result<(), String> {
         if self.shared.auth.is_some()
@@ -165,22 +142,30 @@ impl Runtime {
         Ok(())
     }
 
-    /// The `exec` hook: sends the request, retrying as the policy allows; each attempt
+    /// Sends a generated operation's request, retrying as the policy allows; each attempt
     /// authenticates afresh and, unless the operation is a download, reads the answer
-    /// whole. Unwraps an `envelope=true` answer.
+    /// whole. Unwraps an `envelope=true` answer. What progenitor's `exec` hook would do,
+    /// but failing with values of their own: see [`crate::call`].
     ///
     /// # Errors
     ///
-    /// The transport failure of the last attempt.
-    pub async fn exec(
+    /// The last attempt's failure: [`Error::CommunicationError`] (Atlas could not be
+    /// reached, or the answer broke off) or [`Error::Auth`] (credentials could not be used).
+    pub async fn call<E>(
         &self,
         base_url: &str,
         request: reqwest::Request,
         operation_id: &str,
         table: &'static [Operation],
-    ) -> reqwest::Result<reqwest::Response> {
-        let operation = find(table, operation_id).ok();
-        let streamed = operation.is_some_and(|op| op.streamed);
+    ) -> Result<reqwest::Response, Error<E>> {
+        let operation = find(table, operation_id).map_err(Error::InvalidRequest)?;
+        let mut request = request;
+        self.check_cleartext(request.url())
+            .map_err(Error::InvalidRequest)?;
+        request
+            .headers_mut()
+            .insert(USER_AGENT, self.shared.user_agent.clone());
+        let streamed = operation.streamed;
         let enveloped = request
             .url()
             .query_pairs()
@@ -188,7 +173,7 @@ impl Runtime {
         let repeatable = retry::idempotent(request.method()) && request.try_clone().is_some();
         let endpoint = self.endpoint(base_url);
         let mut template = Some(request);
-        let response = retry::run(&self.shared.retry, repeatable, operation_id, || {
+        let attempt = || {
             let request = if repeatable {
                 template.as_ref().and_then(reqwest::Request::try_clone)
             } else {
@@ -208,7 +193,7 @@ impl Runtime {
                 let answer = if streamed && response.status().is_success() {
                     Ok(response)
                 } else {
-                    read_whole(response).await
+                    read_whole(response).await.map_err(Failure::Transport)
                 };
                 tracing::debug!(
                     operation = operation_id,
@@ -221,18 +206,22 @@ impl Runtime {
                 );
                 answer
             }
-        })
-        .await?;
+        };
+        let retries = &self.shared.retry;
+        let response = retry::run(retries, repeatable, operation_id, attempt, auth::classify)
+            .await
+            .map_err(|failure| match failure {
+                Failure::Transport(e) => Error::CommunicationError(e),
+                Failure::Auth(e) => Error::Auth(e),
+            })?;
         let mut response = if enveloped {
             unwrap_envelope(response)
         } else {
             response
         };
-        if let Some(operation) = operation {
-            response
-                .extensions_mut()
-                .insert(crate::response::AnswerOf(operation.operation_id));
-        }
+        response
+            .extensions_mut()
+            .insert(crate::response::AnswerOf(operation.operation_id));
         Ok(response)
     }
 
@@ -292,12 +281,13 @@ async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest:
         body.extend_from_slice(&chunk);
     }
     let body = bytes::Bytes::from(body);
-    // The answer's one extension of ours: why it stands for a failed authentication.
-    let mut extensions = http::Extensions::new();
-    if let Some(failure) = response.extensions().get::<crate::auth::AuthFailure>() {
-        extensions.insert(failure.clone());
-    }
-    Ok(rebuild(status, &headers, version, extensions, body))
+    Ok(rebuild(
+        status,
+        &headers,
+        version,
+        http::Extensions::new(),
+        body,
+    ))
 }
 
 /// With `envelope=true` Atlas wraps an entity as `{"status": ..., "content": entity}`;

@@ -306,6 +306,9 @@ fn generate_here(text: &str, target: &Target, client_crate: Option<&str>) -> Res
         syn::parse2(client).context("progenitor produced code that does not parse")?;
     phases.done("syn");
     remove_timeout_constructor(&mut file);
+    if is_atlas_error_body(&normalized.spec) {
+        name_error_body(&mut file, &runtime);
+    }
     polish_literals(&mut file, &normalized.spec);
     if let Err(refusals) = glue::rewrite(
         &mut file,
@@ -361,7 +364,7 @@ fn generate_here(text: &str, target: &Target, client_crate: Option<&str>) -> Res
             mocks::generate(
                 &normalized.spec,
                 &normalized.operations,
-                &settings(&runtime),
+                &settings(&normalized.spec, &runtime),
                 name,
                 &runtime,
             )
@@ -515,15 +518,88 @@ pub fn missing_dependencies(manifest: &Path, needed: &[Dependency]) -> Result<Ve
     Ok(missing)
 }
 
-fn settings(runtime: &TokenStream) -> GenerationSettings {
+fn settings(spec: &OpenAPI, runtime: &TokenStream) -> GenerationSettings {
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_hooks(HooksMode::Expected)
+        // Nothing calls progenitor's hooks: the glue hands each request to the runtime.
+        .with_hooks(HooksMode::Optional)
         .with_derive("PartialEq")
         .with_inner_type(quote::quote!(#runtime::Runtime));
+    if is_atlas_error_body(spec) {
+        settings.with_replacement(
+            ATLAS_ERROR_SCHEMA,
+            format!("{runtime}::ErrorBody").replace(' ', ""),
+            std::iter::empty(),
+        );
+    }
     settings
+}
+
+/// The schema of Atlas's error body, as Atlas's specs name it.
+const ATLAS_ERROR_SCHEMA: &str = "ApiError";
+
+/// Whether the spec's `ApiError` is Atlas's error body as the runtime's `ErrorBody` reads
+/// it, so that generated code decodes error answers into that one type: `error` (integer)
+/// and `errorCode` (string) required, and no property `ErrorBody` lacks or reads as
+/// another type. Any other `ApiError` is generated from the spec as it stands, so that no
+/// answer the spec allows fails to decode.
+fn is_atlas_error_body(spec: &OpenAPI) -> bool {
+    use openapiv3::{ReferenceOr, SchemaKind, Type};
+    let Some(ReferenceOr::Item(schema)) = spec
+        .components
+        .as_ref()
+        .and_then(|c| c.schemas.get(ATLAS_ERROR_SCHEMA))
+    else {
+        return false;
+    };
+    let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+        return false;
+    };
+    let required = ["error", "errorCode"]
+        .iter()
+        .all(|name| object.required.iter().any(|r| r == name));
+    let type_of = |name: &str| match object.properties.get(name) {
+        Some(ReferenceOr::Item(p)) => match &p.schema_kind {
+            SchemaKind::Type(Type::Integer(_)) => Some("integer"),
+            SchemaKind::Type(Type::String(_)) => Some("string"),
+            SchemaKind::Type(Type::Array(_)) => Some("array"),
+            _ => Some("other"),
+        },
+        Some(ReferenceOr::Reference { .. }) => Some("other"),
+        None => None,
+    };
+    let readable = object.properties.keys().all(|name| match name.as_str() {
+        "error" => type_of(name) == Some("integer"),
+        "errorCode" | "detail" | "reason" => type_of(name) == Some("string"),
+        "parameters" => type_of(name) == Some("array"),
+        // Read as any JSON value.
+        "badRequestDetail" => true,
+        _ => false,
+    });
+    required && readable && !object.properties.is_empty()
+}
+
+/// `types::ApiError`, the name Atlas's spec gives its error body, for the runtime's
+/// `ErrorBody` that progenitor was told to use in its place.
+fn name_error_body(file: &mut syn::File, runtime: &TokenStream) {
+    let name = quote::format_ident!("{ATLAS_ERROR_SCHEMA}");
+    for item in &mut file.items {
+        if let syn::Item::Mod(module) = item
+            && module.ident == "types"
+            && let Some((_, items)) = &mut module.content
+        {
+            items.insert(
+                0,
+                syn::parse_quote! {
+                    /// Atlas's error body, as every Atlas operation sends it: the runtime's
+                    /// `ErrorBody`, which keeps the bytes received.
+                    pub use #runtime::ErrorBody as #name;
+                },
+            );
+        }
+    }
 }
 
 /// Runs progenitor. When it fails, finds every operation at fault (halving the set of
@@ -533,7 +609,7 @@ fn run_progenitor(
     runtime: &TokenStream,
     refused: &mut Vec<Refusal>,
 ) -> Option<TokenStream> {
-    let settings = settings(runtime);
+    let settings = settings(spec, runtime);
     let whole = match attempt(spec, &settings) {
         Ok(tokens) => return Some(tokens),
         Err(whole) => whole,

@@ -1,6 +1,10 @@
 //! What joins progenitor's output to the runtime, emitted into every generated client:
-//! - the `ClientHooks` implementation that hands each request to the runtime, the
-//!   `FromRuntime` implementation and `Client::builder()`, `authenticate()`,
+//! - each builder's `send()` handing its request to the runtime
+//!   (`atlas_runtime::Runtime::call`) where progenitor calls its hooks, and failing with
+//!   the runtime's `Error` (progenitor's variants, and failures of the runtime's own as
+//!   values); a `send()` calling the hooks in another shape is refused, naming the shape
+//!   expected;
+//! - the `FromRuntime` implementation and `Client::builder()`, `authenticate()`,
 //!   `revoke_token()`;
 //! - `save_to` / `save_decompressed_to` on the builders of gzip downloads, sending the
 //!   builder again when a transfer breaks off, as the client's retry policy allows;
@@ -40,33 +44,6 @@ use crate::normalize::{Operation, Refusal, sanitize_snake};
 /// [`rewrite`].
 pub fn items(runtime: &TokenStream) -> TokenStream {
     quote! {
-        /// Every request goes through the runtime: `pre` refuses cleartext credentials and
-        /// sets the `User-Agent`; `exec` authenticates, retries and reads the answer.
-        impl progenitor_client::ClientHooks<#runtime::Runtime> for Client {
-            async fn pre<E>(
-                &self,
-                request: &mut ::reqwest::Request,
-                info: &progenitor_client::OperationInfo,
-            ) -> ::std::result::Result<(), progenitor_client::Error<E>> {
-                self.inner.pre(request, info.operation_id, OPERATIONS)
-            }
-
-            async fn exec(
-                &self,
-                request: ::reqwest::Request,
-                info: &progenitor_client::OperationInfo,
-            ) -> ::reqwest::Result<::reqwest::Response> {
-                self.inner
-                    .exec(
-                        progenitor_client::ClientInfo::baseurl(self),
-                        request,
-                        info.operation_id,
-                        OPERATIONS,
-                    )
-                    .await
-            }
-        }
-
         impl #runtime::FromRuntime for Client {
             fn from_runtime(base_url: &str, runtime: #runtime::Runtime) -> Self {
                 Self::new_with_client(base_url, runtime.http().clone(), runtime)
@@ -203,6 +180,9 @@ pub fn rewrite(
     sends.visit_file_mut(file);
     PathSegments { runtime }.visit_file_mut(file);
     let mut refused = sends.errors;
+    if let Err(e) = runtime_error(file, runtime) {
+        refused.push(e);
+    }
     for op in operations {
         if !sends.done.contains_key(&op.id) && !refused.iter().any(|r| r.subject == label(op)) {
             refused.push(Refusal {
@@ -227,6 +207,46 @@ pub fn rewrite(
     download_saves(file, operations, runtime);
     mark_deprecated(file, operations);
     document(file, operations);
+    Ok(())
+}
+
+/// The generated `Error` is the runtime's (`atlas_runtime::Error`), not progenitor's: the
+/// re-export of progenitor's is replaced. Progenitor's generated code builds it unchanged.
+fn runtime_error(file: &mut syn::File, runtime: &TokenStream) -> std::result::Result<(), Refusal> {
+    let mut found = false;
+    for item in &mut file.items {
+        let syn::Item::Use(u) = item else { continue };
+        let syn::UseTree::Path(path) = &mut u.tree else {
+            continue;
+        };
+        let syn::UseTree::Group(group) = path.tree.as_mut() else {
+            continue;
+        };
+        if path.ident != "progenitor_client" || !is_pub(&u.vis) {
+            continue;
+        }
+        let before = group.items.len();
+        group.items = std::mem::take(&mut group.items)
+            .into_iter()
+            .filter(|t| !matches!(t, syn::UseTree::Name(n) if n.ident == "Error"))
+            .collect();
+        found |= group.items.len() < before;
+    }
+    if !found {
+        return Err(Refusal {
+            subject: "the generated module".to_string(),
+            reason: "progenitor's output re-exports no `progenitor_client::Error` to replace with the runtime's; the glue must learn its new shape".to_string(),
+        });
+    }
+    file.items.insert(
+        0,
+        syn::parse_quote! {
+            /// What a call fails with: progenitor's error, with the runtime's own failures
+            /// (credentials that could not be used, answers that could not be decoded) as
+            /// values of their own.
+            pub use #runtime::Error;
+        },
+    );
     Ok(())
 }
 
@@ -404,13 +424,13 @@ impl VisitMut for Sends<'_> {
 }
 
 /// Splits a rewritten `send()` in two: a private `exchange()`, everything up to the answer
-/// received (parameters checked, request built, the runtime's hooks), and `send()`, which
+/// received (parameters checked, request built, the runtime's call), and `send()`, which
 /// decodes the answer `exchange()` returns, status first. `send_raw()` then shares the same
-/// `exchange()`, and no request is built in two places. Expects progenitor's shape: the
-/// answer bound by `let response = result?;`, then the match on its status; another shape
-/// is refused, naming the one expected.
+/// `exchange()`, and no request is built in two places. Expects the shape
+/// [`route_through_runtime`] leaves: the answer bound by `let response = ...?;`, then the
+/// match on its status; another shape is refused, naming the one expected.
 fn split_exchange(send: &mut syn::ImplItemFn) -> std::result::Result<syn::ImplItemFn, String> {
-    let expected = "progenitor's `send()` binds the answer with `let response = result?;` and then matches on its status; the glue must learn its new shape";
+    let expected = "`send()` binds the answer with `let response = ...?;` and then matches on its status; the glue must learn its new shape";
     let at = send
         .block
         .stmts
@@ -419,8 +439,7 @@ fn split_exchange(send: &mut syn::ImplItemFn) -> std::result::Result<syn::ImplIt
             matches!(stmt, syn::Stmt::Local(local)
                 if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "response")
                 && local.init.as_ref().is_some_and(|init|
-                    matches!(&*init.expr, syn::Expr::Try(t)
-                        if matches!(&*t.expr, syn::Expr::Path(p) if p.path.is_ident("result")))))
+                    matches!(&*init.expr, syn::Expr::Try(_))))
         })
         .ok_or_else(|| expected.to_string())?;
     let syn::ReturnType::Type(_, output) = &send.sig.output else {
@@ -433,7 +452,7 @@ fn split_exchange(send: &mut syn::ImplItemFn) -> std::result::Result<syn::ImplIt
     let tail: Vec<syn::Stmt> = send.block.stmts[at + 1..].to_vec();
     let mut exchange = send.clone();
     exchange.attrs = vec![syn::parse_quote! {
-        #[doc = "Checks the parameters, builds the request and sends it through the runtime's hooks: the answer as received, for `send()` (and `send_raw()`) to decode."]
+        #[doc = "Checks the parameters, builds the request and sends it through the runtime: the answer as received, for `send()` (and `send_raw()`) to decode."]
     }];
     exchange.vis = syn::Visibility::Inherited;
     exchange.sig.ident = syn::Ident::new("exchange", send.sig.ident.span());
@@ -584,6 +603,7 @@ fn rewrite_send(
                 .map_err(Error::InvalidRequest)?;
         });
     }
+    route_through_runtime(&mut f.block.stmts)?;
     let stmts = &mut f.block.stmts;
     let url_at = stmts
         .iter()
@@ -623,6 +643,39 @@ fn rewrite_send(
     if !op.bodiless_success.is_empty() {
         optional_success(f, &op.bodiless_success)?;
     }
+    Ok(())
+}
+
+/// Progenitor's hook calls, as it writes them in every `send()`, replaced by one call of
+/// the runtime: its `exec` hook can fail only with a `reqwest::Error`, so a refused token
+/// would have to travel as a made-up answer. [`atlas_runtime::Runtime::call`] fails with
+/// the runtime's `Error`, each failure a value of its own. Another shape of the hook calls
+/// is refused, naming the one expected.
+const HOOK_CALLS: [&str; 4] = [
+    "client . pre (& mut request , & info) . await ? ;",
+    "let result = client . exec (request , & info) . await ;",
+    "client . post (& result , & info) . await ? ;",
+    "let response = result ? ;",
+];
+
+fn route_through_runtime(stmts: &mut Vec<syn::Stmt>) -> Result<()> {
+    let text: Vec<String> = stmts.iter().map(|s| quote!(#s).to_string()).collect();
+    let at = text
+        .windows(HOOK_CALLS.len())
+        .position(|w| w.iter().zip(HOOK_CALLS).all(|(a, b)| a == b))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "`send()` does not call progenitor's hooks as the glue expects ({}); the glue must learn their new shape",
+                HOOK_CALLS.join(" ")
+            )
+        })?;
+    let call: syn::Stmt = syn::parse_quote! {
+        let response = client
+            .inner
+            .call(&client.baseurl, request, info.operation_id, super::OPERATIONS)
+            .await?;
+    };
+    stmts.splice(at..at + HOOK_CALLS.len(), [call]);
     Ok(())
 }
 
@@ -1994,15 +2047,17 @@ impl VisitMut for Patterns {
 mod tests {
     use super::*;
 
-    /// `send()` as progenitor writes it, reduced to what the split reads.
-    fn send_of(answer_binding: &str) -> syn::ImplItemFn {
-        let binding: syn::Stmt = syn::parse_str(answer_binding).unwrap();
+    /// `send()` as progenitor writes it, reduced to what the glue reads, with `hooks` where
+    /// progenitor calls its hooks.
+    fn send_of(hooks: &str) -> syn::ImplItemFn {
+        let hooks: syn::Block = syn::parse_str(&format!("{{ {hooks} }}")).unwrap();
+        let hooks = hooks.stmts;
         syn::parse_quote! {
             pub async fn send(self) -> Result<ResponseValue<types::Thing>, Error<types::ApiError>> {
                 let Self { client, id } = self;
-                let request = client.client.get("u").build()?;
-                let result = client.exec(request, &info).await;
-                #binding
+                let mut request = client.client.get("u").build()?;
+                let info = OperationInfo { operation_id: "get_thing" };
+                #(#hooks)*
                 match response.status().as_u16() {
                     200u16 => ::atlas_runtime::response::from_response(response).await,
                     _ => Err(Error::UnexpectedResponse(response)),
@@ -2011,14 +2066,26 @@ mod tests {
         }
     }
 
+    const PROGENITORS_HOOKS: &str = "client.pre(&mut request, &info).await?; let result = client.exec(request, &info).await; client.post(&result, &info).await?; let response = result?;";
+
     #[test]
-    fn send_is_split_where_the_answer_is_bound() {
-        let mut send = send_of("let response = result?;");
+    fn hooks_become_one_call_of_the_runtime_and_send_is_split_after_it() {
+        let mut send = send_of(PROGENITORS_HOOKS);
+        route_through_runtime(&mut send.block.stmts).unwrap();
+        let routed = quote!(#send).to_string();
+        assert!(
+            routed.contains("let response = client . inner . call (& client . baseurl , request , info . operation_id , super :: OPERATIONS) . await ? ; match"),
+            "{routed}"
+        );
+        assert!(
+            !routed.contains("client . exec") && !routed.contains("client . pre"),
+            "{routed}"
+        );
         let exchange = split_exchange(&mut send).unwrap();
         let exchange = quote!(#exchange).to_string();
         assert!(exchange.contains("async fn exchange (self) -> Result < :: reqwest :: Response , Error < types :: ApiError > >"), "{exchange}");
         assert!(
-            exchange.contains("let response = result ? ; Ok (response)"),
+            exchange.contains("super :: OPERATIONS) . await ? ; Ok (response)"),
             "{exchange}"
         );
         let send = quote!(#send).to_string();
@@ -2028,17 +2095,53 @@ mod tests {
             ),
             "{send}"
         );
-        assert!(!send.contains("client . exec"), "{send}");
+        assert!(!send.contains("inner . call"), "{send}");
     }
 
     /// A change in progenitor's output is refused, naming the shape the glue expected,
     /// rather than compiled wrong.
     #[test]
     fn another_shape_of_send_is_refused_naming_the_one_expected() {
+        let reordered = "let result = client.exec(request, &info).await; client.pre(&mut request, &info).await?; client.post(&result, &info).await?; let response = result?;";
+        let mut send = send_of(reordered);
+        let why = route_through_runtime(&mut send.block.stmts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("client . pre (& mut request , & info) . await ? ;"),
+            "{why}"
+        );
         let mut send = send_of("let response = result.unwrap();");
         let Err(why) = split_exchange(&mut send) else {
             panic!("split a send() of another shape")
         };
-        assert!(why.contains("`let response = result?;`"), "{why}");
+        assert!(why.contains("`let response = ...?;`"), "{why}");
+    }
+
+    #[test]
+    fn the_generated_error_is_the_runtimes() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+            use progenitor_client::{ClientHooks, OperationInfo};
+        };
+        runtime_error(&mut file, &quote!(::atlas_runtime)).unwrap();
+        let text = quote!(#file).to_string();
+        assert!(
+            text.contains("pub use :: atlas_runtime :: Error ;"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "pub use progenitor_client :: { ByteStream , ClientInfo , ResponseValue } ;"
+            ),
+            "{text}"
+        );
+        let why = runtime_error(&mut file, &quote!(::atlas_runtime)).unwrap_err();
+        assert!(
+            why.reason
+                .contains("re-exports no `progenitor_client::Error`"),
+            "{}",
+            why.reason
+        );
     }
 }

@@ -9,9 +9,7 @@ mod digest;
 mod oauth;
 
 use std::fmt;
-use std::sync::Arc;
 
-use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -21,21 +19,52 @@ pub use credentials::{
     ENV_PROJECT_ID, ENV_PUBLIC_API_KEY, ProfileCause, ProfileError, atlas_cli_config_path,
 };
 pub use oauth::AuthError;
-use oauth::Fetch;
 #[doc(hidden)]
 pub use oauth::parse_token_answer;
 
 use digest::Digest;
 use oauth::ServiceAccount;
 
-use crate::response::rebuild;
-use crate::retry::{self, RetryPolicy};
+use crate::retry::{self, Retry, RetryPolicy};
 
-/// Why a call could not authenticate, kept in the extensions of the answer the runtime
-/// hands to the generated code (HTTP 401, or the token endpoint's own retryable status,
-/// with the token endpoint's body).
-#[derive(Clone, Debug)]
-pub struct AuthFailure(pub Arc<AuthError>);
+/// Why an attempt of a call has no answer to hand over: told apart for the retry loop's
+/// classifier and for the caller, never dressed as an answer.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The connection to Atlas failed, timed out, or the answer broke off.
+    Transport(reqwest::Error),
+    /// Credentials could not be used: a token could not be had, or a 401 not answered.
+    Auth(AuthError),
+}
+
+impl Failure {
+    /// What the retry loop retries: a retryable transport failure, Atlas's or the token
+    /// endpoint's, and a token endpoint answering a retryable status (429, 503, ...).
+    pub(crate) fn classify(&self) -> Option<Retry> {
+        match self {
+            Self::Transport(e) => retry::classify_transport(e),
+            Self::Auth(e) => classify_auth(e),
+        }
+    }
+}
+
+pub(crate) fn classify_auth(error: &AuthError) -> Option<Retry> {
+    match error {
+        AuthError::Transport(e) => retry::classify_transport(e),
+        AuthError::Rejected { status, .. } | AuthError::BadAnswer { status, .. } => {
+            retry::retryable_status(*status).map(Retry::because)
+        }
+        _ => None,
+    }
+}
+
+/// Whether an attempt's outcome is worth another attempt.
+pub(crate) fn classify(outcome: &Result<reqwest::Response, Failure>) -> Option<Retry> {
+    match outcome {
+        Ok(answer) => retry::classify_answer(answer),
+        Err(failure) => failure.classify(),
+    }
+}
 
 /// The authentication state of one client, shared by its clones.
 pub(crate) enum Auth {
@@ -59,14 +88,6 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) http: &'a reqwest::Client,
     pub(crate) base_url: &'a str,
     pub(crate) user_agent: &'a HeaderValue,
-}
-
-/// Why credentials could not be attached to an attempt.
-pub(crate) enum Unattached {
-    /// The token endpoint could not be reached: a transport failure, retried as one.
-    Transport(reqwest::Error),
-    /// The token endpoint refused or answered nonsense: this answer stands for the call's.
-    Answer(reqwest::Response),
 }
 
 impl Auth {
@@ -98,7 +119,7 @@ impl Auth {
         &self,
         endpoint: &Endpoint<'_>,
         mut request: reqwest::Request,
-    ) -> reqwest::Result<reqwest::Response> {
+    ) -> Result<reqwest::Response, Failure> {
         let learning = match self {
             Self::Digest(digest) => digest.learning().await,
             _ => None,
@@ -107,14 +128,15 @@ impl Auth {
             Self::None => None,
             _ => request.try_clone(),
         };
-        if let Err(unattached) = self.attach(endpoint, &mut request).await {
-            return match unattached {
-                Unattached::Transport(e) => Err(e),
-                Unattached::Answer(answer) => Ok(answer),
-            };
-        }
+        self.attach(endpoint, &mut request)
+            .await
+            .map_err(Failure::Auth)?;
         let used = request.headers().get(AUTHORIZATION).cloned();
-        let response = endpoint.http.execute(request).await?;
+        let response = endpoint
+            .http
+            .execute(request)
+            .await
+            .map_err(Failure::Transport)?;
         let (Some(mut retry), StatusCode::UNAUTHORIZED) = (retry, response.status()) else {
             return Ok(response);
         };
@@ -131,12 +153,11 @@ impl Auth {
                 Err(why) => {
                     // Atlas's own 401, with the reason it cannot be answered.
                     tracing::warn!("not answering the 401 with the API key: {why}");
-                    let mut response = response;
-                    let failure = AuthError::DigestChallenge(why.to_string());
-                    response
-                        .extensions_mut()
-                        .insert(AuthFailure(Arc::new(failure)));
-                    return Ok(response);
+                    let body = response.bytes().await.unwrap_or_default();
+                    return Err(Failure::Auth(AuthError::DigestChallenge {
+                        reason: why.to_string(),
+                        body,
+                    }));
                 }
             },
             Self::ServiceAccount(account) => {
@@ -159,7 +180,11 @@ impl Auth {
         };
         tracing::debug!("answering a 401 and sending again");
         retry.headers_mut().insert(AUTHORIZATION, value);
-        endpoint.http.execute(retry).await
+        endpoint
+            .http
+            .execute(retry)
+            .await
+            .map_err(Failure::Transport)
     }
 
     /// Attaches what is known in advance: the answer to the cached Digest challenge, or a
@@ -168,15 +193,11 @@ impl Auth {
         &self,
         endpoint: &Endpoint<'_>,
         request: &mut reqwest::Request,
-    ) -> Result<(), Unattached> {
+    ) -> Result<(), AuthError> {
         let value = match self {
             Self::None => None,
             Self::Digest(digest) => digest.authorization(request),
-            Self::ServiceAccount(account) => match account.token(endpoint).await {
-                Ok(token) => Some(bearer(&token)),
-                Err(Fetch::Transport(e)) => return Err(Unattached::Transport(e)),
-                Err(Fetch::Refused(e)) => return Err(Unattached::Answer(failure_answer(e))),
-            },
+            Self::ServiceAccount(account) => Some(bearer(&account.token(endpoint).await?)),
         };
         if let Some(value) = value {
             request.headers_mut().insert(AUTHORIZATION, value);
@@ -193,21 +214,14 @@ impl Auth {
         let Self::ServiceAccount(account) = self else {
             return Err(AuthError::NoServiceAccount);
         };
-        let outcome = retry::run(policy, true, "service-account token", || async {
-            match account.token(endpoint).await {
-                Ok(_) => Ok(reqwest::Response::from(http::Response::new(Bytes::new()))),
-                Err(Fetch::Transport(e)) => Err(e),
-                Err(Fetch::Refused(e)) => Ok(failure_answer(e)),
-            }
-        })
-        .await;
-        match outcome {
-            Err(e) => Err(AuthError::Transport(Arc::new(e))),
-            Ok(answer) => match answer.extensions().get::<AuthFailure>() {
-                Some(failure) => Err((*failure.0).clone()),
-                None => Ok(()),
-            },
-        }
+        retry::run(
+            policy,
+            true,
+            "service-account token",
+            || async { account.token(endpoint).await.map(drop) },
+            |outcome| outcome.as_ref().err().and_then(classify_auth),
+        )
+        .await
     }
 
     /// Revokes the cached service-account token.
@@ -217,33 +231,6 @@ impl Auth {
             _ => Err(AuthError::NoServiceAccount),
         }
     }
-}
-
-/// The answer that stands for a call that could not get a token: the token endpoint's own
-/// status when it is worth retrying (429, 503, ...), else 401; its body; the reason in the
-/// extensions.
-fn failure_answer(error: AuthError) -> reqwest::Response {
-    let (status, body) = match &error {
-        AuthError::Rejected { status, body, .. } | AuthError::BadAnswer { status, body, .. } => {
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::UNAUTHORIZED);
-            let status = if retry::retryable_status(status.as_u16()).is_some() {
-                status
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            (status, body.clone())
-        }
-        _ => (StatusCode::UNAUTHORIZED, Bytes::new()),
-    };
-    let mut extensions = http::Extensions::new();
-    extensions.insert(AuthFailure(Arc::new(error)));
-    rebuild(
-        status,
-        &reqwest::header::HeaderMap::new(),
-        http::Version::HTTP_11,
-        extensions,
-        body,
-    )
 }
 
 /// The `Authorization` an API key sends for `request` after the 401 `challenge`, as a call

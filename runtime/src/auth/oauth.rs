@@ -76,16 +76,36 @@ pub enum AuthError {
     /// The client has no service account to get a token for.
     #[error("the client is not configured with a service account")]
     NoServiceAccount,
-    /// Atlas's HTTP Digest challenge cannot be answered with the API key (it offers only
-    /// `qop=auth-int`, an unknown algorithm, or is malformed): the reason.
-    #[error("cannot answer the HTTP Digest challenge with the API key: {0}")]
-    DigestChallenge(String),
+    /// Atlas answered HTTP 401 with a Digest challenge the API key cannot answer (it
+    /// offers only `qop=auth-int`, an unknown algorithm, or is malformed).
+    #[error("cannot answer the HTTP Digest challenge with the API key: {reason}")]
+    DigestChallenge {
+        /// Why the challenge cannot be answered.
+        reason: String,
+        /// The body of Atlas's 401.
+        body: Bytes,
+    },
 }
 
-/// Why a token could not be fetched: a transport failure (retried as one), or an answer.
-pub(crate) enum Fetch {
-    Transport(reqwest::Error),
-    Refused(AuthError),
+impl AuthError {
+    /// The HTTP status of the answer that refused the credentials, when one did.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Rejected { status, .. } | Self::BadAnswer { status, .. } => Some(*status),
+            Self::DigestChallenge { .. } => Some(401),
+            Self::Transport(_) | Self::NoServiceAccount => None,
+        }
+    }
+
+    /// The body of the answer that refused the credentials, when one did.
+    pub fn body(&self) -> Option<&Bytes> {
+        match self {
+            Self::Rejected { body, .. }
+            | Self::BadAnswer { body, .. }
+            | Self::DigestChallenge { body, .. } => Some(body),
+            Self::Transport(_) | Self::NoServiceAccount => None,
+        }
+    }
 }
 
 impl ServiceAccount {
@@ -98,7 +118,7 @@ impl ServiceAccount {
     }
 
     /// A fresh token: the cached one, or a new one fetched by exactly one caller.
-    pub(crate) async fn token(&self, endpoint: &Endpoint<'_>) -> Result<SecretString, Fetch> {
+    pub(crate) async fn token(&self, endpoint: &Endpoint<'_>) -> Result<SecretString, AuthError> {
         let mut cached = self.token.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.renew_at) {
             return Ok(token.value.clone());
@@ -125,13 +145,10 @@ impl ServiceAccount {
                 *cached = None;
             }
         }
-        self.token(endpoint).await.map_err(|e| match e {
-            Fetch::Transport(e) => AuthError::Transport(Arc::new(e)),
-            Fetch::Refused(e) => e,
-        })
+        self.token(endpoint).await
     }
 
-    async fn fetch(&self, endpoint: &Endpoint<'_>) -> Result<Token, Fetch> {
+    async fn fetch(&self, endpoint: &Endpoint<'_>) -> Result<Token, AuthError> {
         tracing::debug!(client_id = %self.client_id, "requesting a service-account token");
         let requested = Instant::now();
         let response = endpoint
@@ -144,14 +161,13 @@ impl ServiceAccount {
             .body("grant_type=client_credentials")
             .send()
             .await
-            .map_err(|e| Fetch::Transport(e.without_url()))?;
+            .map_err(|e| AuthError::Transport(Arc::new(e.without_url())))?;
         let status = response.status();
         let body = response
             .bytes()
             .await
-            .map_err(|e| Fetch::Transport(e.without_url()))?;
-        let (value, renew_at) =
-            parse_token_answer(status.as_u16(), body, requested).map_err(Fetch::Refused)?;
+            .map_err(|e| AuthError::Transport(Arc::new(e.without_url())))?;
+        let (value, renew_at) = parse_token_answer(status.as_u16(), body, requested)?;
         Ok(Token { value, renew_at })
     }
 

@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 
 use atlas_official_client::Client;
-use progenitor_client::{Error, ResponseValue};
+use atlas_runtime::Error;
+use progenitor_client::ResponseValue;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -112,7 +113,10 @@ pub fn judge<T, E: std::fmt::Debug>(
     let answer = match &result {
         Ok(value) => Some((value.status(), value.headers().clone(), None)),
         Err(Error::ErrorResponse(value)) => Some((value.status(), value.headers().clone(), None)),
-        Err(Error::UnexpectedResponse(response)) => Some((
+        Err(Error::UnexpectedResponse(response))
+        | Err(Error::Undecodable(atlas_runtime::call::Undecodable {
+            answer: response, ..
+        })) => Some((
             response.status(),
             response.headers().clone(),
             atlas_runtime::response::body_of(response).cloned(),
@@ -128,19 +132,14 @@ pub fn judge<T, E: std::fmt::Debug>(
     }
     match result {
         Ok(_) | Err(Error::ErrorResponse(_)) => {}
+        Err(Error::Undecodable(undecodable)) => {
+            outcome.undecoded = Some(undecodable.reason.0);
+        }
         Err(Error::UnexpectedResponse(response)) => {
-            outcome.undecoded = Some(
-                match response
-                    .extensions()
-                    .get::<atlas_runtime::response::DecodeFailure>()
-                {
-                    Some(why) => why.0.clone(),
-                    None => format!(
-                        "status {} is not one the operation declares",
-                        response.status()
-                    ),
-                },
-            );
+            outcome.undecoded = Some(format!(
+                "status {} is not one the operation declares",
+                response.status()
+            ));
         }
         Err(Error::InvalidRequest(why)) => outcome.unbuilt = Some(why),
         Err(other) => outcome.failed = Some(other.to_string()),
