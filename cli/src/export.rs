@@ -131,10 +131,20 @@ pub async fn command(
         )?),
         None => None,
     };
+    // A project known only once connected: the checkpoints are checked against it now,
+    // before any export request.
+    let checked = project.is_some();
     let session = session::connect(global, now).await?;
     let group = session.group(project);
     let jobs = match prepared {
-        Some(jobs) => jobs,
+        Some(jobs) => {
+            if !checked {
+                for job in &jobs {
+                    check_checkpoint(job, &group, &checkpoints, settings.end)?;
+                }
+            }
+            jobs
+        }
         None => {
             let targets = all_clusters(&session, &group).await?;
             jobs(Some(&group), &targets, &out, &checkpoints, &settings)?
@@ -226,28 +236,26 @@ fn jobs(
             }
             None => None,
         };
-        if let (Some(state), Some(path)) = (&state, &state_path) {
-            if settings.start.is_some() {
-                return Err(Failure::usage(format!(
-                    "--start/--since conflict with {flag} {}, which continues after {}; drop them, or use another checkpoint",
-                    path.display(),
-                    time::show(state.checkpoint.through_ms)
-                )));
-            }
-            if let Some(group) = project {
-                state
-                    .checkpoint
-                    .check_export(group, target, None, None)
-                    .map_err(|e| Failure::usage(format!("{flag}: {}: {e}", path.display())))?;
-            }
+        if let (Some(state), Some(path)) = (&state, &state_path)
+            && settings.start.is_some()
+        {
+            return Err(Failure::usage(format!(
+                "--start/--since conflict with {flag} {}, which continues after {}; drop them, or use another checkpoint",
+                path.display(),
+                time::show(state.checkpoint.through_ms)
+            )));
         }
-        jobs.push(Job {
+        let job = Job {
             target: target.clone(),
             name,
             state_path,
             state,
             out: out_file,
-        });
+        };
+        if let Some(group) = project {
+            check_checkpoint(&job, group, checkpoints, settings.end)?;
+        }
+        jobs.push(job);
     }
     for job in &mut jobs {
         if let (Some(state), Some(path)) = (&mut job.state, &job.state_path)
@@ -267,6 +275,38 @@ fn jobs(
         .map(crate::state::dir_of);
     crate::state::remove_stale(dirs, settings.quiet);
     Ok(jobs)
+}
+
+/// Checks, once per run and before any export request, that a job's checkpoint resumes
+/// an export of its target in `group` that `--end` does not end before: the export
+/// crate's own check ([`atlas_log_export::Checkpoint::check_resume`]), with the flags named.
+fn check_checkpoint(
+    job: &Job,
+    group: &str,
+    checkpoints: &Checkpoints,
+    end: i64,
+) -> Result<(), Failure> {
+    let (Some(state), Some(path)) = (&job.state, &job.state_path) else {
+        return Ok(());
+    };
+    let flag = match checkpoints {
+        Checkpoints::File(_) => "--checkpoint",
+        _ => "--checkpoint-dir",
+    };
+    state
+        .checkpoint
+        .check_resume(group, &job.target, None, None, end)
+        .map_err(|e| match e {
+            atlas_log_export::CheckpointError::Behind { through_ms, .. } => {
+                Failure::usage(format!(
+                    "--end {} is before the end of {flag} {} ({}); give a later --end",
+                    time::show(end),
+                    path.display(),
+                    time::show(through_ms)
+                ))
+            }
+            e => Failure::usage(format!("{flag}: {}: {e}", path.display())),
+        })
 }
 
 fn describe(target: &Target) -> String {
@@ -540,13 +580,8 @@ async fn run_job(
     mut progress: impl FnMut(&Report),
 ) -> Result<Report, Failure> {
     let builder = match &job.state {
-        Some(state) => {
-            state
-                .checkpoint
-                .check_export(group, &job.target, None, None)
-                .map_err(|e| Failure::usage(format!("checkpoint {}: {e}", job.name)))?;
-            AccessLogExport::resume_builder(client, &state.checkpoint)
-        }
+        // Checked once already, before any export request (`check_checkpoint`).
+        Some(state) => AccessLogExport::resume_builder(client, &state.checkpoint),
         None => AccessLogExport::builder(client, group, job.target.clone()).start(
             settings
                 .start
@@ -557,13 +592,11 @@ async fn run_job(
     if let Some(overlap) = settings.overlap_ms {
         builder = builder.overlap(overlap);
     }
-    let mut export = builder.build().map_err(|e| match e {
-        atlas_log_export::BuildError::Checkpoint(e) => Failure::usage(format!(
-            "checkpoint of {}: {e}; give a later --end",
-            job.name
-        )),
-        other => Failure::usage(other.to_string()),
-    })?;
+    // Every setting was checked from the flags before connecting: a refusal here is a
+    // settings error all the same.
+    let mut export = builder
+        .build()
+        .map_err(|e| Failure::usage(format!("{}: {e}", job.name)))?;
     let state_path = job.state_path.as_deref();
     match &job.out {
         None => {

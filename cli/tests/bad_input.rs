@@ -202,6 +202,7 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
         work.join("regular-moved.txt")
     );
     damage("beside.json", "\"delivery\": null", &beside);
+    let before_checkpoint = (fake_now - 7_200_000).to_string();
     let g = group.as_str();
     let long_cluster = "c".repeat(5_000);
     let c = ["--group-id", g, "--cluster", "Cluster0"];
@@ -810,6 +811,11 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             "checkpoint of another cluster",
             "--checkpoint",
             export(&["--checkpoint", "other.json"]),
+        ),
+        args(
+            "an end before the checkpoint's",
+            "--end",
+            export(&["--checkpoint", "state.json", "--end", &before_checkpoint]),
         ),
         case(
             "one checkpoint file for two clusters",

@@ -107,6 +107,33 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// Checks that an export of `target` in `group_id` with these filters, ending at
+    /// `end_ms`, can resume from this checkpoint: it is this export's
+    /// ([`check_export`](Self::check_export)), and the window does not end before the
+    /// checkpoint. What [`AccessLogExportBuilder::build`](crate::AccessLogExportBuilder::build)
+    /// checks of a checkpoint, for a caller to check before it connects.
+    ///
+    /// # Errors
+    ///
+    /// It belongs to another export, or `end_ms` is before its `through_ms`.
+    pub fn check_resume(
+        &self,
+        group_id: &str,
+        target: &Target,
+        auth_result: Option<bool>,
+        ip_address: Option<&str>,
+        end_ms: i64,
+    ) -> Result<(), CheckpointError> {
+        self.check_export(group_id, target, auth_result, ip_address)?;
+        if end_ms < self.through_ms {
+            return Err(CheckpointError::Behind {
+                end_ms,
+                through_ms: self.through_ms,
+            });
+        }
+        Ok(())
+    }
+
     /// The checkpoint as JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"

@@ -217,19 +217,13 @@ impl AccessLogExportBuilder {
                 self.overlap_ms.unwrap_or(0),
             ),
             (Some(checkpoint), None) => {
-                checkpoint.check_export(
+                checkpoint.check_resume(
                     &self.group_id,
                     &self.target,
                     self.auth_result,
                     self.ip_address.as_deref(),
+                    end_ms,
                 )?;
-                if end_ms < checkpoint.through_ms {
-                    return Err(CheckpointError::Behind {
-                        end_ms,
-                        through_ms: checkpoint.through_ms,
-                    }
-                    .into());
-                }
                 (
                     checkpoint.remembered_from_ms.max(EARLIEST_MS),
                     checkpoint.remembered_set(),
