@@ -2,8 +2,10 @@
 # Exports Cluster0's access history over the seven-day window from fake-atlas with
 # `atlas-logs export` and with a sequential Python script (cli/bench/export_baseline.py),
 # for each data set size and answer latency, and prints for each: wall time, access-history
-# requests (fake-atlas's `accessCluster` counter), peak RSS of the exporting process
-# (GNU time's "Maximum resident set size"), and whether both produced the same entries.
+# requests (fake-atlas's `accessCluster` counter), CPU time of the exporting process (user +
+# sys, GNU time's %U and %S: the client's own work, apart from fake-atlas's), peak RSS of the
+# exporting process (GNU time's "Maximum resident set size"), and whether both produced the
+# same entries.
 # One configuration's atlas-logs output is also compared byte for byte with `fake-atlas dump`.
 #
 #   bash cli/bench/export.sh
@@ -121,14 +123,14 @@ counters() {
     "$py" -c 'import json, sys; s = json.load(sys.stdin); print(s["accessCluster"], s["tokenRequests"], s["rateLimited"])'
 }
 
-# measure NAME CMD...: runs CMD under GNU time; sets wall, rss_kb, requests, tokens,
-# limited and rc.
+# measure NAME CMD...: runs CMD under GNU time; sets wall, cpu (user + sys seconds), rss_kb,
+# requests, tokens, limited and rc.
 measure() {
   local name=$1 t0 t1 before after
   shift
   before=$(counters)
   t0=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$work/$name.rss" "$@" >"$work/$name.stdout" 2>"$work/$name.stderr" &
+  /usr/bin/time -f '%M %U %S' -o "$work/$name.rss" "$@" >"$work/$name.stdout" 2>"$work/$name.stderr" &
   child=$!
   rc=0
   wait "$child" || rc=$?
@@ -136,7 +138,8 @@ measure() {
   t1=$(date +%s.%N)
   after=$(counters)
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-  rss_kb=$(tail -n 1 "$work/$name.rss")
+  read -r rss_kb user sys < <(tail -n 1 "$work/$name.rss")
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
   read -r requests tokens limited < <(awk -v b="$before" -v a="$after" 'BEGIN {
     split(b, x, " "); split(a, y, " "); print y[1] - x[1], y[2] - x[2], y[3] - x[3] }')
 }
@@ -182,7 +185,7 @@ echo "  (credentials: fake-atlas's demo ${CREDENTIAL:-service-account})"
 echo
 
 results=$work/results.tsv
-printf 'entries\tlatency_ms\tround\ttool\twall_s\taccess_requests\ttoken_requests\trate_limited\tpeak_rss_kib\tlines\texit\tsame_entries\n' >"$results"
+printf 'entries\tlatency_ms\tround\ttool\twall_s\tcpu_s\taccess_requests\ttoken_requests\trate_limited\tpeak_rss_kib\tlines\texit\tsame_entries\n' >"$results"
 dump_result=
 
 for n in $entries_list; do
@@ -208,8 +211,8 @@ for n in $entries_list; do
           echo "  $tool exited with $rc:" >&2
           tail -n 5 "$work/$tool.stderr" >&2
         fi
-        row[$tool]="$wall	$requests	$tokens	$limited	$rss_kb	$lines	$rc"
-        echo "  round $round, $tool: ${wall} s, $requests requests, $lines entries, peak RSS $((rss_kb / 1024)) MiB, exit $rc" >&2
+        row[$tool]="$wall	$cpu	$requests	$tokens	$limited	$rss_kb	$lines	$rc"
+        echo "  round $round, $tool: ${wall} s, CPU ${cpu} s, $requests requests, $lines entries, peak RSS $((rss_kb / 1024)) MiB, exit $rc" >&2
       done
       canonical_sorted "$work/atlas-logs.ndjson" "$work/atlas-logs.sorted"
       canonical_sorted "$work/python.ndjson" "$work/python.sorted"
@@ -242,15 +245,15 @@ import csv, math, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 def num(r, k): return float(r[k])
 
-print("| data set (--entries) | Cluster0 entries | latency | tool | wall time | access requests | peak RSS | same entries |")
-print("|---|---|---|---|---|---|---|---|")
+print("| data set (--entries) | Cluster0 entries | latency | tool | wall time | CPU (user + sys) | access requests | peak RSS | same entries |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     lines = int(r["lines"])
     wall = f'{num(r, "wall_s"):.2f} s' + ("" if r["exit"] == "0" else f' (exit {r["exit"]})')
     limited = int(r["rate_limited"])
     requests = r["access_requests"] + (f" ({limited} answered 429)" if limited else "")
     print(f'| {int(r["entries"]):,} | {lines:,} | {r["latency_ms"]} ms | {r["tool"]} | {wall} | '
-          f'{requests} | {num(r, "peak_rss_kib") / 1024:.1f} MiB | {r["same_entries"]} |')
+          f'{num(r, "cpu_s"):.2f} s | {requests} | {num(r, "peak_rss_kib") / 1024:.1f} MiB | {r["same_entries"]} |')
 
 print()
 print("Targets (atlas-logs; median wall time over rounds, worst request count and RSS):")
@@ -268,8 +271,10 @@ for (n, lat, tool), rs in sorted(groups.items()):
     py_wall = statistics.median(num(r, "wall_s") for r in py) if py else float("nan")
     bound = 1.5 * math.ceil(lines / 20000) + 3
     verdict = "met" if reqs <= bound else f"MISSED by {reqs - bound:g} ({reqs / bound:.2f}x)"
+    cpu = statistics.median(num(r, "cpu_s") for r in rs)
+    py_cpu = statistics.median(num(r, "cpu_s") for r in py) if py else float("nan")
     print(f"- --entries {n:,}, latency {lat} ms, {lines:,} entries: {wall:.2f} s (python {py_wall:.2f} s,"
-          f" {py_wall / wall:.2f}x); requests {reqs} <= 1.5 x ceil({lines:,} / 20,000) + 3 = {bound:g}: {verdict}")
+          f" {py_wall / wall:.2f}x); CPU {cpu:.2f} s (python {py_cpu:.2f} s, {py_cpu / cpu if cpu else float('inf'):.1f}x); requests {reqs} <= 1.5 x ceil({lines:,} / 20,000) + 3 = {bound:g}: {verdict}")
     if n == 200_000 and lat == 1000:
         verdict = "met" if wall <= 2.5 else f"MISSED by {wall - 2.5:.2f} s ({wall / 2.5:.2f}x)"
         print(f"  wall time <= 2.5 s at latency 1000 ms: {wall:.2f} s: {verdict}")
