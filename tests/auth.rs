@@ -732,6 +732,26 @@ async fn digest_challenges_are_read_as_rfc_7235_writes_them() {
     assert!(err.to_string().contains(r#"algorithm "SHA-1""#), "{err}");
 }
 
+/// Cluster0's access history from `base`, with a service account and `policy`.
+async fn cluster0_with_a_token(
+    base: &str,
+    policy: &atlas_client::RetryPolicy,
+) -> Result<(), Error<atlas_client::types::ApiError>> {
+    let client = Client::builder()
+        .base_url(base)
+        .service_account("mdb_sa_id_0123456789abcdef01234567", "mdb_sa_sk_secret")
+        .retry_policy(policy.clone())
+        .build()
+        .unwrap();
+    client
+        .get_access_history_cluster()
+        .group_id(atlas_client_tests::GROUP_ID)
+        .cluster_name("Cluster0")
+        .send()
+        .await
+        .map(drop)
+}
+
 /// A token endpoint answering a retryable status is retried like any call, as the retry
 /// classifier says; when it keeps refusing, the call fails with the token endpoint's
 /// refusal, an error of its own.
@@ -766,19 +786,7 @@ async fn a_busy_token_endpoint_is_retried_then_reported_as_itself() {
         ))
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(server.uri())
-        .service_account("mdb_sa_id_0123456789abcdef01234567", "mdb_sa_sk_secret")
-        .retry_policy(policy.clone())
-        .build()
-        .unwrap();
-    client
-        .get_access_history_cluster()
-        .group_id(atlas_client_tests::GROUP_ID)
-        .cluster_name("Cluster0")
-        .send()
-        .await
-        .unwrap();
+    cluster0_with_a_token(&server.uri(), &policy).await.unwrap();
     let paths: Vec<String> = server
         .received_requests()
         .await
@@ -798,17 +806,7 @@ async fn a_busy_token_endpoint_is_retried_then_reported_as_itself() {
         .respond_with(busy)
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(server.uri())
-        .service_account("mdb_sa_id_0123456789abcdef01234567", "mdb_sa_sk_secret")
-        .retry_policy(policy)
-        .build()
-        .unwrap();
-    let err = client
-        .get_access_history_cluster()
-        .group_id(atlas_client_tests::GROUP_ID)
-        .cluster_name("Cluster0")
-        .send()
+    let err = cluster0_with_a_token(&server.uri(), &policy)
         .await
         .unwrap_err();
     assert!(
