@@ -11,7 +11,10 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use bytes::Bytes;
 use progenitor_client::ResponseValue;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 
 use crate::auth::AuthError;
 use crate::response::body_of;
@@ -30,7 +33,7 @@ pub enum Error<E = ()> {
     /// An error status the operation declares, its body decoded.
     ErrorResponse(ResponseValue<E>),
     /// A status the operation declares, with a body that is not what it declares: the
-    /// answer (its body kept, see [`body_of`]) and why it could not be decoded.
+    /// answer's status, headers and body, and why it could not be decoded.
     Undecodable(Undecodable),
     /// A status the operation does not declare; its body is kept (see [`body_of`]).
     UnexpectedResponse(reqwest::Response),
@@ -39,8 +42,15 @@ pub enum Error<E = ()> {
 /// An answer whose body could not be decoded into the type its status declares.
 #[derive(Debug)]
 pub struct Undecodable {
-    /// The answer, read whole: status, headers and body (see [`body_of`]).
-    pub answer: reqwest::Response,
+    /// The answer's status; `None` only when converted from progenitor's own error, which
+    /// does not keep it.
+    pub status: Option<StatusCode>,
+    /// The answer's headers.
+    pub headers: HeaderMap,
+    /// The body, as received.
+    pub body: Bytes,
+    /// The operation (`operationId`) it answers, when known.
+    pub operation: Option<&'static str>,
     /// Why it could not be decoded.
     pub reason: DecodeError,
 }
@@ -61,7 +71,7 @@ impl<E> Error<E> {
                 .status()
                 .and_then(|s| reqwest::StatusCode::from_u16(s).ok()),
             Self::ErrorResponse(value) => Some(value.status()),
-            Self::Undecodable(u) => Some(u.answer.status()),
+            Self::Undecodable(u) => u.status,
             Self::UnexpectedResponse(r) => Some(r.status()),
         }
     }
@@ -79,26 +89,10 @@ impl<E> Error<E> {
         }
     }
 
-    /// The same error without its typed body, for handling the errors of operations with
-    /// different error types alike.
-    pub fn into_untyped(self) -> Error {
-        match self {
-            Self::InvalidRequest(m) => Error::InvalidRequest(m),
-            Self::CommunicationError(e) => Error::CommunicationError(e),
-            Self::Auth(e) => Error::Auth(e),
-            Self::ErrorResponse(v) => {
-                let (status, headers) = (v.status(), v.headers().clone());
-                Error::ErrorResponse(ResponseValue::new((), status, headers))
-            }
-            Self::Undecodable(u) => Error::Undecodable(u),
-            Self::UnexpectedResponse(r) => Error::UnexpectedResponse(r),
-        }
-    }
-
     /// The body of the answer, for the variants that keep one undecoded.
     pub fn body(&self) -> Option<&[u8]> {
         match self {
-            Self::Undecodable(u) => body_of(&u.answer).map(|b| b.as_ref()),
+            Self::Undecodable(u) => Some(&u.body),
             Self::UnexpectedResponse(r) => body_of(r).map(|b| b.as_ref()),
             _ => None,
         }
@@ -135,19 +129,13 @@ impl<E> From<progenitor_client::Error<E>> for Error<E> {
             }
             P::ErrorResponse(value) => Self::ErrorResponse(value),
             P::UnexpectedResponse(response) => Self::UnexpectedResponse(response),
-            P::InvalidResponsePayload(body, cause) => {
-                let answer = crate::response::rebuild(
-                    reqwest::StatusCode::OK,
-                    &reqwest::header::HeaderMap::new(),
-                    http::Version::HTTP_11,
-                    http::Extensions::new(),
-                    body,
-                );
-                Self::Undecodable(Undecodable {
-                    answer,
-                    reason: DecodeError(cause.to_string()),
-                })
-            }
+            P::InvalidResponsePayload(body, cause) => Self::Undecodable(Undecodable {
+                status: None,
+                headers: HeaderMap::new(),
+                body,
+                operation: None,
+                reason: DecodeError(cause.to_string()),
+            }),
         }
     }
 }
@@ -176,11 +164,10 @@ impl<E> fmt::Display for Error<E> {
             Self::CommunicationError(_) => f.write_str("the request failed"),
             Self::Auth(_) => f.write_str("credentials could not be used"),
             Self::ErrorResponse(v) => write!(f, "Atlas answered HTTP {}", v.status()),
-            Self::Undecodable(u) => write!(
-                f,
-                "Atlas's answer (HTTP {}) could not be decoded",
-                u.answer.status()
-            ),
+            Self::Undecodable(u) => match u.status {
+                Some(status) => write!(f, "Atlas's answer (HTTP {status}) could not be decoded"),
+                None => f.write_str("Atlas's answer could not be decoded"),
+            },
             Self::UnexpectedResponse(r) => {
                 write!(f, "Atlas answered an undeclared HTTP {}", r.status())
             }

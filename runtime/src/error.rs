@@ -38,7 +38,7 @@ use crate::auth::AuthError;
 use crate::call::{Error, Undecodable};
 use crate::client::BuildError;
 use crate::download::DownloadError;
-use crate::response::{AnswerOf, body_of};
+use crate::response::body_of;
 use crate::retry::{RateLimit, retryable_status, retryable_transport};
 
 /// What kind of failure an [`AtlasError`] is.
@@ -392,7 +392,14 @@ impl<E: Serialize + 'static> From<Error<E>> for AtlasError {
                     .downcast_mut::<Option<ErrorBody>>()
                     .and_then(Option::take)
                 {
-                    Some(api) => (api.received.clone(), Some(api)),
+                    Some(api) => {
+                        // A body built rather than received (a mock's) is written out.
+                        let body = api
+                            .received
+                            .clone()
+                            .or_else(|| serde_json::to_vec(&api).ok().map(Bytes::from));
+                        (body, Some(api))
+                    }
                     None => {
                         let body = serde_json::to_vec(&value).ok().map(Bytes::from);
                         let api = body.as_ref().and_then(ErrorBody::decode);
@@ -401,16 +408,24 @@ impl<E: Serialize + 'static> From<Error<E>> for AtlasError {
                 };
                 Self::answer(status, headers, body, api)
             }
-            Error::Undecodable(Undecodable { answer, reason }) => {
-                let status = answer.status();
-                let body = body_of(&answer).cloned();
-                let api = body.as_ref().and_then(ErrorBody::decode);
-                let of = answer
-                    .extensions()
-                    .get::<AnswerOf>()
-                    .map(|AnswerOf(id)| format!(" to {id}"))
-                    .unwrap_or_default();
-                let mut e = Self::answer(status, answer.headers().clone(), body, api);
+            Error::Undecodable(Undecodable {
+                status,
+                headers,
+                body,
+                operation,
+                reason,
+            }) => {
+                let of = operation.map(|id| format!(" to {id}")).unwrap_or_default();
+                let Some(status) = status else {
+                    let mut e = Self::new(
+                        ErrorKind::Decode,
+                        format!("Atlas's answer{of} could not be decoded: {reason}"),
+                    );
+                    e.0.body = Some(body);
+                    return e.with_source(reason);
+                };
+                let api = ErrorBody::decode(&body);
+                let mut e = Self::answer(status, headers, Some(body), api);
                 e.0.message = if status.is_success() {
                     format!("Atlas's answer{of} (HTTP {status}) could not be decoded: {reason}")
                 } else {

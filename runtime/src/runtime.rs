@@ -149,7 +149,9 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// The last attempt's failure: [`Error::CommunicationError`] (Atlas could not be
+    /// [`Error::InvalidRequest`] when credentials would travel over plain HTTP to a host
+    /// other than loopback, or the operation is missing from `table` (nothing is sent);
+    /// else the last attempt's failure: [`Error::CommunicationError`] (Atlas could not be
     /// reached, or the answer broke off) or [`Error::Auth`] (credentials could not be used).
     pub async fn call<E>(
         &self,

@@ -22,7 +22,7 @@ use crate::{glue, mocks, table};
 pub const CONFIG: &str = "xtask/codegen.toml";
 
 /// One generated client: which spec it comes from, where its code goes, and the path of
-/// the runtime crate its hooks and operation table use. Read from [`CONFIG`]:
+/// the runtime crate its calls and operation table use. Read from [`CONFIG`]:
 ///
 /// ```toml
 /// [[target]]
@@ -557,9 +557,11 @@ fn is_atlas_error_body(spec: &OpenAPI) -> bool {
     let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
         return false;
     };
-    let required = ["error", "errorCode"]
-        .iter()
-        .all(|name| object.required.iter().any(|r| r == name));
+    // Required, and never null: `ErrorBody` holds them as an integer and a string.
+    let required = ["error", "errorCode"].iter().all(|name| {
+        object.required.iter().any(|r| r == name)
+            && matches!(object.properties.get(*name), Some(ReferenceOr::Item(p)) if !p.schema_data.nullable)
+    });
     let type_of = |name: &str| match object.properties.get(name) {
         Some(ReferenceOr::Item(p)) => match &p.schema_kind {
             SchemaKind::Type(Type::Integer(_)) => Some("integer"),
@@ -882,9 +884,17 @@ fn polish_literals(file: &mut syn::File, spec: &OpenAPI) {
     Rewrite(names).visit_file_mut(file);
 }
 
-/// The runtime finds an operation by the id progenitor passes to its hooks; make sure the
-/// table uses the same ids.
+/// The runtime finds an operation by the id each `send()` passes to `Runtime::call`; make
+/// sure the table uses the same ids, and that no `send()` still calls progenitor's hooks
+/// (whose default `exec` would send without credentials or retries).
 fn check_operation_ids(code: &str, operations: &[Operation]) -> Result<()> {
+    for hook in [".exec(request", ".pre(&mut request", ".post(&result"] {
+        if code.contains(hook) {
+            bail!(
+                "the generated code still calls a progenitor hook (`{hook}`): the glue must route every send() through the runtime"
+            );
+        }
+    }
     let marker = "operation_id: \"";
     let named: std::collections::BTreeSet<&str> = code
         .match_indices(marker)

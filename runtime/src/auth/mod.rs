@@ -153,7 +153,8 @@ impl Auth {
                 Err(why) => {
                     // Atlas's own 401, with the reason it cannot be answered.
                     tracing::warn!("not answering the 401 with the API key: {why}");
-                    let body = response.bytes().await.unwrap_or_default();
+                    // Read whole, like any answer: one that breaks off is retried.
+                    let body = response.bytes().await.map_err(Failure::Transport)?;
                     return Err(Failure::Auth(AuthError::DigestChallenge {
                         reason: why.to_string(),
                         body,

@@ -59,13 +59,12 @@ pub enum AuthError {
         /// The body of Atlas's answer.
         body: Bytes,
     },
-    /// The token endpoint answered something that is not a token.
+    /// The token endpoint answered a success that is not a token. Its body is not kept:
+    /// it may hold a token.
     #[error("the service-account token answer (HTTP {status}) is unreadable")]
     BadAnswer {
         /// The HTTP status.
         status: u16,
-        /// The body of Atlas's answer.
-        body: Bytes,
         /// Why it could not be read.
         #[source]
         source: Arc<serde_json::Error>,
@@ -100,10 +99,8 @@ impl AuthError {
     /// The body of the answer that refused the credentials, when one did.
     pub fn body(&self) -> Option<&Bytes> {
         match self {
-            Self::Rejected { body, .. }
-            | Self::BadAnswer { body, .. }
-            | Self::DigestChallenge { body, .. } => Some(body),
-            Self::Transport(_) | Self::NoServiceAccount => None,
+            Self::Rejected { body, .. } | Self::DigestChallenge { body, .. } => Some(body),
+            Self::BadAnswer { .. } | Self::Transport(_) | Self::NoServiceAccount => None,
         }
     }
 }
@@ -218,7 +215,6 @@ pub fn parse_token_answer(
         )),
         Err(e) => Err(AuthError::BadAnswer {
             status,
-            body,
             source: Arc::new(e),
         }),
     }

@@ -87,7 +87,7 @@ pub struct Outcome {
     pub undecoded: Option<String>,
     /// Prism's own failure to answer.
     pub mock_failed: Option<String>,
-    /// A failure other than decoding (transport, a hook).
+    /// A failure other than decoding (transport, credentials).
     pub failed: Option<String>,
 }
 
@@ -113,14 +113,14 @@ pub fn judge<T, E: std::fmt::Debug>(
     let answer = match &result {
         Ok(value) => Some((value.status(), value.headers().clone(), None)),
         Err(Error::ErrorResponse(value)) => Some((value.status(), value.headers().clone(), None)),
-        Err(Error::UnexpectedResponse(response))
-        | Err(Error::Undecodable(atlas_runtime::call::Undecodable {
-            answer: response, ..
-        })) => Some((
+        Err(Error::UnexpectedResponse(response)) => Some((
             response.status(),
             response.headers().clone(),
             atlas_runtime::response::body_of(response).cloned(),
         )),
+        Err(Error::Undecodable(undecodable)) => undecodable
+            .status
+            .map(|status| (status, undecodable.headers.clone(), Some(undecodable.body.clone()))),
         _ => None,
     };
     if let Some((status, headers, body)) = answer {
