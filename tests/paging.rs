@@ -331,3 +331,72 @@ async fn a_cluster_decodes_whatever_else_atlas_says_of_it() {
         "Zone 1"
     );
 }
+
+/// An organisation of several projects: `listGroups` and `getOrgGroups` walked page by
+/// page give every project once, each with its own clusters; an unknown organisation is
+/// a 404, and a project the credentials lost is a 403 for that project only.
+#[tokio::test]
+async fn every_project_of_an_organisation_once_and_each_its_own_clusters() {
+    use atlas_log_export::{Projects, list_clusters, list_projects};
+    let atlas = fake(|c| {
+        c.data.entries = 100;
+        c.projects = 7;
+    })
+    .await;
+    let client = service_client(&atlas);
+    let expected: Vec<(String, String)> = atlas
+        .projects()
+        .iter()
+        .map(|p| (p.group_id.clone(), p.name.clone()))
+        .collect();
+    assert_eq!(expected.len(), 7);
+    let org = atlas.data().org_id.clone();
+    for scope in [Projects::All, Projects::Organisation(org.clone())] {
+        let listed = list_projects(&client, &scope).await.unwrap();
+        let got: Vec<(String, String)> = listed
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        assert_eq!(got, expected, "{scope:?}");
+        assert!(listed.iter().all(|p| p.org_id == org));
+    }
+    // Pages of two: four pages, each project once.
+    let paged: Vec<String> = client
+        .get_org_groups()
+        .org_id(&org)
+        .items_per_page(2)
+        .stream()
+        .map(|p| p.unwrap().name.to_string())
+        .collect()
+        .await;
+    assert_eq!(
+        paged,
+        expected.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()
+    );
+    // Each project's clusters are its own (hosts of its own domain).
+    let first = list_clusters(&client, &expected[0].0).await.unwrap();
+    let last = list_clusters(&client, &expected[6].0).await.unwrap();
+    assert_eq!(first, atlas.projects()[0].cluster_names());
+    assert_eq!(last, atlas.projects()[6].cluster_names());
+    assert_ne!(atlas.projects()[0].domain, atlas.projects()[6].domain);
+
+    let unknown = list_projects(
+        &client,
+        &Projects::Organisation("0123456789abcdef01234567".into()),
+    )
+    .await
+    .unwrap_err();
+    assert!(unknown.is_not_found(), "{unknown}");
+    assert_eq!(unknown.error_code(), Some("ORG_NOT_FOUND"));
+
+    atlas.set_faults(fake_atlas::Faults {
+        forbidden_groups: vec![expected[3].0.clone()],
+        ..fake_atlas::Faults::default()
+    });
+    let lost = list_clusters(&client, &expected[3].0).await.unwrap_err();
+    assert!(lost.is_forbidden(), "{lost}");
+    assert_eq!(
+        list_clusters(&client, &expected[4].0).await.unwrap().len(),
+        3
+    );
+}

@@ -5,7 +5,8 @@
 //! Atlas's undocumented reading of the window), yields each entry with the exact JSON
 //! object Atlas sent ([`AccessLogEntry::raw_json`]), and ends with a [`Checkpoint`] from
 //! which the next run continues. An export owns what it needs and is `Send + 'static`:
-//! spawn it, or run several side by side.
+//! spawn it, or run several side by side. [`list_projects`] and [`list_clusters`] find what
+//! there is to export, across an organisation.
 //!
 //! ```no_run
 //! use atlas_log_export::{AccessLogExport, Checkpoint, Target};
@@ -37,12 +38,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod checkpoint;
+mod discover;
 mod entry;
 mod export;
 mod pages;
 pub mod window;
 
 pub use checkpoint::{Checkpoint, CheckpointError, Delivery, StateFile, StateFileError};
+pub use discover::{Project, Projects, list_clusters, list_projects};
 pub use entry::AccessLogEntry;
 pub use export::{
     AccessLogExport, AccessLogExportBuilder, BuildError, DEFAULT_CONCURRENCY, Progress,

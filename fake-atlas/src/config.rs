@@ -16,8 +16,12 @@ pub const DEMO_CLIENT_SECRET: &str = "mdb_sa_sk_demo0000000000000000000000000000
 /// The server's configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The data it serves.
+    /// The data of each project it serves.
     pub data: DataConfig,
+    /// How many projects, all in one organisation: project `k` holds the data of `data`
+    /// with the seed moved on by `k` (its own group id, hosts and entries), and has a
+    /// rate-limit bucket of its own. At least one.
+    pub projects: usize,
     /// The API keys it accepts (public, private).
     pub api_keys: Vec<(String, String)>,
     /// The service accounts it accepts (client id, secret).
@@ -42,6 +46,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data: DataConfig::default(),
+            projects: 1,
             api_keys: vec![(DEMO_PUBLIC_KEY.into(), DEMO_PRIVATE_KEY.into())],
             service_accounts: vec![(DEMO_CLIENT_ID.into(), DEMO_CLIENT_SECRET.into())],
             nonce_lifetime: Duration::from_secs(300),
@@ -155,6 +160,8 @@ pub struct Faults {
     pub close_next: u32,
     /// End audit-log bodies cleanly after this many bytes (an invalid, truncated gzip).
     pub truncate_gzip_after: Option<u64>,
+    /// Projects whose calls Atlas answers 403, as if the credentials had lost access.
+    pub forbidden_groups: Vec<String>,
     /// Entries Atlas records late: those of this time range (epoch ms, inclusive) with an
     /// even connection number are not served while set. The ground truth holds them.
     pub late: Option<(i64, i64)>,

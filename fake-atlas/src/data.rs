@@ -43,6 +43,14 @@ pub struct ClusterEntries {
     pub same_ms_burst: usize,
 }
 
+/// The organisation of every project made from `seed`, as 24 lowercase hex digits.
+pub fn org_id(seed: u64) -> String {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6f72_6761_6e69_7361);
+    (0..24)
+        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+        .collect()
+}
+
 /// A fixed present, so that a seed alone pins the data: 2026-11-01T12:00:00Z. The library's
 /// default; the `fake-atlas` binary serves the real present unless `--now` pins one.
 pub const DEFAULT_NOW_MS: i64 = 1_793_534_400_000;
@@ -203,6 +211,11 @@ pub struct DataSet {
     pub config: DataConfig,
     /// The project, as 24 lowercase hex digits.
     pub group_id: String,
+    /// The project's name: `project-00`, `project-01`, ...
+    pub name: String,
+    /// The organisation it belongs to, as 24 lowercase hex digits (the same for every
+    /// project of one seed).
+    pub org_id: String,
     /// The DNS label of the project's hosts (`<cluster>-shard-00-0N.<domain>.mongodb.net`).
     pub domain: String,
     /// The clusters of the project.
@@ -336,6 +349,8 @@ impl DataSet {
         Self {
             config: config.clone(),
             group_id,
+            name: "project-00".to_string(),
+            org_id: org_id(config.seed),
             domain,
             clusters,
             hosts,
@@ -343,6 +358,41 @@ impl DataSet {
             tenants,
             entries,
         }
+    }
+
+    /// Project `k` of an organisation of several: the data of `config` with the seed moved
+    /// on by `k` (so project 0 is [`DataSet::generate`]'s), named `project-{k:02}`, in the
+    /// organisation of `config`'s seed.
+    pub fn generate_project(config: &DataConfig, k: usize) -> Self {
+        let mut own = config.clone();
+        own.seed = config.seed.wrapping_add(k as u64);
+        let mut data = Self::generate(&own);
+        data.name = format!("project-{k:02}");
+        data.org_id = org_id(config.seed);
+        data
+    }
+
+    /// The project as `listGroups` describes it: the fields of `spec/atlas.yaml`, and some
+    /// Atlas sends that the spec leaves out.
+    pub fn project_json(&self) -> Value {
+        let created = self
+            .clusters
+            .iter()
+            .map(|c| c.created_ms)
+            .min()
+            .unwrap_or(0)
+            - DAY_MS;
+        json!({
+            "clusterCount": self.clusters.len(),
+            "created": utc(created).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "id": self.group_id,
+            "links": [],
+            "name": self.name,
+            "orgId": self.org_id,
+            "regionUsageRestrictions": "COMMERCIAL_FEDRAMP_REGIONS_ONLY",
+            "tags": [],
+            "withDefaultAlertsSettings": true,
+        })
     }
 
     /// The hosts of a cluster, by name.

@@ -1,6 +1,7 @@
 //! A faithful loopback stand-in for the parts of the MongoDB Atlas Administration API
 //! that `atlas-client` speaks: access history (by cluster, by hostname, legacy v1.0),
-//! the paginated cluster list and stream audit-log downloads, with Atlas's authentication,
+//! the paginated lists of projects and clusters and stream audit-log downloads, for one
+//! project or an organisation of several, with Atlas's authentication,
 //! versioning, rate limits and error shapes, plus faults on demand and request accounting
 //! for tests.
 //!
@@ -51,7 +52,9 @@ impl FakeAtlas {
 
     /// Generates the data and serves it on `addr`.
     pub async fn start_on(config: Config, addr: SocketAddr) -> std::io::Result<Self> {
-        let data = DataSet::generate(&config.data);
+        let projects = (0..config.projects.max(1))
+            .map(|k| DataSet::generate_project(&config.data, k))
+            .collect();
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -64,7 +67,7 @@ impl FakeAtlas {
             limiter: RateLimiter::new(config.rate_limit),
             counters: Default::default(),
             faults: Mutex::new(config.faults.clone()),
-            data,
+            projects,
             config,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -93,9 +96,15 @@ impl FakeAtlas {
         self.addr
     }
 
-    /// The data it serves.
+    /// The data of its first project (of its only one, unless `Config::projects` says
+    /// otherwise).
     pub fn data(&self) -> &DataSet {
-        &self.shared.data
+        &self.shared.projects[0]
+    }
+
+    /// The data of every project it serves, in the order `listGroups` lists them.
+    pub fn projects(&self) -> &[DataSet] {
+        &self.shared.projects
     }
 
     /// What it has answered so far.

@@ -30,8 +30,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print every access-log entry of the data set as NDJSON, newest first (the ground
-    /// truth to compare exports against). Takes the same data flags as serving; give the
-    /// same --now as the server it is compared with.
+    /// truth to compare exports against), project after project. Takes the same data flags
+    /// as serving; give the same --now as the server it is compared with.
     Dump {
         /// Only the entries of this cluster's hosts.
         #[arg(long)]
@@ -54,6 +54,11 @@ struct DataArgs {
     /// Put this many entries in one single millisecond.
     #[arg(long, default_value_t = 0, global = true)]
     same_ms_burst: usize,
+    /// Serve this many projects, all in one organisation (listGroups, getOrgGroups): each
+    /// holds the data the other flags describe, from the seed moved on by the project's
+    /// number (its own group id, hosts and entries), and has rate-limit buckets of its own.
+    #[arg(long, default_value_t = 1, global = true, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    projects: u16,
     /// The demo's data instead: Cluster0 with about 61,000 entries (an hour of more than
     /// 25,000, and 3,000 in one single millisecond), two clusters of about 1,000.
     #[arg(long, global = true, conflicts_with_all = ["entries", "same_ms_burst"])]
@@ -220,22 +225,26 @@ fn main() -> ExitCode {
 }
 
 fn dump(args: &DataArgs, cluster: Option<&str>) -> ExitCode {
-    let data = DataSet::generate(&args.config());
+    let config = args.config();
+    let first = DataSet::generate_project(&config, 0);
     if let Some(name) = cluster
-        && data.cluster(name).is_none()
+        && first.cluster(name).is_none()
     {
         eprintln!(
             "fake-atlas: no cluster named {name:?}; the data set has {}",
-            data.cluster_names().join(", ")
+            first.cluster_names().join(", ")
         );
         return ExitCode::from(2);
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match data
-        .write_ndjson_of(cluster, &mut out)
-        .and_then(|()| out.flush())
-    {
+    let written = first.write_ndjson_of(cluster, &mut out).and_then(|()| {
+        for k in 1..usize::from(args.projects) {
+            DataSet::generate_project(&config, k).write_ndjson_of(cluster, &mut out)?;
+        }
+        out.flush()
+    });
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
@@ -256,6 +265,7 @@ fn serve(cli: Cli) -> ExitCode {
     }
     let config = Config {
         data: cli.data.config(),
+        projects: usize::from(cli.data.projects),
         semantics: s.semantics(),
         api_keys: vec![(s.public_key, s.private_key)],
         service_accounts: vec![(s.client_id, s.client_secret)],
@@ -277,6 +287,7 @@ fn serve(cli: Cli) -> ExitCode {
             close_after_bytes: s.close_after_bytes,
             close_next: s.close_next,
             truncate_gzip_after: s.truncate_gzip_after,
+            forbidden_groups: Vec::new(),
             late: None,
         },
     };
@@ -291,20 +302,23 @@ fn serve(cli: Cli) -> ExitCode {
         };
         println!("listening on {}", atlas.base_url());
         let _ = std::io::stdout().flush();
-        let data = atlas.data();
-        eprintln!(
-            "project {} with {} access-log entries up to {}, clusters {}",
-            data.group_id,
-            data.entries.len(),
-            chrono::DateTime::from_timestamp_millis(data.config.now_ms)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                .unwrap_or_default(),
-            data.clusters
-                .iter()
-                .map(|c| format!("{} ({})", c.name, data.entries_of(&c.name)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        for data in atlas.projects() {
+            eprintln!(
+                "project {} ({}, organisation {}) with {} access-log entries up to {}, clusters {}",
+                data.group_id,
+                data.name,
+                data.org_id,
+                data.entries.len(),
+                chrono::DateTime::from_timestamp_millis(data.config.now_ms)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                    .unwrap_or_default(),
+                data.clusters
+                    .iter()
+                    .map(|c| format!("{} ({})", c.name, data.entries_of(&c.name)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         wait_for_termination().await;
         ExitCode::SUCCESS
     })

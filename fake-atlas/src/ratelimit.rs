@@ -15,6 +15,8 @@ pub enum EndpointSet {
     Streams,
     /// The cluster operations, `listClusters` among them.
     Clusters,
+    /// The listings of projects (`listGroups`, `getOrgGroups`), keyed by organisation.
+    Projects,
 }
 
 impl EndpointSet {
@@ -24,6 +26,7 @@ impl EndpointSet {
             Self::AccessTracking => format!("api/atlas/v2/groups/{group_id}/dbAccessHistory"),
             Self::Streams => format!("api/atlas/v2/groups/{group_id}/streams"),
             Self::Clusters => format!("api/atlas/v2/groups/{group_id}/clusters"),
+            Self::Projects => "api/atlas/v2/groups".to_string(),
         }
     }
 }

@@ -32,6 +32,8 @@ pub const ACCESS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 pub const AUDIT_MEDIA_TYPE: &str = "application/vnd.atlas.2023-02-01+gzip";
 /// The media type of the cluster list.
 pub const CLUSTERS_MEDIA_TYPE: &str = "application/vnd.atlas.2024-08-05+json";
+/// The media type of `listGroups` and `getOrgGroups`.
+pub const PROJECTS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 /// The most items one page of a paginated list holds.
 pub const MAX_ITEMS_PER_PAGE: i64 = 500;
 /// The items a page holds when `itemsPerPage` is absent.
@@ -44,7 +46,7 @@ pub const MAX_LOGS: i64 = 20_000;
 /// Everything the handlers share.
 pub struct Shared {
     pub(crate) config: Config,
-    pub(crate) data: DataSet,
+    pub(crate) projects: Vec<DataSet>,
     pub(crate) auth: AuthState,
     pub(crate) limiter: RateLimiter,
     pub(crate) counters: Counters,
@@ -109,6 +111,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/atlas/v2/groups/{group_id}/clusters",
             get(list_clusters),
         )
+        .route("/api/atlas/v2/groups", get(list_groups))
+        .route("/api/atlas/v2/orgs/{org_id}/groups", get(org_groups))
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             with_latency,
@@ -135,6 +139,7 @@ enum Op {
     Legacy,
     AuditLogs,
     Clusters,
+    Projects,
 }
 
 impl Op {
@@ -143,6 +148,7 @@ impl Op {
             Op::Cluster | Op::Process => Some(ACCESS_MEDIA_TYPE),
             Op::AuditLogs => Some(AUDIT_MEDIA_TYPE),
             Op::Clusters => Some(CLUSTERS_MEDIA_TYPE),
+            Op::Projects => Some(PROJECTS_MEDIA_TYPE),
             Op::Legacy => None,
         }
     }
@@ -151,6 +157,7 @@ impl Op {
         match self {
             Op::AuditLogs => EndpointSet::Streams,
             Op::Clusters => EndpointSet::Clusters,
+            Op::Projects => EndpointSet::Projects,
             _ => EndpointSet::AccessTracking,
         }
     }
@@ -228,12 +235,12 @@ fn bad_parameter(op: Op, field: &str, description: &str) -> Response {
 }
 
 impl Call<'_> {
-    /// The gate, then the project: what every API call passes before its own work. `Ok`
-    /// carries the tokens left in the rate-limit bucket.
-    async fn gate(&self) -> Result<u32, Response> {
+    /// The gate, then the project: what every API call of a project passes before its
+    /// own work. `Ok` carries the tokens left in the rate-limit bucket, and the project.
+    async fn gate(&self) -> Result<(u32, &DataSet), Response> {
         let remaining = self.admit().await?;
-        self.project()?;
-        Ok(remaining)
+        let project = self.project()?;
+        Ok((remaining, project))
     }
 
     /// The gate. `Ok` carries the tokens left in the rate-limit bucket.
@@ -246,6 +253,7 @@ impl Call<'_> {
             Op::Legacy => &counters.access_legacy,
             Op::AuditLogs => &counters.audit_logs,
             Op::Clusters => &counters.list_clusters,
+            Op::Projects => &counters.list_projects,
         });
         let failure = {
             let mut faults = self.shared.faults.lock().unwrap();
@@ -349,8 +357,8 @@ impl Call<'_> {
         }
     }
 
-    /// The project must be well-formed and known.
-    fn project(&self) -> Result<(), Response> {
+    /// The project must be well-formed, known, and readable with these credentials.
+    fn project(&self) -> Result<&DataSet, Response> {
         let well_formed = self.group_id.len() == 24
             && self
                 .group_id
@@ -364,15 +372,36 @@ impl Call<'_> {
                 vec![json!(self.group_id)],
             ));
         }
-        if self.group_id != self.shared.data.group_id {
+        let Some(project) = self
+            .shared
+            .projects
+            .iter()
+            .find(|p| p.group_id == self.group_id)
+        else {
             return Err(api_error(
                 StatusCode::NOT_FOUND,
                 "GROUP_NOT_FOUND",
                 &format!("No group with ID {} exists.", self.group_id),
                 vec![json!(self.group_id)],
             ));
+        };
+        let forbidden = self
+            .shared
+            .faults
+            .lock()
+            .unwrap()
+            .forbidden_groups
+            .iter()
+            .any(|g| g == self.group_id);
+        if forbidden {
+            return Err(api_error(
+                StatusCode::FORBIDDEN,
+                "USER_UNAUTHORIZED",
+                "Current user is not authorized to perform this action.",
+                vec![],
+            ));
         }
-        Ok(())
+        Ok(project)
     }
 
     /// A success answer with the rate-limit headers and any body fault.
@@ -662,15 +691,14 @@ enum Target<'a> {
 }
 
 async fn access(call: Call<'_>, target: Target<'_>, query: Option<&str>) -> Response {
-    let remaining = match call.gate().await {
-        Ok(remaining) => remaining,
+    let (remaining, data) = match call.gate().await {
+        Ok(admitted) => admitted,
         Err(response) => return response,
     };
     let filter = match AccessFilter::parse(call.op, &Query::parse(query)) {
         Ok(filter) => filter,
         Err(response) => return response,
     };
-    let data = &call.shared.data;
     let hosts: Vec<u16> = match target {
         Target::Cluster(name) => match data.cluster(name) {
             Some(cluster) => cluster
@@ -747,12 +775,12 @@ async fn audit_logs(
         headers: &headers,
         group_id: &group_id,
     };
-    let remaining = match call.gate().await {
-        Ok(remaining) => remaining,
+    let (remaining, data) = match call.gate().await {
+        Ok(admitted) => admitted,
         Err(response) => return response,
     };
     let query = Query::parse(query.as_deref());
-    let now_s = shared.data.config.now_ms / 1000;
+    let now_s = data.config.now_ms / 1000;
     let (start_s, end_s) = match (
         query.int(Op::AuditLogs, "startDate"),
         query.int(Op::AuditLogs, "endDate"),
@@ -766,7 +794,7 @@ async fn audit_logs(
     if start_s > end_s {
         return bad_parameter(Op::AuditLogs, "startDate", "must not be after endDate");
     }
-    let Some(found) = shared.data.tenant(&tenant) else {
+    let Some(found) = data.tenant(&tenant) else {
         return api_error(
             StatusCode::NOT_FOUND,
             "STREAM_TENANT_NOT_FOUND",
@@ -775,14 +803,14 @@ async fn audit_logs(
         );
     };
     let log = AuditLog {
-        seed: shared.data.config.seed,
+        seed: data.config.seed,
         tenant: found.clone(),
         processor: query.raw("spName").map(str::to_string),
         start_s,
         end_s,
         bytes: AuditLog::budget(
             shared.config.audit_log_bytes,
-            shared.data.config.now_ms,
+            data.config.now_ms,
             start_s,
             end_s,
         ),
@@ -815,13 +843,130 @@ async fn list_clusters(
         headers: &headers,
         group_id: &group_id,
     };
-    let remaining = match call.gate().await {
-        Ok(remaining) => remaining,
+    let (remaining, data) = match call.gate().await {
+        Ok(admitted) => admitted,
         Err(response) => return response,
     };
     let query = Query::parse(query.as_deref());
-    let op = Op::Clusters;
-    let parsed = (|| {
+    let paging = match Paging::parse(Op::Clusters, &query, &["includeDeletedWithRetainedBackups"]) {
+        Ok(paging) => paging,
+        Err(response) => return response,
+    };
+    let clusters: Vec<Value> = data.clusters.iter().map(|c| data.cluster_json(c)).collect();
+    let path = format!("/api/atlas/v2/groups/{group_id}/clusters");
+    paging.answer(
+        &call,
+        remaining,
+        clusters,
+        &path,
+        "application/vnd.atlas.2024-08-05+json;charset=utf-8",
+    )
+}
+
+/// `listGroups`: every project the credentials see (all of the fake's), paged like
+/// `listClusters`.
+async fn list_groups(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    list_projects(&shared, None, &method, &uri, &headers, query.as_deref()).await
+}
+
+/// `getOrgGroups`: the projects of one organisation, optionally only the one named `name`.
+async fn org_groups(
+    State(shared): State<Arc<Shared>>,
+    Path(org_id): Path<String>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    list_projects(
+        &shared,
+        Some(&org_id),
+        &method,
+        &uri,
+        &headers,
+        query.as_deref(),
+    )
+    .await
+}
+
+async fn list_projects(
+    shared: &Shared,
+    org_id: Option<&str>,
+    method: &Method,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Response {
+    let org = &shared.projects[0].org_id;
+    // The organisation's bucket.
+    let call = Call {
+        shared,
+        op: Op::Projects,
+        method,
+        uri,
+        headers,
+        group_id: org,
+    };
+    let remaining = match call.admit().await {
+        Ok(remaining) => remaining,
+        Err(response) => return response,
+    };
+    let query = Query::parse(query);
+    let paging = match Paging::parse(Op::Projects, &query, &[]) {
+        Ok(paging) => paging,
+        Err(response) => return response,
+    };
+    let path = match org_id {
+        None => "/api/atlas/v2/groups".to_string(),
+        Some(id) if id == org => format!("/api/atlas/v2/orgs/{id}/groups"),
+        Some(id) => {
+            return api_error(
+                StatusCode::NOT_FOUND,
+                "ORG_NOT_FOUND",
+                &format!("No organization with ID {id} exists."),
+                vec![json!(id)],
+            );
+        }
+    };
+    let name = if org_id.is_some() {
+        query.raw("name")
+    } else {
+        None
+    };
+    let projects: Vec<Value> = shared
+        .projects
+        .iter()
+        .filter(|p| name.is_none_or(|n| n == p.name))
+        .map(DataSet::project_json)
+        .collect();
+    paging.answer(
+        &call,
+        remaining,
+        projects,
+        &path,
+        "application/vnd.atlas.2023-01-01+json;charset=utf-8",
+    )
+}
+
+/// The query of a paged list: `itemsPerPage` (1 to 500), `pageNum` (from 1),
+/// `includeCount`, `envelope`, `pretty`.
+struct Paging {
+    items_per_page: i64,
+    page_num: i64,
+    include_count: bool,
+    envelope: bool,
+    pretty: bool,
+}
+
+impl Paging {
+    /// Reads the paging parameters, and checks the operation's other booleans (`flags`).
+    fn parse(op: Op, query: &Query, flags: &[&str]) -> Result<Self, Response> {
         let items_per_page = query
             .int(op, "itemsPerPage")?
             .unwrap_or(DEFAULT_ITEMS_PER_PAGE);
@@ -836,64 +981,78 @@ async fn list_clusters(
         if page_num < 1 {
             return Err(bad_parameter(op, "pageNum", "must be at least 1"));
         }
-        let include_count = query.bool(op, "includeCount")?.unwrap_or(true);
-        query.bool(op, "includeDeletedWithRetainedBackups")?;
-        let envelope = query.bool(op, "envelope")?.unwrap_or(false);
-        let pretty = query.bool(op, "pretty")?.unwrap_or(false);
-        Ok((items_per_page, page_num, include_count, envelope, pretty))
-    })();
-    let (items_per_page, page_num, include_count, envelope, pretty) = match parsed {
-        Ok(parsed) => parsed,
-        Err(response) => return response,
-    };
-    let data = &shared.data;
-    let clusters = &data.clusters;
-    let total = clusters.len() as i64;
-    let skip = (page_num - 1).saturating_mul(items_per_page);
-    let results: Vec<Value> = clusters
-        .iter()
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(items_per_page as usize)
-        .map(|c| data.cluster_json(c))
-        .collect();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let page_link = |n: i64, rel: &str| {
-        json!({
-            "href": format!(
-                "http://{host}/api/atlas/v2/groups/{group_id}/clusters?pageNum={n}&itemsPerPage={items_per_page}"
-            ),
-            "rel": rel,
+        for flag in flags {
+            query.bool(op, flag)?;
+        }
+        Ok(Self {
+            items_per_page,
+            page_num,
+            include_count: query.bool(op, "includeCount")?.unwrap_or(true),
+            envelope: query.bool(op, "envelope")?.unwrap_or(false),
+            pretty: query.bool(op, "pretty")?.unwrap_or(false),
         })
-    };
-    let mut links = vec![page_link(page_num, "self")];
-    if page_num > 1 {
-        links.push(page_link(page_num - 1, "previous"));
     }
-    if skip.saturating_add(items_per_page) < total {
-        links.push(page_link(page_num + 1, "next"));
+
+    /// This page of `items` (the whole list, in a stable order), with the links to it and
+    /// its neighbours at `path`, and `totalCount` unless `includeCount=false`.
+    fn answer(
+        &self,
+        call: &Call<'_>,
+        remaining: u32,
+        items: Vec<Value>,
+        path: &str,
+        content_type: &str,
+    ) -> Response {
+        let Self {
+            items_per_page,
+            page_num,
+            ..
+        } = *self;
+        let total = items.len() as i64;
+        let skip = (page_num - 1).saturating_mul(items_per_page);
+        let results: Vec<Value> = items
+            .into_iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(items_per_page as usize)
+            .collect();
+        let host = call
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let page_link = |n: i64, rel: &str| {
+            json!({
+                "href": format!("http://{host}{path}?pageNum={n}&itemsPerPage={items_per_page}"),
+                "rel": rel,
+            })
+        };
+        let mut links = vec![page_link(page_num, "self")];
+        if page_num > 1 {
+            links.push(page_link(page_num - 1, "previous"));
+        }
+        if skip.saturating_add(items_per_page) < total {
+            links.push(page_link(page_num + 1, "next"));
+        }
+        let mut body = json!({ "links": links, "results": results });
+        if self.include_count {
+            body["totalCount"] = json!(total);
+        }
+        if self.envelope {
+            // A list is already wrapped: it only gains the status.
+            body["status"] = json!(200);
+        }
+        let bytes = if self.pretty {
+            serde_json::to_vec_pretty(&body)
+        } else {
+            serde_json::to_vec(&body)
+        }
+        .expect("JSON serialises");
+        call.answer(
+            remaining,
+            content_type,
+            futures::stream::iter([Ok(Bytes::from(bytes))]),
+        )
     }
-    let mut body = json!({ "links": links, "results": results });
-    if include_count {
-        body["totalCount"] = json!(total);
-    }
-    if envelope {
-        // A list is already wrapped: it only gains the status.
-        body["status"] = json!(200);
-    }
-    let bytes = if pretty {
-        serde_json::to_vec_pretty(&body)
-    } else {
-        serde_json::to_vec(&body)
-    }
-    .expect("JSON serialises");
-    call.answer(
-        remaining,
-        "application/vnd.atlas.2024-08-05+json;charset=utf-8",
-        futures::stream::iter([Ok(Bytes::from(bytes))]),
-    )
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {

@@ -19,6 +19,8 @@ pub struct Counters {
     pub audit_logs: AtomicU64,
     /// `listClusters` calls (each page is one).
     pub list_clusters: AtomicU64,
+    /// `listGroups` and `getOrgGroups` calls (each page is one).
+    pub list_projects: AtomicU64,
     /// `POST /api/oauth/token` calls.
     pub token_requests: AtomicU64,
     /// `POST /api/oauth/revoke` calls.
@@ -47,6 +49,8 @@ pub struct Stats {
     pub audit_logs: u64,
     /// `listClusters` calls (each page is one).
     pub list_clusters: u64,
+    /// `listGroups` and `getOrgGroups` calls (each page is one).
+    pub list_projects: u64,
     /// Token requests.
     pub token_requests: u64,
     /// Token revocations.
@@ -75,6 +79,7 @@ impl Counters {
             access_legacy: get(&self.access_legacy),
             audit_logs: get(&self.audit_logs),
             list_clusters: get(&self.list_clusters),
+            list_projects: get(&self.list_projects),
             token_requests: get(&self.token_requests),
             revocations: get(&self.revocations),
             unauthorized: get(&self.unauthorized),

@@ -318,6 +318,232 @@ shape: `results`, `totalCount` and `links`.
             Default::default()
         }
     }
+    ///One page of projects, in Atlas's paginated shape.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaginatedProjects {
+        ///Links to this page and its neighbours.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<Link>,
+        ///The projects of this page; empty past the last page.
+        pub results: ::std::vec::Vec<Project>,
+        ///How many projects the whole list holds; absent when `includeCount` is false.
+        #[serde(
+            rename = "totalCount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_count: ::std::option::Option<i32>,
+    }
+    impl PaginatedProjects {
+        ///A builder of `PaginatedProjects`, its fields set one by one.
+        pub fn builder() -> builder::PaginatedProjects {
+            Default::default()
+        }
+    }
+    /**A project (Atlas calls projects groups), as listed. Fields not listed here are
+ignored when an answer is read.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Project {
+        ///How many clusters the project has.
+        #[serde(rename = "clusterCount")]
+        pub cluster_count: i64,
+        ///When the project was created.
+        pub created: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The project, as 24 lowercase hexadecimal digits.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<ProjectId>,
+        ///The project's name, unique within its organisation.
+        pub name: ProjectName,
+        ///The organisation the project belongs to, as 24 lowercase hexadecimal digits.
+        #[serde(rename = "orgId")]
+        pub org_id: ProjectOrgId,
+    }
+    impl Project {
+        ///A builder of `Project`, its fields set one by one.
+        pub fn builder() -> builder::Project {
+            Default::default()
+        }
+    }
+    ///The project, as 24 lowercase hexadecimal digits.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectId(::std::string::String);
+    impl ::std::ops::Deref for ProjectId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectId> for ::std::string::String {
+        fn from(value: ProjectId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::with_flags("^([a-f0-9]{24})$", "u").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::result::Result::Ok(
+                Self(
+                    <::std::string::String as ::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?,
+                ),
+            )
+        }
+    }
+    ///The project's name, unique within its organisation.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectName(::std::string::String);
+    impl ::std::ops::Deref for ProjectName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectName> for ::std::string::String {
+        fn from(value: ProjectName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::with_flags("^[\\p{L}\\p{N}\\-_.(),:&@+']{1,64}$", "u")
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[\\p{L}\\p{N}\\-_.(),:&@+']{1,64}$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::result::Result::Ok(
+                Self(
+                    <::std::string::String as ::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?,
+                ),
+            )
+        }
+    }
+    ///The organisation the project belongs to, as 24 lowercase hexadecimal digits.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectOrgId(::std::string::String);
+    impl ::std::ops::Deref for ProjectOrgId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectOrgId> for ::std::string::String {
+        fn from(value: ProjectOrgId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectOrgId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::with_flags("^([a-f0-9]{24})$", "u").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectOrgId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectOrgId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectOrgId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::result::Result::Ok(
+                Self(
+                    <::std::string::String as ::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?,
+                ),
+            )
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
         ///A builder of [`super::BadRequestDetail`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
@@ -1501,6 +1727,227 @@ How many clusters the whole list holds; absent when `includeCount` is false.*/
                 }
             }
         }
+        ///A builder of [`super::PaginatedProjects`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct PaginatedProjects {
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::Link>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Project>,
+                ::std::string::String,
+            >,
+            total_count: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedProjects {
+            fn default() -> Self {
+                Self {
+                    links: Ok(Default::default()),
+                    results: Err("no value supplied for results".to_string()),
+                    total_count: Ok(Default::default()),
+                }
+            }
+        }
+        impl PaginatedProjects {
+            /**Sets the field `links`:
+
+Links to this page and its neighbours.*/
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Link>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            /**Sets the field `results`:
+
+The projects of this page; empty past the last page.*/
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Project>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            /**Sets the field `totalCount`:
+
+How many projects the whole list holds; absent when `includeCount` is false.*/
+            pub fn total_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_count: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedProjects> for super::PaginatedProjects {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedProjects,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    links: value.links?,
+                    results: value.results?,
+                    total_count: value.total_count?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedProjects> for PaginatedProjects {
+            fn from(value: super::PaginatedProjects) -> Self {
+                Self {
+                    links: Ok(value.links),
+                    results: Ok(value.results),
+                    total_count: Ok(value.total_count),
+                }
+            }
+        }
+        ///A builder of [`super::Project`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct Project {
+            cluster_count: ::std::result::Result<i64, ::std::string::String>,
+            created: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<super::ProjectId>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<super::ProjectName, ::std::string::String>,
+            org_id: ::std::result::Result<super::ProjectOrgId, ::std::string::String>,
+        }
+        impl ::std::default::Default for Project {
+            fn default() -> Self {
+                Self {
+                    cluster_count: Err(
+                        "no value supplied for cluster_count".to_string(),
+                    ),
+                    created: Err("no value supplied for created".to_string()),
+                    id: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    org_id: Err("no value supplied for org_id".to_string()),
+                }
+            }
+        }
+        impl Project {
+            /**Sets the field `clusterCount`:
+
+How many clusters the project has.*/
+            pub fn cluster_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cluster_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cluster_count: {e}")
+                    });
+                self
+            }
+            /**Sets the field `created`:
+
+When the project was created.*/
+            pub fn created<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created: {e}")
+                    });
+                self
+            }
+            /**Sets the field `id`:
+
+The project, as 24 lowercase hexadecimal digits.*/
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ProjectId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            /**Sets the field `name`:
+
+The project's name, unique within its organisation.*/
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ProjectName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            /**Sets the field `orgId`:
+
+The organisation the project belongs to, as 24 lowercase hexadecimal digits.*/
+            pub fn org_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ProjectOrgId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.org_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for org_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Project> for super::Project {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Project,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cluster_count: value.cluster_count?,
+                    created: value.created?,
+                    id: value.id?,
+                    name: value.name?,
+                    org_id: value.org_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Project> for Project {
+            fn from(value: super::Project) -> Self {
+                Self {
+                    cluster_count: Ok(value.cluster_count),
+                    created: Ok(value.created),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    org_id: Ok(value.org_id),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -1534,6 +1981,48 @@ How many clusters the whole list holds; absent when `includeCount` is false.*/
             }
         }
     }
+    impl ProjectId {
+        /// Checks the value against the spec's rule (pattern, lengths). Values
+        /// built by `parse` or `try_from` always keep it; a value decoded from
+        /// an answer is taken as Atlas sent it, and this says whether it keeps it.
+        ///
+        /// # Errors
+        ///
+        /// The value breaks the rule.
+        pub fn validate(
+            &self,
+        ) -> ::std::result::Result<(), self::error::ConversionError> {
+            self.0.parse::<Self>().map(drop)
+        }
+    }
+    impl ProjectName {
+        /// Checks the value against the spec's rule (pattern, lengths). Values
+        /// built by `parse` or `try_from` always keep it; a value decoded from
+        /// an answer is taken as Atlas sent it, and this says whether it keeps it.
+        ///
+        /// # Errors
+        ///
+        /// The value breaks the rule.
+        pub fn validate(
+            &self,
+        ) -> ::std::result::Result<(), self::error::ConversionError> {
+            self.0.parse::<Self>().map(drop)
+        }
+    }
+    impl ProjectOrgId {
+        /// Checks the value against the spec's rule (pattern, lengths). Values
+        /// built by `parse` or `try_from` always keep it; a value decoded from
+        /// an answer is taken as Atlas sent it, and this says whether it keeps it.
+        ///
+        /// # Errors
+        ///
+        /// The value breaks the rule.
+        pub fn validate(
+            &self,
+        ) -> ::std::result::Result<(), self::error::ConversionError> {
+            self.0.parse::<Self>().map(drop)
+        }
+    }
     impl ::atlas_runtime::paginate::Page for PaginatedClusters {
         type Item = Cluster;
         fn total_count(&self) -> ::std::option::Option<i64> {
@@ -1543,13 +2032,23 @@ How many clusters the whole list holds; absent when `includeCount` is false.*/
             self.results
         }
     }
+    impl ::atlas_runtime::paginate::Page for PaginatedProjects {
+        type Item = Project;
+        fn total_count(&self) -> ::std::option::Option<i64> {
+            ::atlas_runtime::paginate::Count::count(&self.total_count)
+        }
+        fn into_items(self) -> ::std::vec::Vec<Project> {
+            self.results
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for MongoDB Atlas access tracking and streams audit logs
 
 The subset of the MongoDB Atlas Administration API that reports who connected to a
 database deployment (access tracking), that exports the audit log of a stream
-processing workspace, and that lists the clusters of a project.
+processing workspace, and that lists the projects the credentials see, the projects of
+an organisation and the clusters of a project.
 
 Every v2 operation must be called with exactly one `Accept` media type of the form
 `application/vnd.atlas.<version>+<json|gzip>`, the version being the one the
@@ -1797,6 +2296,65 @@ let response = client
 ```*/
     pub fn list_clusters(&self) -> builder::ListClusters<'_> {
         builder::ListClusters::new(self)
+    }
+    /**List every project the credentials see
+
+Lists every project the API key or service account can read, across organisations,
+one page at a time: `pageNum` picks the page and `itemsPerPage` its size, and
+`totalCount` says how many projects there are in all. The client's `stream()` and
+`all()` walk every page.
+
+
+Sends a `GET` request to `/api/atlas/v2/groups`
+
+Arguments:
+- `include_count`: Whether the answer carries `totalCount`, the number of items of the whole list.
+Atlas counts them unless told `false`.
+
+- `items_per_page`: How many items a page holds, at most 500. Atlas uses 100 when absent.
+- `page_num`: Which page of the list to return, counting from 1.
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+let response = client
+    .list_groups()
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn list_groups(&self) -> builder::ListGroups<'_> {
+        builder::ListGroups::new(self)
+    }
+    /**List the projects of an organisation
+
+Lists the projects of one organisation, one page at a time, optionally only those
+with a given name. Paged like `listGroups`.
+
+
+Sends a `GET` request to `/api/atlas/v2/orgs/{orgId}/groups`
+
+Arguments:
+- `org_id`: The organisation, as 24 lowercase hexadecimal digits.
+- `include_count`: Whether the answer carries `totalCount`, the number of items of the whole list.
+Atlas counts them unless told `false`.
+
+- `items_per_page`: How many items a page holds, at most 500. Atlas uses 100 when absent.
+- `name`: Keep only the project with exactly this name.
+- `page_num`: Which page of the list to return, counting from 1.
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+let response = client
+    .get_org_groups()
+    .org_id("4888442a3354817a7320eb61")
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn get_org_groups(&self) -> builder::GetOrgGroups<'_> {
+        builder::GetOrgGroups::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -3370,6 +3928,509 @@ Which page of the list to return, counting from 1.*/
             }
         }
     }
+    /**Builder for [`Client::list_groups`]
+
+[`Client::list_groups`]: super::Client::list_groups*/
+    #[derive(Debug, Clone)]
+    pub struct ListGroups<'a> {
+        client: &'a super::Client,
+        include_count: Result<Option<bool>, String>,
+        items_per_page: Result<Option<i32>, String>,
+        page_num: Result<Option<i32>, String>,
+    }
+    impl<'a> ListGroups<'a> {
+        ///A builder of the request of [`Client::list_groups`](super::Client::list_groups), no parameter set yet.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                include_count: Ok(None),
+                items_per_page: Ok(None),
+                page_num: Ok(None),
+            }
+        }
+        /**Sets `includeCount` (query parameter).
+
+Whether the answer carries `totalCount`, the number of items of the whole list.
+Atlas counts them unless told `false`.*/
+        pub fn include_count<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_count = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `includeCount` must be a boolean (true or false)"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `itemsPerPage` (query parameter).
+
+How many items a page holds, at most 500. Atlas uses 100 when absent.*/
+        pub fn items_per_page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.items_per_page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `itemsPerPage` must be an integer that fits i32"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `pageNum` (query parameter).
+
+Which page of the list to return, counting from 1.*/
+        pub fn page_num<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.page_num = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `pageNum` must be an integer that fits i32".to_string()
+                });
+            self
+        }
+        ///Checks the parameters, builds the request and sends it through the runtime: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(
+            self,
+        ) -> Result<::reqwest::Response, Error<::atlas_runtime::ErrorBody>> {
+            let Self { client, include_count, items_per_page, page_num } = self;
+            let include_count = include_count.map_err(Error::InvalidRequest)?;
+            let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
+            let page_num = page_num.map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[5usize]
+                .check(
+                    &[
+                        (
+                            "includeCount",
+                            ::atlas_runtime::operation::value(&include_count),
+                        ),
+                        (
+                            "itemsPerPage",
+                            ::atlas_runtime::operation::value(&items_per_page),
+                        ),
+                        ("pageNum", ::atlas_runtime::operation::value(&page_num)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/atlas/v2/groups", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/vnd.atlas.2023-01-01+json",
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(
+                    &progenitor_client::QueryParam::new("includeCount", &include_count),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("itemsPerPage", &items_per_page),
+                )
+                .query(&progenitor_client::QueryParam::new("pageNum", &page_num))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_groups",
+            };
+            let response = client
+                .inner
+                .call(&client.baseurl, request, info.operation_id, super::OPERATIONS)
+                .await?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/groups`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedProjects>,
+            Error<::atlas_runtime::ErrorBody>,
+        > {
+            let response = self.exchange().await?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        pub async fn send_raw(
+            self,
+        ) -> Result<
+            ResponseValue<::atlas_runtime::response::Bytes>,
+            Error<::atlas_runtime::ErrorBody>,
+        > {
+            let response = self.exchange().await?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::raw(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_org_groups`]
+
+[`Client::get_org_groups`]: super::Client::get_org_groups*/
+    #[derive(Debug, Clone)]
+    pub struct GetOrgGroups<'a> {
+        client: &'a super::Client,
+        org_id: Result<::std::string::String, String>,
+        include_count: Result<Option<bool>, String>,
+        items_per_page: Result<Option<i32>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        page_num: Result<Option<i32>, String>,
+    }
+    impl<'a> GetOrgGroups<'a> {
+        ///A builder of the request of [`Client::get_org_groups`](super::Client::get_org_groups), no parameter set yet.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                org_id: Err("parameter `orgId` is required".to_string()),
+                include_count: Ok(None),
+                items_per_page: Ok(None),
+                name: Ok(None),
+                page_num: Ok(None),
+            }
+        }
+        /**Sets `orgId` (path parameter).
+
+The organisation, as 24 lowercase hexadecimal digits.*/
+        pub fn org_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.org_id = value
+                .try_into()
+                .map_err(|_| "parameter `orgId` must be a string".to_string());
+            self
+        }
+        /**Sets `includeCount` (query parameter).
+
+Whether the answer carries `totalCount`, the number of items of the whole list.
+Atlas counts them unless told `false`.*/
+        pub fn include_count<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_count = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `includeCount` must be a boolean (true or false)"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `itemsPerPage` (query parameter).
+
+How many items a page holds, at most 500. Atlas uses 100 when absent.*/
+        pub fn items_per_page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.items_per_page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `itemsPerPage` must be an integer that fits i32"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `name` (query parameter).
+
+Keep only the project with exactly this name.*/
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "parameter `name` must be a string".to_string());
+            self
+        }
+        /**Sets `pageNum` (query parameter).
+
+Which page of the list to return, counting from 1.*/
+        pub fn page_num<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.page_num = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `pageNum` must be an integer that fits i32".to_string()
+                });
+            self
+        }
+        ///Checks the parameters, builds the request and sends it through the runtime: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(
+            self,
+        ) -> Result<::reqwest::Response, Error<::atlas_runtime::ErrorBody>> {
+            let Self { client, org_id, include_count, items_per_page, name, page_num } = self;
+            let org_id = org_id.map_err(Error::InvalidRequest)?;
+            let include_count = include_count.map_err(Error::InvalidRequest)?;
+            let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let page_num = page_num.map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[6usize]
+                .check(
+                    &[
+                        ("orgId", ::atlas_runtime::operation::value(&org_id)),
+                        (
+                            "includeCount",
+                            ::atlas_runtime::operation::value(&include_count),
+                        ),
+                        (
+                            "itemsPerPage",
+                            ::atlas_runtime::operation::value(&items_per_page),
+                        ),
+                        ("pageNum", ::atlas_runtime::operation::value(&page_num)),
+                        ("name", ::atlas_runtime::operation::value(&name)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/atlas/v2/orgs/{}/groups", client.baseurl,
+                ::atlas_runtime::operation::encode_path(& org_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/vnd.atlas.2023-01-01+json",
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(
+                    &progenitor_client::QueryParam::new("includeCount", &include_count),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("itemsPerPage", &items_per_page),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("pageNum", &page_num))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_org_groups",
+            };
+            let response = client
+                .inner
+                .call(&client.baseurl, request, info.operation_id, super::OPERATIONS)
+                .await?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/orgs/{orgId}/groups`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedProjects>,
+            Error<::atlas_runtime::ErrorBody>,
+        > {
+            let response = self.exchange().await?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        pub async fn send_raw(
+            self,
+        ) -> Result<
+            ResponseValue<::atlas_runtime::response::Bytes>,
+            Error<::atlas_runtime::ErrorBody>,
+        > {
+            let response = self.exchange().await?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::raw(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     impl<'a> ListClusters<'a> {
         /**Every item of the list [`Client::list_clusters`](super::Client::list_clusters) returns, page after page: asks for `pageNum` 1, 2, ... (whatever `page_num` holds) with the page size of `items_per_page`, else 100 and `includeCount=true`, and ends when the items reach the first page's `totalCount`.
 
@@ -3399,6 +4460,70 @@ Exact or an error: a `totalCount` that changes between pages, pages that overlap
         pub fn all(
             self,
         ) -> ::atlas_runtime::paginate::All<'a, types::PaginatedClusters> {
+            self.stream().all()
+        }
+    }
+    impl<'a> ListGroups<'a> {
+        /**Every item of the list [`Client::list_groups`](super::Client::list_groups) returns, page after page: asks for `pageNum` 1, 2, ... (whatever `page_num` holds) with the page size of `items_per_page`, else 100 and `includeCount=true`, and ends when the items reach the first page's `totalCount`.
+
+Exact or an error: a `totalCount` that changes between pages, pages that overlap (an item seen twice) or that run out before `totalCount` end the stream with an `AtlasError` of kind `Incomplete`; see `atlas_runtime::paginate` for the rule.*/
+        #[inline]
+        pub fn stream(
+            self,
+        ) -> ::atlas_runtime::paginate::Items<'a, types::PaginatedProjects> {
+            let page_size: ::std::option::Option<u32> = match &self.items_per_page {
+                Ok(Some(size)) => u32::try_from(*size).ok(),
+                Ok(None) => ::std::option::Option::Some(100u32),
+                Err(_) => ::std::option::Option::None,
+            };
+            ::atlas_runtime::paginate::Items::of_sends(
+                page_size,
+                move |page| {
+                    let mut request = self.clone().page_num(page).include_count(true);
+                    if let ::std::option::Option::Some(size) = page_size {
+                        request = request.items_per_page(size);
+                    }
+                    request.send()
+                },
+            )
+        }
+        ///Every item of the list, collected: `stream()` to its end, a future of `Result<Vec<types::Project>, AtlasError>`. It fails when a page could not be had, or the pages do not add up to the list exactly (kind `Incomplete`).
+        #[inline]
+        pub fn all(
+            self,
+        ) -> ::atlas_runtime::paginate::All<'a, types::PaginatedProjects> {
+            self.stream().all()
+        }
+    }
+    impl<'a> GetOrgGroups<'a> {
+        /**Every item of the list [`Client::get_org_groups`](super::Client::get_org_groups) returns, page after page: asks for `pageNum` 1, 2, ... (whatever `page_num` holds) with the page size of `items_per_page`, else 100 and `includeCount=true`, and ends when the items reach the first page's `totalCount`.
+
+Exact or an error: a `totalCount` that changes between pages, pages that overlap (an item seen twice) or that run out before `totalCount` end the stream with an `AtlasError` of kind `Incomplete`; see `atlas_runtime::paginate` for the rule.*/
+        #[inline]
+        pub fn stream(
+            self,
+        ) -> ::atlas_runtime::paginate::Items<'a, types::PaginatedProjects> {
+            let page_size: ::std::option::Option<u32> = match &self.items_per_page {
+                Ok(Some(size)) => u32::try_from(*size).ok(),
+                Ok(None) => ::std::option::Option::Some(100u32),
+                Err(_) => ::std::option::Option::None,
+            };
+            ::atlas_runtime::paginate::Items::of_sends(
+                page_size,
+                move |page| {
+                    let mut request = self.clone().page_num(page).include_count(true);
+                    if let ::std::option::Option::Some(size) = page_size {
+                        request = request.items_per_page(size);
+                    }
+                    request.send()
+                },
+            )
+        }
+        ///Every item of the list, collected: `stream()` to its end, a future of `Result<Vec<types::Project>, AtlasError>`. It fails when a page could not be had, or the pages do not add up to the list exactly (kind `Incomplete`).
+        #[inline]
+        pub fn all(
+            self,
+        ) -> ::atlas_runtime::paginate::All<'a, types::PaginatedProjects> {
             self.stream().all()
         }
     }
@@ -3699,6 +4824,75 @@ pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
         params: &[
             ::atlas_runtime::Param {
                 name: "groupId",
+                location: ::atlas_runtime::Location::Path,
+                pattern: Some("^([a-f0-9]{24})$"),
+                minimum: None,
+                maximum: None,
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+            ::atlas_runtime::Param {
+                name: "itemsPerPage",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: Some(::atlas_runtime::Bound::Integer(500i64)),
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+            ::atlas_runtime::Param {
+                name: "pageNum",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: None,
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+        ],
+    },
+    ::atlas_runtime::Operation {
+        id: "list_groups",
+        operation_id: "listGroups",
+        streamed: false,
+        params: &[
+            ::atlas_runtime::Param {
+                name: "itemsPerPage",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: Some(::atlas_runtime::Bound::Integer(500i64)),
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+            ::atlas_runtime::Param {
+                name: "pageNum",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: None,
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+        ],
+    },
+    ::atlas_runtime::Operation {
+        id: "get_org_groups",
+        operation_id: "getOrgGroups",
+        streamed: false,
+        params: &[
+            ::atlas_runtime::Param {
+                name: "orgId",
                 location: ::atlas_runtime::Location::Path,
                 pattern: Some("^([a-f0-9]{24})$"),
                 minimum: None,
