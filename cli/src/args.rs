@@ -161,6 +161,24 @@ pub struct ExportArgs {
     /// Every cluster of the project (listed with Atlas's listClusters).
     #[arg(long, conflicts_with_all = ["cluster", "hostname"])]
     pub all_clusters: bool,
+    /// With --all-clusters: every cluster of every project the credentials see (Atlas's
+    /// listGroups), or of one organisation's with --org-id or MONGODB_ATLAS_ORG_ID. Each
+    /// target is named <project id>/<cluster> in --out's {target} and in --checkpoint-dir
+    /// (a directory per project, made as needed). A project that fails is reported; the
+    /// others are delivered.
+    #[arg(long, requires = "all_clusters", conflicts_with_all = ["group_id", "checkpoint"])]
+    pub all_projects: bool,
+    /// With --all-clusters: every cluster of every project of this organisation (24
+    /// hexadecimal digits; Atlas's getOrgGroups), as --all-projects does [default with
+    /// --all-projects: MONGODB_ATLAS_ORG_ID].
+    #[arg(
+        long,
+        value_name = "ID",
+        allow_hyphen_values = true,
+        requires = "all_clusters",
+        conflicts_with_all = ["group_id", "checkpoint"]
+    )]
+    pub org_id: Option<String>,
     /// Beginning of the window [default: 7 days ago, or where the checkpoint ends].
     #[arg(long, allow_hyphen_values = true, conflicts_with = "since")]
     pub start: Option<String>,

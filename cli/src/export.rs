@@ -1,6 +1,7 @@
 //! `atlas-logs export`: one target or many (`--all-clusters`, repeated `--cluster` and
-//! `--hostname`), each through the library's exact export, written as NDJSON under the
-//! state-file protocol of [`crate::state`], several at once within one budget of calls.
+//! `--hostname`, every cluster of every project with `--all-projects` or `--org-id`), each
+//! through the library's exact export, written as NDJSON under the state-file protocol of
+//! [`crate::state`], several at once within one budget of calls.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ enum Checkpoints {
 
 /// One target's export: where it resumes and where it writes.
 struct Job {
+    /// The project; `None` until connected when only the connection tells it (the demo).
+    group: Option<String>,
     target: Target,
     /// The cluster's name or the hostname, as used in file names.
     name: String,
@@ -112,50 +115,142 @@ pub async fn command(
         }
         (None, None) => Checkpoints::None,
     };
-    let project = session::project(&args.project, global)?;
+    let scope = session::projects(args.all_projects, args.org_id.as_deref())?;
+    let project = match scope {
+        Some(_) => None,
+        None => session::project(&args.project, global)?,
+    };
     let settings = Settings {
+        by_project: scope.is_some(),
         start,
         end,
         overlap_ms,
         concurrency: usize::from(args.concurrency),
         quiet: global.quiet,
     };
-    // Explicit targets: every checkpoint is read and every output checked before connecting.
+    let layout = Layout {
+        out: &out,
+        checkpoints: &checkpoints,
+        by_project: settings.by_project,
+    };
+    // Explicit targets: every checkpoint is read and every output checked before
+    // connecting, and, when the project is known, checked against it: then deliveries a
+    // killed run left half-done are completed.
     let prepared = match &explicit {
-        Some(targets) => Some(jobs(
-            project.as_deref(),
-            targets,
-            &out,
-            &checkpoints,
-            &settings,
-        )?),
+        Some(targets) => {
+            let planned = targets.iter().map(|t| (project.clone(), t.clone()));
+            let mut jobs = jobs(planned, &layout, &settings)?;
+            if project.is_some() {
+                finish_leftovers(&mut jobs, settings.quiet)?;
+            }
+            Some(jobs)
+        }
         None => None,
     };
-    // A project known only once connected: the checkpoints are checked against it now,
-    // before any export request.
-    let checked = project.is_some();
     let session = session::connect(global, now).await?;
-    let group = session.group(project);
-    let jobs = match prepared {
-        Some(jobs) => {
-            if !checked {
-                for job in &jobs {
+    let mut failed = Vec::new();
+    let jobs = match (prepared, scope) {
+        (Some(mut jobs), _) => {
+            // A project known only once connected (the demo's): the checkpoints are
+            // checked against it now, before any export request.
+            if project.is_none() {
+                let group = session.group(None);
+                for job in &mut jobs {
+                    job.group = Some(group.clone());
                     check_checkpoint(job, &group, &checkpoints, settings.end)?;
                 }
+                finish_leftovers(&mut jobs, settings.quiet)?;
             }
             jobs
         }
-        None => {
-            let targets = all_clusters(&session, &group).await?;
-            jobs(Some(&group), &targets, &out, &checkpoints, &settings)?
+        (None, None) => {
+            let group = session.group(project);
+            let planned = all_clusters(&session, &group)
+                .await?
+                .into_iter()
+                .map(|t| (Some(group.clone()), t));
+            let mut jobs = jobs(planned, &layout, &settings)?;
+            finish_leftovers(&mut jobs, settings.quiet)?;
+            jobs
+        }
+        (None, Some(scope)) => {
+            let (planned, unlisted) = every_cluster_of(&session, &scope, &settings).await?;
+            failed = unlisted;
+            let mut jobs = jobs(planned.into_iter(), &layout, &settings)?;
+            finish_leftovers(&mut jobs, settings.quiet)?;
+            jobs
         }
     };
-    run(&session, &group, jobs, &settings).await
+    run(&session, jobs, failed, &settings).await
+}
+
+/// Where each target's output and checkpoint go.
+struct Layout<'a> {
+    out: &'a ExportOut,
+    checkpoints: &'a Checkpoints,
+    /// Targets of several projects: named `<project id>/<target>`, in a directory per
+    /// project.
+    by_project: bool,
+}
+
+/// Every cluster of every project of `scope`: the projects listed once, then each
+/// project's clusters, `concurrency` listings at once. Targets come interleaved across
+/// projects (the first cluster of each, then the second of each...), so that the targets
+/// running at once draw on different projects' rate limits. A project whose clusters
+/// cannot be listed (no access any more, gone) is a failure of its own, reported with the
+/// others' outcomes; the listing of the projects failing fails the run.
+async fn every_cluster_of(
+    session: &Session,
+    scope: &atlas_log_export::Projects,
+    settings: &Settings,
+) -> Result<(Vec<(Option<String>, Target)>, Vec<(String, Failure)>), Failure> {
+    let projects = atlas_log_export::list_projects(&session.client, scope).await?;
+    if projects.is_empty() {
+        return Err(Failure {
+            code: crate::exit::NOT_FOUND,
+            message: match scope {
+                atlas_log_export::Projects::All => {
+                    "--all-projects: the credentials see no project".to_string()
+                }
+                atlas_log_export::Projects::Organisation(org) => {
+                    format!("organisation {org} has no project the credentials see")
+                }
+            },
+        });
+    }
+    let listed: Vec<(String, Result<Vec<String>, AtlasError>)> = futures::stream::iter(projects)
+        .map(|project| async move {
+            let clusters = atlas_log_export::list_clusters(&session.client, &project.id).await;
+            (project.id, clusters)
+        })
+        .buffered(settings.concurrency.max(1))
+        .collect()
+        .await;
+    let mut per_project = Vec::new();
+    let mut failed = Vec::new();
+    for (group, clusters) in listed {
+        match clusters {
+            Ok(names) => per_project.push((group, names)),
+            Err(e) => failed.push((format!("project {group}"), Failure::from(e))),
+        }
+    }
+    let longest = per_project.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
+    let mut planned = Vec::new();
+    for i in 0..longest {
+        for (group, names) in &per_project {
+            if let Some(name) = names.get(i) {
+                planned.push((Some(group.clone()), Target::Cluster(name.clone())));
+            }
+        }
+    }
+    Ok((planned, failed))
 }
 
 /// What applies to every target.
 #[derive(Clone)]
 struct Settings {
+    /// Targets of several projects (`--all-projects`, `--org-id`).
+    by_project: bool,
     start: Option<i64>,
     end: i64,
     overlap_ms: Option<i64>,
@@ -193,19 +288,24 @@ fn file_name(target: &Target) -> String {
     }
 }
 
-/// One job per target: names distinct, outputs writable, checkpoints read strictly and
-/// consistent with the flags. Then, and only then, deliveries a previous run left
-/// half-done are completed.
+/// One job per target (in its project, when known): names distinct, outputs writable,
+/// checkpoints read strictly and consistent with the flags and, when the project is known,
+/// with it. Nothing is delivered yet: see [`finish_leftovers`].
 fn jobs(
-    project: Option<&str>,
-    targets: &[Target],
-    out: &ExportOut,
-    checkpoints: &Checkpoints,
+    targets: impl Iterator<Item = (Option<String>, Target)>,
+    layout: &Layout<'_>,
     settings: &Settings,
 ) -> Result<Vec<Job>, Failure> {
+    let Layout {
+        out, checkpoints, ..
+    } = *layout;
     let mut jobs: Vec<Job> = Vec::new();
-    for target in targets {
-        let name = file_name(target);
+    for (group, target) in targets {
+        let target = &target;
+        let name = match (&group, layout.by_project) {
+            (Some(group), true) => format!("{group}/{}", file_name(target)),
+            _ => file_name(target),
+        };
         if jobs.iter().any(|j| j.name == name) {
             return Err(Failure::usage(format!(
                 "{} is given twice (as a target, or as a file name {name:?})",
@@ -213,6 +313,20 @@ fn jobs(
             )));
         }
         let out_file = out.file_for(&name);
+        if layout.by_project {
+            // A directory per project, beside the others, for its files and checkpoints.
+            let checkpoint_dir = match checkpoints {
+                Checkpoints::Dir(dir) => group.as_deref().map(|g| dir.join(g)),
+                _ => None,
+            };
+            let out_dir = out_file.as_deref().and_then(std::path::Path::parent);
+            for dir in [out_dir, checkpoint_dir.as_deref()].into_iter().flatten() {
+                std::fs::create_dir_all(dir).map_err(|e| Failure {
+                    code: crate::exit::FAILURE,
+                    message: format!("cannot make the directory {}: {e}", dir.display()),
+                })?;
+            }
+        }
         if let (ExportOut::PerTarget(_), Some(file)) = (out, &out_file) {
             validate::file("--out", file).map_err(Failure::usage)?;
         }
@@ -246,21 +360,28 @@ fn jobs(
             )));
         }
         let job = Job {
+            group,
             target: target.clone(),
             name,
             state_path,
             state,
             out: out_file,
         };
-        if let Some(group) = project {
+        if let Some(group) = &job.group {
             check_checkpoint(&job, group, checkpoints, settings.end)?;
         }
         jobs.push(job);
     }
-    for job in &mut jobs {
+    Ok(jobs)
+}
+
+/// Completes the deliveries killed runs left half-done, then removes what they left
+/// half-written: only once every job's checkpoint has been checked.
+fn finish_leftovers(jobs: &mut [Job], quiet: bool) -> Result<(), Failure> {
+    for job in jobs.iter_mut() {
         if let (Some(state), Some(path)) = (&mut job.state, &job.state_path)
             && let Some(delivered) = crate::state::finish_delivery(state, path)?
-            && !settings.quiet
+            && !quiet
         {
             eprintln!(
                 "delivered {}, which the previous run had finished but not put in place",
@@ -273,8 +394,8 @@ fn jobs(
         .iter()
         .filter_map(|j| j.out.as_deref())
         .map(crate::state::dir_of);
-    crate::state::remove_stale(dirs, settings.quiet);
-    Ok(jobs)
+    crate::state::remove_stale(dirs, quiet);
+    Ok(())
 }
 
 /// Checks, once per run and before any export request, that a job's checkpoint resumes
@@ -457,11 +578,12 @@ impl Board {
 }
 
 /// Runs every job, `concurrency` calls at once in all, each target in a task of its own,
-/// and reports.
+/// and reports, with the targets that `failed` before they could start (a project whose
+/// clusters could not be listed).
 async fn run(
     session: &Session,
-    group: &str,
     jobs: Vec<Job>,
+    failed: Vec<(String, Failure)>,
     settings: &Settings,
 ) -> Result<(), Failure> {
     let targets = jobs.len();
@@ -472,11 +594,20 @@ async fn run(
         progress: Progress::new(!settings.quiet && std::io::stderr().is_terminal()),
     });
     let stdout: SharedStdout = Arc::new(Mutex::new(std::io::BufWriter::new(std::io::stdout())));
-    let outcomes: Vec<(String, Result<Report, Failure>)> =
+    let mut outcomes: Vec<(String, Result<Report, Failure>)> =
         futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(i, job)| {
-                let name = job.target.to_string();
-                let (client, group) = (session.client.clone(), group.to_string());
+                let name = match &job.group {
+                    Some(group) if settings.by_project => {
+                        format!("{} in project {group}", job.target)
+                    }
+                    _ => job.target.to_string(),
+                };
+                let group = job
+                    .group
+                    .clone()
+                    .expect("every job's project is known by now");
+                let client = session.client.clone();
                 let (settings, stdout, board) = (settings.clone(), stdout.clone(), board.clone());
                 let task = Aborting(tokio::spawn(async move {
                     let result = run_job(&client, &group, job, &settings, per_job, stdout, |r| {
@@ -500,6 +631,12 @@ async fn run(
             .collect()
             .await;
     board.progress.finish();
+    outcomes.extend(
+        failed
+            .into_iter()
+            .map(|(name, failure)| (name, Err(failure))),
+    );
+    let targets = outcomes.len();
     let mut total = Report::default();
     let mut window = None;
     let mut first_failure = None;

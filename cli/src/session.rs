@@ -1,7 +1,7 @@
 //! Where the CLI talks to: the client (credentials and base URL found the way the Atlas
 //! CLI finds them, or the in-process demo), and the project to work on.
 
-use atlas_client::auth::{Discovered, ENV_PROJECT_ID, atlas_cli_config_path};
+use atlas_client::auth::{Discovered, ENV_ORG_ID, ENV_PROJECT_ID, atlas_cli_config_path};
 use atlas_client::{BuildError, Client, one_line};
 
 use crate::Failure;
@@ -60,6 +60,33 @@ pub fn project(args: &ProjectArgs, global: &Global) -> Result<Option<String>, Fa
         None => Err(Failure::usage(format!(
             "no project: give --group-id (or --project-id), set {ENV_PROJECT_ID}, or set project_id in profile {name:?} of {file}"
         ))),
+    }
+}
+
+/// The projects of an organisation-wide export: `--org-id`'s organisation; with
+/// `--all-projects`, `MONGODB_ATLAS_ORG_ID`'s, or else every project the credentials see.
+/// `None` when neither flag is given.
+pub fn projects(
+    all_projects: bool,
+    org_id: Option<&str>,
+) -> Result<Option<atlas_log_export::Projects>, Failure> {
+    use atlas_log_export::Projects;
+    if let Some(given) = org_id {
+        return validate::org_id("--org-id", given)
+            .map(|id| Some(Projects::Organisation(id)))
+            .map_err(Failure::usage);
+    }
+    if !all_projects {
+        return Ok(None);
+    }
+    match std::env::var(ENV_ORG_ID)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(env) => validate::org_id(ENV_ORG_ID, env.trim())
+            .map(|id| Some(Projects::Organisation(id)))
+            .map_err(Failure::usage),
+        None => Ok(Some(Projects::All)),
     }
 }
 

@@ -21,11 +21,20 @@ pub fn shown(value: &str) -> String {
 /// A project id: 24 hexadecimal digits. `source` names where it came from (a flag, a
 /// variable, a profile).
 pub fn project_id(source: &str, value: &str) -> Result<String, String> {
+    atlas_id(source, "a project id", value)
+}
+
+/// An organisation id: 24 hexadecimal digits, as [`project_id`].
+pub fn org_id(source: &str, value: &str) -> Result<String, String> {
+    atlas_id(source, "an organisation id", value)
+}
+
+fn atlas_id(source: &str, what: &str, value: &str) -> Result<String, String> {
     if value.len() == 24 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(value.to_ascii_lowercase())
     } else {
         Err(format!(
-            "{source} must be a project id, 24 hexadecimal digits; got {}",
+            "{source} must be {what}, 24 hexadecimal digits; got {}",
             shown(value)
         ))
     }

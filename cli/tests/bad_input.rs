@@ -812,6 +812,46 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             "--checkpoint",
             export(&["--checkpoint", "other.json"]),
         ),
+        // Every project.
+        case(
+            "org id that is not one",
+            "--org-id",
+            &["export", "--org-id", "acme", "--all-clusters"],
+        ),
+        case(
+            "org id from the environment that is not one",
+            "MONGODB_ATLAS_ORG_ID",
+            &["export", "--all-projects", "--all-clusters"],
+        )
+        .env("MONGODB_ATLAS_ORG_ID", "acme"),
+        case(
+            "every project without every cluster",
+            "--all-clusters",
+            &["export", "--all-projects"],
+        ),
+        case(
+            "every project of one project",
+            "--all-projects",
+            &[
+                "export",
+                "--all-projects",
+                "--all-clusters",
+                "--group-id",
+                g,
+            ],
+        ),
+        case(
+            "an organisation and one checkpoint file",
+            "--checkpoint",
+            &[
+                "export",
+                "--org-id",
+                "0123456789abcdef01234567",
+                "--all-clusters",
+                "--checkpoint",
+                "x.json",
+            ],
+        ),
         args(
             "an end before the checkpoint's",
             "--end",

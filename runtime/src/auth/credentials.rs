@@ -18,6 +18,8 @@ pub const ENV_PRIVATE_API_KEY: &str = "MONGODB_ATLAS_PRIVATE_API_KEY";
 pub const ENV_BASE_URL: &str = "MONGODB_ATLAS_OPS_MANAGER_URL";
 /// The project to work on (environment), as the Atlas CLI names it.
 pub const ENV_PROJECT_ID: &str = "MONGODB_ATLAS_PROJECT_ID";
+/// The organisation to work on (environment), as the Atlas CLI names it.
+pub const ENV_ORG_ID: &str = "MONGODB_ATLAS_ORG_ID";
 
 /// How to authenticate to Atlas. Secrets never appear in `Debug` output.
 #[derive(Clone)]

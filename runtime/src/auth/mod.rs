@@ -15,8 +15,9 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use credentials::{
-    Credentials, Discovered, ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_PRIVATE_API_KEY,
-    ENV_PROJECT_ID, ENV_PUBLIC_API_KEY, ProfileCause, ProfileError, atlas_cli_config_path,
+    Credentials, Discovered, ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ORG_ID,
+    ENV_PRIVATE_API_KEY, ENV_PROJECT_ID, ENV_PUBLIC_API_KEY, ProfileCause, ProfileError,
+    atlas_cli_config_path,
 };
 pub use oauth::AuthError;
 #[doc(hidden)]
