@@ -38,6 +38,16 @@ pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
             .then(|| atlas_runtime::parse_timestamp(text))
             .flatten()
     };
+    // MongoDB writes `t` first, compactly: read its date without walking the rest of the
+    // line (the rest is not this function's to judge). Any other shape is read as JSON.
+    if let Some((date, after)) = line
+        .strip_prefix(r#"{"t":{"$date":""#)
+        .and_then(|rest| rest.split_once('"'))
+        && after.starts_with('}')
+        && !date.contains('\\')
+    {
+        return iso(date);
+    }
     if line.starts_with('{') {
         let parsed: Line = atlas_runtime::strict::from_str(line).ok()?;
         return iso(&parsed.t.date);
@@ -120,6 +130,19 @@ mod tests {
             "falls back to timestamp"
         );
         assert_eq!(entry_time(None, None), None);
+    }
+
+    #[test]
+    fn a_line_led_by_its_time_is_read_without_the_rest() {
+        // What MongoDB writes: the date read at once, whatever follows.
+        let line = r#"{"t":{"$date":"2023-04-26T02:38:56.123+00:00"},"s":"I","attr":{"x":"#;
+        assert_eq!(log_line_time(line), Some(at("2023-04-26T02:38:56.123Z")));
+        // Not a date, or not the shape: no time, or the line read as JSON.
+        assert_eq!(log_line_time(r#"{"t":{"$date":"soon"},"s":"I"}"#), None);
+        let spaced = r#"{ "t": { "$date": "2023-04-26T02:38:56.123Z" } }"#;
+        assert_eq!(log_line_time(spaced), Some(at("2023-04-26T02:38:56.123Z")));
+        let more = r#"{"t":{"$date":"2023-04-26T02:38:56.123Z","x":1},"s":"I"}"#;
+        assert_eq!(log_line_time(more), Some(at("2023-04-26T02:38:56.123Z")));
     }
 
     #[test]
