@@ -230,9 +230,20 @@ async fn every_cluster_of(
     let mut failed = Vec::new();
     for (group, clusters) in listed {
         match clusters {
+            Ok(names) if names.is_empty() => {
+                if !settings.quiet {
+                    eprintln!("project {group} has no clusters: nothing to export there");
+                }
+            }
             Ok(names) => per_project.push((group, names)),
             Err(e) => failed.push((format!("project {group}"), Failure::from(e))),
         }
+    }
+    if per_project.is_empty() && failed.is_empty() {
+        return Err(Failure {
+            code: crate::exit::NOT_FOUND,
+            message: "no project has a cluster: nothing to export".to_string(),
+        });
     }
     let longest = per_project.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
     let mut planned = Vec::new();
@@ -439,7 +450,7 @@ fn describe(target: &Target) -> String {
 
 /// Every cluster of the project, by Atlas's listClusters.
 async fn all_clusters(session: &Session, group: &str) -> Result<Vec<Target>, Failure> {
-    let names = list_cluster_names(&session.client, group).await?;
+    let names = atlas_log_export::list_clusters(&session.client, group).await?;
     if names.is_empty() {
         return Err(Failure {
             code: crate::exit::NOT_FOUND,
@@ -447,23 +458,6 @@ async fn all_clusters(session: &Session, group: &str) -> Result<Vec<Target>, Fai
         });
     }
     Ok(names.into_iter().map(Target::Cluster).collect())
-}
-
-async fn list_cluster_names(client: &Client, group: &str) -> Result<Vec<String>, AtlasError> {
-    let clusters = client
-        .list_clusters()
-        .group_id(group)
-        .items_per_page(500)
-        .all()
-        .await?;
-    clusters
-        .into_iter()
-        .map(|cluster| {
-            cluster
-                .name
-                .ok_or_else(|| AtlasError::decode("listClusters returned a cluster without a name"))
-        })
-        .collect()
 }
 
 /// Standard output, shared by every target writing to it.
