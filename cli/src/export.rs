@@ -116,6 +116,16 @@ pub async fn command(
         (None, None) => Checkpoints::None,
     };
     let scope = session::projects(args.all_projects, args.org_id.as_deref())?;
+    if scope.is_some() {
+        by_project_layout(&out, &checkpoints, start.is_some())?;
+    } else if let Checkpoints::Dir(dir) = &checkpoints
+        && let Some(project) = project_dirs(dir).into_iter().next()
+    {
+        return Err(Failure::usage(format!(
+            "--checkpoint-dir {} holds the checkpoints of an export of every project ({project}/): use another directory for one project's",
+            dir.display()
+        )));
+    }
     let project = match scope {
         Some(_) => None,
         None => session::project(&args.project, global)?,
@@ -182,6 +192,68 @@ pub async fn command(
         }
     };
     run(&session, jobs, failed, &settings).await
+}
+
+/// With several projects, each target is `<project id>/<target>`: `{target}` must be in
+/// `--out`'s file name (the project's directory is made in the one given), and the
+/// checkpoint directory must not hold one project's checkpoints (`<target>.json`), which
+/// this layout would not find: the targets would start afresh and deliver again.
+fn by_project_layout(
+    out: &ExportOut,
+    checkpoints: &Checkpoints,
+    start_given: bool,
+) -> Result<(), Failure> {
+    if let ExportOut::PerTarget(template) = out
+        && std::path::Path::new(template)
+            .parent()
+            .is_some_and(|dir| dir.to_string_lossy().contains(validate::TARGET_PLACEHOLDER))
+    {
+        return Err(Failure::usage(format!(
+            "--out {template}: with --all-projects or --org-id, put {} in the file name, not in a directory (each project gets a directory of its own)",
+            validate::TARGET_PLACEHOLDER
+        )));
+    }
+    if let Checkpoints::Dir(dir) = checkpoints {
+        let single = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+            .min();
+        if let Some(file) = single {
+            return Err(Failure::usage(format!(
+                "--checkpoint-dir {} holds the checkpoints of one project's export ({}): with --all-projects or --org-id they are kept in a directory per project; use another directory, or move them into {}/<project id>/",
+                dir.display(),
+                file.file_name().unwrap_or_default().to_string_lossy(),
+                dir.display()
+            )));
+        }
+        // The targets are known only once listed: a window given with checkpoints already
+        // kept is refused now, before anything is sent, as it would be target by target.
+        if start_given && let Some(project) = project_dirs(dir).into_iter().next() {
+            return Err(Failure::usage(format!(
+                "--start/--since conflict with --checkpoint-dir {}, whose checkpoints ({project}/...) continue where the last run ended; drop them, or use another directory",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The project directories (24 hexadecimal digits) of an export of every project in a
+/// checkpoint directory.
+fn project_dirs(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| validate::project_id("", name).is_ok())
+        .min()
+        .into_iter()
+        .collect()
 }
 
 /// Where each target's output and checkpoint go.
@@ -324,21 +396,14 @@ fn jobs(
             )));
         }
         let out_file = out.file_for(&name);
-        if layout.by_project {
-            // A directory per project, beside the others, for its files and checkpoints.
-            let checkpoint_dir = match checkpoints {
-                Checkpoints::Dir(dir) => group.as_deref().map(|g| dir.join(g)),
-                _ => None,
-            };
-            let out_dir = out_file.as_deref().and_then(std::path::Path::parent);
-            for dir in [out_dir, checkpoint_dir.as_deref()].into_iter().flatten() {
-                std::fs::create_dir_all(dir).map_err(|e| Failure {
-                    code: crate::exit::FAILURE,
-                    message: format!("cannot make the directory {}: {e}", dir.display()),
-                })?;
-            }
-        }
-        if let (ExportOut::PerTarget(_), Some(file)) = (out, &out_file) {
+        // A project's directory not made yet (its parent was checked when the flags were
+        // read): its files are checked once it is made, after every check has passed.
+        let unmade = |file: &std::path::Path| {
+            layout.by_project && file.parent().is_some_and(|dir| !dir.exists())
+        };
+        if let (ExportOut::PerTarget(_), Some(file)) = (out, &out_file)
+            && !unmade(file)
+        {
             validate::file("--out", file).map_err(Failure::usage)?;
         }
         let (state_path, flag) = match checkpoints {
@@ -348,7 +413,9 @@ fn jobs(
         };
         let state = match &state_path {
             Some(path) => {
-                if let Checkpoints::Dir(_) = checkpoints {
+                if let Checkpoints::Dir(_) = checkpoints
+                    && !unmade(path)
+                {
                     validate::file("--checkpoint-dir", path).map_err(Failure::usage)?;
                 }
                 if out_file.as_ref() == Some(path) {
@@ -382,6 +449,24 @@ fn jobs(
             check_checkpoint(&job, group, checkpoints, settings.end)?;
         }
         jobs.push(job);
+    }
+    if layout.by_project {
+        // Every check passed: a directory per project, for its files and checkpoints.
+        for job in &jobs {
+            let files = [("--out", &job.out), ("--checkpoint-dir", &job.state_path)];
+            for (flag, file) in files {
+                let Some((file, dir)) = file.as_deref().and_then(|f| Some((f, f.parent()?))) else {
+                    continue;
+                };
+                if !dir.exists() {
+                    std::fs::create_dir_all(dir).map_err(|e| Failure {
+                        code: crate::exit::FAILURE,
+                        message: format!("cannot make the directory {}: {e}", dir.display()),
+                    })?;
+                    validate::file(flag, file).map_err(Failure::usage)?;
+                }
+            }
+        }
     }
     Ok(jobs)
 }
@@ -588,7 +673,7 @@ async fn run(
         progress: Progress::new(!settings.quiet && std::io::stderr().is_terminal()),
     });
     let stdout: SharedStdout = Arc::new(Mutex::new(std::io::BufWriter::new(std::io::stdout())));
-    let mut outcomes: Vec<(String, Result<Report, Failure>)> =
+    let outcomes: Vec<(String, Result<Report, Failure>)> =
         futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(i, job)| {
                 let name = match &job.group {
@@ -625,17 +710,17 @@ async fn run(
             .collect()
             .await;
     board.progress.finish();
-    outcomes.extend(
-        failed
-            .into_iter()
-            .map(|(name, failure)| (name, Err(failure))),
-    );
-    let targets = outcomes.len();
+    // Projects whose clusters could not be listed first, then the targets as they ended.
+    let unlisted = failed.len();
+    let outcomes = failed
+        .into_iter()
+        .map(|(name, failure)| (name, Err(failure)))
+        .chain(outcomes);
     let mut total = Report::default();
     let mut window = None;
     let mut first_failure = None;
     let mut failures = 0;
-    let several = outcomes.len() > 1;
+    let several = targets + unlisted > 1 || settings.by_project;
     for (name, outcome) in outcomes {
         match outcome {
             Ok(report) => {
@@ -665,15 +750,30 @@ async fn run(
         }
     }
     if let Some(failure) = first_failure {
-        return Err(if several {
-            Failure {
-                code: failure.code,
-                message: format!(
-                    "{failures} of {targets} targets failed (above); the others were exported and delivered"
-                ),
-            }
+        if !several {
+            return Err(failure);
+        }
+        let failed_targets = failures - unlisted;
+        let mut what = Vec::new();
+        if unlisted > 0 {
+            what.push(format!(
+                "{unlisted} {} could not be listed",
+                plural(unlisted as u64, "project", "projects")
+            ));
+        }
+        if failed_targets > 0 {
+            what.push(format!("{failed_targets} of {targets} targets failed"));
+        }
+        let others = if failed_targets == targets {
+            "nothing was delivered".to_string()
+        } else if failed_targets == 0 {
+            format!("the {targets} targets found were exported and delivered")
         } else {
-            failure
+            "the other targets were exported and delivered".to_string()
+        };
+        return Err(Failure {
+            code: failure.code,
+            message: format!("{} (above); {others}", what.join(" and ")),
         });
     }
     if !settings.quiet {

@@ -841,6 +841,28 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             ],
         ),
         case(
+            "every project with the target in a directory name",
+            "--out",
+            &[
+                "export",
+                "--all-projects",
+                "--all-clusters",
+                "--out",
+                "adir/{target}/x.ndjson",
+            ],
+        ),
+        case(
+            "every project into one project's checkpoints",
+            "--checkpoint-dir",
+            &[
+                "export",
+                "--all-projects",
+                "--all-clusters",
+                "--checkpoint-dir",
+                ".",
+            ],
+        ),
+        case(
             "an organisation and one checkpoint file",
             "--checkpoint",
             &[

@@ -968,9 +968,9 @@ async fn one_failing_target_takes_nothing_from_the_others() {
     assert_eq!(output.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("error: cluster Gone: HTTP 404"), "{stderr}");
     assert!(
-        stderr
-            .trim_end()
-            .ends_with("1 of 2 targets failed (above); the others were exported and delivered"),
+        stderr.trim_end().ends_with(
+            "1 of 2 targets failed (above); the other targets were exported and delivered"
+        ),
         "{stderr}"
     );
     let got = lines(&home.join("Cluster0.ndjson"));
@@ -1087,7 +1087,7 @@ async fn every_project_of_an_organisation_exactly_once_across_runs() {
             );
             assert!(
                 stderr.trim_end().ends_with(
-                    "1 of 10 targets failed (above); the others were exported and delivered"
+                    "1 project could not be listed (above); the 9 targets found were exported and delivered"
                 ),
                 "{stderr}"
             );
@@ -1125,6 +1125,46 @@ async fn every_project_of_an_organisation_exactly_once_across_runs() {
         project.write_ndjson_of(None, &mut dump).unwrap();
         expected.extend(String::from_utf8(dump).unwrap().lines().map(String::from));
     }
+    // A window given with checkpoints kept: refused before anything is sent (the projects
+    // are not even listed), nothing made.
+    let run3 = home.join("run3");
+    std::fs::create_dir_all(&run3).unwrap();
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "export",
+        "--all-clusters",
+        "--all-projects",
+        "--since",
+        "1h",
+    ]);
+    command.args(["--checkpoint-dir", &checkpoints.display().to_string()]);
+    command.args(["--out", &run3.join("{target}.ndjson").display().to_string()]);
+    let output = run(command).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--start/--since conflict with --checkpoint-dir"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&run3).unwrap().count(), 0, "nothing made");
+    assert_eq!(atlas.stats().list_projects, 2, "nothing sent");
+    // One project's export does not take the organisation's checkpoints for its own.
+    let mut command = cli(&atlas, &home);
+    command.args([
+        "export",
+        "--group-id",
+        &projects[0].group_id,
+        "--all-clusters",
+    ]);
+    command.args(["--checkpoint-dir", &checkpoints.display().to_string()]);
+    let output = run(command).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("holds the checkpoints of an export of every project"),
+        "{stderr}"
+    );
+
     got.sort();
     expected.sort();
     assert_eq!(expected.len(), 4 * 3_000);

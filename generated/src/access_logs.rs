@@ -16,10 +16,29 @@ pub fn entry_time(log_line: Option<&str>, timestamp: Option<&str>) -> Option<Dat
         .or_else(|| timestamp.and_then(atlas_runtime::parse_timestamp))
 }
 
-/// The time of a MongoDB log line: the top-level `t.$date` of a structured (JSON) line,
-/// read as JSON (a `$date` anywhere else in the line is never taken for it), or the leading
-/// ISO time of an old text line.
+/// The time of a MongoDB log line: the top-level `t.$date` of a structured (JSON) line (a
+/// `$date` anywhere else in the line is never taken for it), or the leading ISO time of an
+/// old text line. A line led by `{"t":{"$date":"..."}`, as MongoDB writes every structured
+/// line, is read from that lead alone (the rest of the line is not this function's to
+/// judge); any other structured line is read as JSON.
 pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
+    let line = line.trim_start();
+    if let Some((date, after)) = line
+        .strip_prefix(r#"{"t":{"$date":""#)
+        .and_then(|rest| rest.split_once('"'))
+        && after.starts_with('}')
+        && !date.contains('\\')
+    {
+        return iso_time(date);
+    }
+    if line.starts_with('{') {
+        return json_line_time(line);
+    }
+    iso_time(line.split_whitespace().next()?)
+}
+
+/// The top-level `t.$date` of a structured log line, read as JSON.
+fn json_line_time(line: &str) -> Option<DateTime<Utc>> {
     #[derive(serde::Deserialize)]
     struct Line {
         t: Time,
@@ -29,30 +48,17 @@ pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
         #[serde(rename = "$date")]
         date: String,
     }
-    let line = line.trim_start();
-    let iso = |text: &str| {
-        // Only ISO 8601 here: a log line writes no other format.
-        text.as_bytes()
-            .first()
-            .is_some_and(u8::is_ascii_digit)
-            .then(|| atlas_runtime::parse_timestamp(text))
-            .flatten()
-    };
-    // MongoDB writes `t` first, compactly: read its date without walking the rest of the
-    // line (the rest is not this function's to judge). Any other shape is read as JSON.
-    if let Some((date, after)) = line
-        .strip_prefix(r#"{"t":{"$date":""#)
-        .and_then(|rest| rest.split_once('"'))
-        && after.starts_with('}')
-        && !date.contains('\\')
-    {
-        return iso(date);
-    }
-    if line.starts_with('{') {
-        let parsed: Line = atlas_runtime::strict::from_str(line).ok()?;
-        return iso(&parsed.t.date);
-    }
-    iso(line.split_whitespace().next()?)
+    let parsed: Line = atlas_runtime::strict::from_str(line).ok()?;
+    iso_time(&parsed.t.date)
+}
+
+/// An ISO 8601 time: the only format a log line writes.
+fn iso_time(text: &str) -> Option<DateTime<Utc>> {
+    text.as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_digit)
+        .then(|| atlas_runtime::parse_timestamp(text))
+        .flatten()
 }
 
 impl MongoDbAccessLogs {
@@ -143,6 +149,30 @@ mod tests {
         assert_eq!(log_line_time(spaced), Some(at("2023-04-26T02:38:56.123Z")));
         let more = r#"{"t":{"$date":"2023-04-26T02:38:56.123Z","x":1},"s":"I"}"#;
         assert_eq!(log_line_time(more), Some(at("2023-04-26T02:38:56.123Z")));
+    }
+
+    /// A valid line read from its lead gives the time its JSON reading gives.
+    #[test]
+    fn the_lead_reads_a_valid_line_as_json_does() {
+        let dates = [
+            "2023-04-26T02:38:56.123+00:00",
+            "2024-02-29T23:59:59.999Z",
+            "2019-07-25T09:14:42.137-04:00",
+            "2023-04-26T02:38:56Z",
+            "not a date",
+            "",
+        ];
+        let tails = [
+            "}",
+            r#","s":"I","c":"ACCESS","id":20250,"attr":{"t":{"$date":"2001-01-01T00:00:00Z"}}}"#,
+            r#","msg":"a \"quoted\" }{ tail","attr":{"user":"app"}}"#,
+        ];
+        for date in dates {
+            for tail in tails {
+                let line = format!(r#"{{"t":{{"$date":"{date}"}}{tail}"#);
+                assert_eq!(log_line_time(&line), json_line_time(&line), "{line}");
+            }
+        }
     }
 
     #[test]
