@@ -424,7 +424,7 @@ fn jobs(
                         path.display()
                     )));
                 }
-                crate::state::load(path, flag)?
+                crate::state::load::<atlas_log_export::Checkpoint>(path, flag)?
             }
             None => None,
         };

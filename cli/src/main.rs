@@ -1,6 +1,7 @@
 //! `atlas-logs`: MongoDB Atlas access logs and stream audit logs, from the command line.
 
 mod args;
+mod audit;
 mod clock;
 mod exit;
 mod export;
@@ -310,6 +311,9 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
 }
 
 async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), Failure> {
+    if args.checkpoint.is_some() {
+        return audit::incremental(global, args, now).await;
+    }
     // Every flag is checked before connecting: bad input sends nothing.
     validate::stream_name("--tenant", &args.tenant).map_err(Failure::usage)?;
     if let Some(sp) = &args.sp_name {

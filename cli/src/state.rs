@@ -23,7 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use atlas_client::{AtlasError, AtomicFile, Prepared};
-use atlas_log_export::{AccessLogEntry, AccessLogExport, Checkpoint, StateFileError};
+use atlas_log_export::{AccessLogEntry, AccessLogExport, CheckpointFormat, StateFileError};
 
 /// The state file: the checkpoint, and a delivery between its two steps (its format is
 /// the library's).
@@ -74,7 +74,10 @@ impl ExportError {
 
 /// Reads a state file strictly ([`State::from_json`]); `Ok(None)` when there is none yet.
 /// `flag` names the flag that gave it.
-pub fn load(path: &Path, flag: &'static str) -> Result<Option<State>, ExportError> {
+pub fn load<C: CheckpointFormat>(
+    path: &Path,
+    flag: &'static str,
+) -> Result<Option<State<C>>, ExportError> {
     let bad = |source: StateError| ExportError::BadState {
         flag,
         path: path.to_path_buf(),
@@ -91,7 +94,7 @@ pub fn load(path: &Path, flag: &'static str) -> Result<Option<State>, ExportErro
 }
 
 /// Writes the state file atomically.
-pub fn save(state: &State, path: &Path) -> Result<(), ExportError> {
+pub fn save<C: CheckpointFormat>(state: &State<C>, path: &Path) -> Result<(), ExportError> {
     let text = state.to_json();
     let write = || -> std::io::Result<()> {
         let mut file = AtomicFile::create(path)?;
@@ -106,7 +109,10 @@ pub fn save(state: &State, path: &Path) -> Result<(), ExportError> {
 
 /// Step 1: completes a delivery the previous run prepared but did not finish. Returns the
 /// output it delivered, if it did.
-pub fn finish_delivery(state: &mut State, path: &Path) -> Result<Option<PathBuf>, ExportError> {
+pub fn finish_delivery<C: CheckpointFormat>(
+    state: &mut State<C>,
+    path: &Path,
+) -> Result<Option<PathBuf>, ExportError> {
     let Some(delivery) = state.delivery.take() else {
         return Ok(None);
     };
@@ -200,9 +206,9 @@ fn write_entry(entry: &AccessLogEntry, out: &mut dyn Write) -> Result<(), Export
 
 /// Steps 4 to 6 for a file output: record, deliver, clear. Runs without awaiting, so an
 /// interruption of the program's future cannot fall between the steps.
-pub fn deliver(
+pub fn deliver<C: CheckpointFormat>(
     prepared: Prepared,
-    checkpoint: Checkpoint,
+    checkpoint: C,
     state_path: Option<&Path>,
 ) -> Result<(), ExportError> {
     let out = prepared.destination().to_path_buf();

@@ -812,6 +812,50 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             "--checkpoint",
             export(&["--checkpoint", "other.json"]),
         ),
+        // Audit logs, run after run.
+        args(
+            "audit checkpoint into a directory",
+            "--out",
+            audit(&["--checkpoint", "a.json", "--out", "adir"]),
+        ),
+        args(
+            "audit checkpoint with an end",
+            "--end",
+            audit(&[
+                "--checkpoint",
+                "a.json",
+                "--out",
+                "a.log",
+                "--since",
+                "1h",
+                "--end",
+                "now",
+            ]),
+        ),
+        args(
+            "audit checkpoint with a start",
+            "--start",
+            audit(&[
+                "--checkpoint",
+                "a.json",
+                "--out",
+                "a.log",
+                "--start",
+                "1h",
+                "--end",
+                "now",
+            ]),
+        ),
+        args(
+            "audit checkpoint of the access-log export",
+            "--checkpoint",
+            audit(&["--checkpoint", "state.json", "--out", "a.log"]),
+        ),
+        args(
+            "audit checkpoint and out the same file",
+            "--checkpoint",
+            audit(&["--checkpoint", "a.log", "--out", "a.log"]),
+        ),
         // Every project.
         case(
             "org id that is not one",

@@ -1176,3 +1176,136 @@ async fn every_project_of_an_organisation_exactly_once_across_runs() {
         "one listing of the projects per run"
     );
 }
+
+/// `audit-logs --checkpoint`, run from "cron" as the present moves on, its runs killed at
+/// random instants (SIGKILL, SIGTERM, SIGINT) and followed by others: the files delivered
+/// hold every line of the workspace's audit log exactly once, in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_log_runs_killed_at_random_points_deliver_each_line_exactly_once() {
+    let atlas = FakeAtlas::start(Config {
+        data: DataConfig {
+            entries: 100,
+            ..DataConfig::default()
+        },
+        // Several events a second; slow answers, so that kills land during the download.
+        audit_log_bytes: 2_000_000_000,
+        faults: Faults {
+            latency: std::time::Duration::from_millis(200),
+            ..Faults::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let data = atlas.data().clone();
+    let now_s = data.config.now_ms / 1000;
+    let home = scratch("audit-kills");
+    let checkpoint = home.join("audit.json");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut rng = seed | 1;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let first_s = now_s - 900;
+    let presents = [now_s - 600, now_s - 599, now_s - 300, now_s];
+    let (mut runs, mut kills) = (0, 0);
+    for (i, present) in presents.iter().enumerate() {
+        loop {
+            runs += 1;
+            let out = home.join(format!("audit-{runs:03}.log"));
+            let mut command = atlas_client_tests::isolated_command(BIN);
+            command
+                .env("XDG_CONFIG_HOME", &home)
+                .env("HOME", &home)
+                .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
+                .env(
+                    "MONGODB_ATLAS_CLIENT_SECRET",
+                    fake_atlas::DEMO_CLIENT_SECRET,
+                )
+                .args(["--base-url", &atlas.base_url()])
+                .args(["--now", &(present * 1000).to_string()])
+                .args([
+                    "audit-logs",
+                    "--group-id",
+                    &data.group_id,
+                    "--tenant",
+                    "workspace0",
+                ])
+                .args(["--checkpoint", &checkpoint.display().to_string()])
+                .args(["--out", &out.display().to_string()])
+                .stdin(Stdio::null());
+            if i == 0 && !checkpoint.exists() {
+                command.args(["--since", &format!("{}s", present - first_s)]);
+            }
+            let child = command
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let kill_after = (kills < 3 * (i + 1)).then(|| next(600));
+            if let Some(ms) = kill_after {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                let signal = ["KILL", "TERM", "INT"][next(3) as usize];
+                Command::new("kill")
+                    .args([&format!("-{signal}"), &child.id().to_string()])
+                    .status()
+                    .expect("kill(1) runs; install it: apt-get install procps");
+                kills += 1;
+            }
+            let output = child.wait_with_output().unwrap();
+            if output.status.success() {
+                break;
+            }
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                kill_after.is_some(),
+                "an unkilled run failed (seed {seed}): {stderr}"
+            );
+            assert!(
+                output.status.code().is_none_or(|c| c == 130 || c == 143),
+                "a killed run ends by its signal (seed {seed}): {:?} {stderr}",
+                output.status
+            );
+        }
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("audit-") && name.ends_with(".log")
+        })
+        .collect();
+    files.sort();
+    let delivered: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let expected = atlas.audit_lines("workspace0", first_s, now_s);
+    assert!(expected.len() > 1_000);
+    assert_eq!(
+        delivered.len(),
+        expected.len(),
+        "exactly once across {runs} runs, {kills} of them killed (seed {seed})"
+    );
+    assert!(delivered == expected, "in order (seed {seed})");
+    let left: Vec<String> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".atlas-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?} (seed {seed})");
+    assert!(kills >= 1);
+}

@@ -46,7 +46,7 @@ pub struct Checkpoint {
 /// # Errors
 ///
 /// The field's value is neither `null` nor a `T`.
-pub fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(crate) fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -200,10 +200,18 @@ impl Checkpoint {
 /// delivery (renames [`Delivery::temp`] over [`Delivery::out`]) before anything else;
 /// see `atlas-logs`'s delivery protocol in the README.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StateFile {
-    /// Where the export stands.
-    pub checkpoint: Checkpoint,
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    bound(
+        serialize = "C: Serialize",
+        deserialize = "C: serde::de::DeserializeOwned"
+    )
+)]
+pub struct StateFile<C = Checkpoint> {
+    /// Where the export stands: an access-log [`Checkpoint`], or an
+    /// [`AuditCheckpoint`](crate::AuditCheckpoint).
+    pub checkpoint: C,
     /// A finished output not yet renamed into place.
     #[serde(deserialize_with = "required")]
     pub delivery: Option<Delivery>,
@@ -219,7 +227,23 @@ pub struct Delivery {
     pub out: std::path::PathBuf,
 }
 
-impl StateFile {
+/// A checkpoint a [`StateFile`] can hold: read strictly, then checked by its own rules.
+pub trait CheckpointFormat: Serialize + serde::de::DeserializeOwned {
+    /// Checks the rules the checkpoint's fields must follow together.
+    ///
+    /// # Errors
+    ///
+    /// A rule does not hold.
+    fn validate(&self) -> Result<(), CheckpointError>;
+}
+
+impl CheckpointFormat for Checkpoint {
+    fn validate(&self) -> Result<(), CheckpointError> {
+        Checkpoint::validate(self)
+    }
+}
+
+impl<C: CheckpointFormat> StateFile<C> {
     /// The state file as JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"

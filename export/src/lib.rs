@@ -6,7 +6,8 @@
 //! object Atlas sent ([`AccessLogEntry::raw_json`]), and ends with a [`Checkpoint`] from
 //! which the next run continues. An export owns what it needs and is `Send + 'static`:
 //! spawn it, or run several side by side. [`list_projects`] and [`list_clusters`] find what
-//! there is to export, across an organisation.
+//! there is to export, across an organisation. [`AuditLogExport`] does the same for a stream
+//! processing workspace's audit log: run after run, each line once.
 //!
 //! ```no_run
 //! use atlas_log_export::{AccessLogExport, Checkpoint, Target};
@@ -37,6 +38,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod audit;
 mod checkpoint;
 mod discover;
 mod entry;
@@ -44,7 +46,13 @@ mod export;
 mod pages;
 pub mod window;
 
-pub use checkpoint::{Checkpoint, CheckpointError, Delivery, StateFile, StateFileError};
+pub use audit::{
+    AUDIT_CHECKPOINT_VERSION, AuditBuildError, AuditCheckpoint, AuditLogExport,
+    AuditLogExportBuilder, AuditReport,
+};
+pub use checkpoint::{
+    Checkpoint, CheckpointError, CheckpointFormat, Delivery, StateFile, StateFileError,
+};
 pub use discover::{Project, Projects, list_clusters, list_projects};
 pub use entry::AccessLogEntry;
 pub use export::{

@@ -12,7 +12,7 @@ use futures::Stream;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::{DAY_MS, Tenant, iso_millis};
+use crate::data::{Tenant, iso_millis};
 
 /// The file Atlas sends when there is nothing to report: a gzip member holding one empty
 /// stored block, 23 bytes.
@@ -25,10 +25,34 @@ pub const DEFAULT_WINDOW_S: i64 = 30 * 86_400;
 
 const CHUNK: usize = 64 * 1024;
 
-/// One audit-log download to produce.
+/// How many uncompressed bytes an audit event takes, about: what sets the spacing of the
+/// events from the size of the default window.
+const EVENT_BYTES: u64 = 420;
+
+/// How the audit-log operation reads its window's whole-second bounds: Atlas does not say.
+/// The default: both bounds inclusive (an event of second `endDate` is in the window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditWindow {
+    /// An event in second `startDate` is in the window.
+    pub start_inclusive: bool,
+    /// An event in second `endDate` is in the window.
+    pub end_inclusive: bool,
+}
+
+impl Default for AuditWindow {
+    fn default() -> Self {
+        Self {
+            start_inclusive: true,
+            end_inclusive: true,
+        }
+    }
+}
+
+/// One audit-log download to produce: the events of a workspace's fixed timeline that fall
+/// in the window, so that overlapping windows agree on the events they share.
 #[derive(Clone, Debug)]
 pub struct AuditLog {
-    /// Seed of the data set; with the other fields, it pins the file's content.
+    /// Seed of the data set; with the workspace, it pins every event.
     pub seed: u64,
     /// The workspace.
     pub tenant: Tenant,
@@ -38,23 +62,51 @@ pub struct AuditLog {
     pub start_s: i64,
     /// Window end, epoch seconds.
     pub end_s: i64,
-    /// Uncompressed bytes of events to produce.
-    pub bytes: u64,
+    /// The present: no event is later, and none is older than the default window (what
+    /// Atlas keeps).
+    pub now_ms: i64,
+    /// Microseconds between two events of the timeline.
+    pub step_us: i64,
+    /// How the window's bounds are read.
+    pub window: AuditWindow,
     /// gzip level, 0 to 9.
     pub level: u32,
 }
 
 impl AuditLog {
-    /// How many uncompressed bytes a window holds, given the size of the default window
-    /// ending at `now_ms`.
-    pub fn budget(window_bytes: u64, now_ms: i64, start_s: i64, end_s: i64) -> u64 {
-        let now_s = now_ms / 1000;
-        let from = start_s.max(now_s - DEFAULT_WINDOW_S);
-        let to = end_s.min(now_s);
-        if to <= from {
-            return 0;
+    /// The spacing of the events, in microseconds, that puts about `window_bytes`
+    /// uncompressed bytes in the default window.
+    pub fn step_us(window_bytes: u64) -> i64 {
+        let events = (window_bytes / EVENT_BYTES).max(1);
+        ((DEFAULT_WINDOW_S as u128 * 1_000_000 / u128::from(events)) as i64).max(1)
+    }
+
+    /// The time of event `k` of the timeline, epoch milliseconds.
+    pub fn event_ms(k: i64, step_us: i64) -> i64 {
+        (i128::from(k) * i128::from(step_us) / 1000) as i64
+    }
+
+    /// The events of the window: `[first, end)` of the timeline.
+    fn events(&self) -> (i64, i64) {
+        let lo_ms = ((self.start_s + i64::from(!self.window.start_inclusive)) * 1000)
+            .max(self.now_ms - DEFAULT_WINDOW_S * 1000);
+        let hi_ms =
+            ((self.end_s + i64::from(self.window.end_inclusive)) * 1000).min(self.now_ms + 1);
+        // Event k is at floor(k * step / 1000) ms: the first at or after lo, the first at or
+        // after hi.
+        let first = |ms: i64| (i128::from(ms) * 1000).div_euclid(i128::from(self.step_us)) as i64;
+        let mut from = first(lo_ms).max(0);
+        while Self::event_ms(from, self.step_us) < lo_ms {
+            from += 1;
         }
-        (u128::from(window_bytes) * (to - from) as u128 / DEFAULT_WINDOW_S as u128) as u64
+        let mut to = first(hi_ms).max(from);
+        while Self::event_ms(to, self.step_us) < hi_ms {
+            to += 1;
+        }
+        while to > from && Self::event_ms(to - 1, self.step_us) >= hi_ms {
+            to -= 1;
+        }
+        (from, to)
     }
 
     /// The file's file name, as in `Content-Disposition`.
@@ -65,10 +117,19 @@ impl AuditLog {
         )
     }
 
-    /// The gzip file, as a stream of chunks produced on a blocking thread, at most a few
-    /// chunks ahead of the reader.
-    pub fn stream(self) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-        let processors: Vec<String> = match &self.processor {
+    /// The lines the file holds, decompressed: the ground truth of a window.
+    pub fn lines(&self) -> Vec<String> {
+        let (from, to) = self.events();
+        let mut lines = Vec::new();
+        self.each_line(&self.processors(), from, to, |line| {
+            lines.push(line.trim_end_matches('\n').to_string());
+            true
+        });
+        lines
+    }
+
+    fn processors(&self) -> Vec<String> {
+        match &self.processor {
             Some(p) if !p.is_empty() => self
                 .tenant
                 .processors
@@ -77,55 +138,91 @@ impl AuditLog {
                 .cloned()
                 .collect(),
             _ => self.tenant.processors.clone(),
-        };
+        }
+    }
+
+    /// The gzip file, as a stream of chunks produced on a blocking thread, at most a few
+    /// chunks ahead of the reader.
+    pub fn stream(self) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+        let processors = self.processors();
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-        if self.bytes == 0 || processors.is_empty() {
+        let (from, to) = self.events();
+        if from >= to || processors.is_empty() {
             let _ = tx.try_send(Bytes::from_static(&EMPTY_GZIP));
         } else {
-            tokio::task::spawn_blocking(move || self.produce(&processors, &tx));
+            tokio::task::spawn_blocking(move || self.produce(&processors, from, to, &tx));
         }
         futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|chunk| (Ok(chunk), rx))
         })
     }
 
-    fn produce(&self, processors: &[String], tx: &tokio::sync::mpsc::Sender<Bytes>) {
+    /// Hands each line of events `[from, to)` of `processors` to `f`, until it says stop.
+    fn each_line(
+        &self,
+        processors: &[String],
+        from: i64,
+        to: i64,
+        mut f: impl FnMut(&str) -> bool,
+    ) {
         let mut seed = self.seed ^ 0x5eed_a0d1_7000_0000;
-        for b in self.tenant.name.bytes().chain(processors.concat().bytes()) {
+        for b in self.tenant.name.bytes() {
             seed = seed.rotate_left(5) ^ u64::from(b);
         }
-        seed ^= (self.start_s as u64).rotate_left(17) ^ self.end_s as u64;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let all = &self.tenant.processors;
+        let mut line = String::with_capacity(512);
+        for k in from..to {
+            // Event k belongs to one processor of the workspace, the same in every window.
+            let processor = &all[k.rem_euclid(all.len() as i64) as usize];
+            if !processors.contains(processor) {
+                continue;
+            }
+            line.clear();
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let ts = Self::event_ms(k, self.step_us);
+            write_event(&mut line, &mut rng, ts, &self.tenant.name, processor);
+            if !f(&line) {
+                return;
+            }
+        }
+    }
+
+    fn produce(
+        &self,
+        processors: &[String],
+        from: i64,
+        to: i64,
+        tx: &tokio::sync::mpsc::Sender<Bytes>,
+    ) {
         let mut gz = GzEncoder::new(
             Vec::with_capacity(CHUNK * 2),
             Compression::new(self.level.min(9)),
         );
-        let mut line = String::with_capacity(512);
-        let estimated_events = (self.bytes / 330).max(1) as i64;
-        let span_ms = ((self.end_s - self.start_s).max(1) * 1000).min(365 * DAY_MS);
-        let (mut written, mut i) = (0u64, 0i64);
-        while written < self.bytes {
-            line.clear();
-            let ts = self.start_s * 1000 + span_ms * i.min(estimated_events - 1) / estimated_events;
-            write_event(
-                &mut line,
-                &mut rng,
-                ts,
-                &self.tenant.name,
-                &processors[i as usize % processors.len()],
-            );
+        let mut any = false;
+        let mut gone = false;
+        self.each_line(processors, from, to, |line| {
             if gz.write_all(line.as_bytes()).is_err() {
-                return;
+                gone = true;
+                return false;
             }
-            written += line.len() as u64;
-            i += 1;
+            any = true;
             if gz.get_ref().len() >= CHUNK
                 && tx
                     .blocking_send(Bytes::from(std::mem::take(gz.get_mut())))
                     .is_err()
             {
-                return; // the reader went away
+                gone = true; // the reader went away
+                return false;
             }
+            true
+        });
+        if gone {
+            return;
+        }
+        if !any {
+            let _ = tx.blocking_send(Bytes::from_static(&EMPTY_GZIP));
+            return;
         }
         if let Ok(rest) = gz.finish() {
             let _ = tx.blocking_send(Bytes::from(rest));

@@ -32,8 +32,11 @@ pub struct Config {
     pub token_lifetime: Duration,
     /// Token buckets per project and endpoint set.
     pub rate_limit: RateLimit,
-    /// The audit log of each workspace: uncompressed size over the default 30-day window.
+    /// The audit log of each workspace: uncompressed size over the default 30-day window
+    /// (its events are evenly spaced on a fixed timeline).
     pub audit_log_bytes: u64,
+    /// How the audit-log operation reads its window's whole-second bounds.
+    pub audit_window: crate::audit::AuditWindow,
     /// gzip level of audit logs, 0 (stored) to 9.
     pub audit_log_compression: u32,
     /// Faults to inject from the start.
@@ -53,6 +56,7 @@ impl Default for Config {
             token_lifetime: Duration::from_secs(3600),
             rate_limit: RateLimit::default(),
             audit_log_bytes: 4 << 20,
+            audit_window: crate::audit::AuditWindow::default(),
             audit_log_compression: 1,
             faults: Faults::default(),
             semantics: WindowSemantics::default(),

@@ -107,6 +107,28 @@ impl FakeAtlas {
         &self.shared.projects
     }
 
+    /// The audit-log lines of a workspace of the first project whose time is in seconds
+    /// `start_s` to `end_s`, both included, in the order a download gives them: the ground
+    /// truth of audit-log exports.
+    pub fn audit_lines(&self, tenant: &str, start_s: i64, end_s: i64) -> Vec<String> {
+        let data = self.data();
+        let Some(tenant) = data.tenant(tenant) else {
+            return Vec::new();
+        };
+        audit::AuditLog {
+            seed: data.config.seed,
+            tenant: tenant.clone(),
+            processor: None,
+            start_s,
+            end_s,
+            now_ms: data.config.now_ms,
+            step_us: audit::AuditLog::step_us(self.shared.config.audit_log_bytes),
+            window: audit::AuditWindow::default(),
+            level: 0,
+        }
+        .lines()
+    }
+
     /// What it has answered so far.
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()

@@ -134,6 +134,12 @@ struct ServeArgs {
     /// Fault: end audit-log bodies after this many bytes (a truncated gzip).
     #[arg(long)]
     truncate_gzip_after: Option<u64>,
+    /// Audit logs: an event in second startDate is not in the window (default: it is).
+    #[arg(long)]
+    audit_start_exclusive: bool,
+    /// Audit logs: an event in second endDate is not in the window (default: it is).
+    #[arg(long)]
+    audit_end_exclusive: bool,
     /// Access history: an entry exactly at start does not match (default: it does).
     #[arg(long)]
     start_exclusive: bool,
@@ -277,6 +283,10 @@ fn serve(cli: Cli) -> ExitCode {
             period: Duration::from_secs(s.rate_period),
         },
         audit_log_bytes: s.audit_log_bytes,
+        audit_window: fake_atlas::audit::AuditWindow {
+            start_inclusive: !s.audit_start_exclusive,
+            end_inclusive: !s.audit_end_exclusive,
+        },
         audit_log_compression: s.audit_log_compression,
         faults: Faults {
             fail_next: s.fail_next,

@@ -808,12 +808,9 @@ async fn audit_logs(
         processor: query.raw("spName").map(str::to_string),
         start_s,
         end_s,
-        bytes: AuditLog::budget(
-            shared.config.audit_log_bytes,
-            data.config.now_ms,
-            start_s,
-            end_s,
-        ),
+        now_ms: data.config.now_ms,
+        step_us: AuditLog::step_us(shared.config.audit_log_bytes),
+        window: shared.config.audit_window,
         level: shared.config.audit_log_compression,
     };
     let disposition = format!("attachment; filename=\"{}\"", log.file_name());

@@ -430,7 +430,7 @@ fn state_files(input: &[u8], _knobs: u64) {
     let Ok(text) = std::str::from_utf8(input) else {
         return;
     };
-    let result = StateFile::from_json(text);
+    let result = StateFile::<atlas_log_export::Checkpoint>::from_json(text);
     let state = match read(input) {
         Read::Value(value) => value,
         Read::Doubtful => return,
