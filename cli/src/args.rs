@@ -215,8 +215,20 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
     /// The stream processing workspace.
-    #[arg(long, allow_hyphen_values = true)]
-    pub tenant: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "all_workspaces"
+    )]
+    pub tenant: Option<String>,
+    /// With --checkpoint-dir: every stream processing workspace of the project (Atlas's
+    /// listStreamWorkspaces), run after run, each with its checkpoint DIR/<workspace>.json
+    /// and its file, `{target}` in --out standing for the workspace's name.
+    #[arg(long, conflicts_with_all = ["tenant", "checkpoint"], requires = "checkpoint_dir")]
+    pub all_workspaces: bool,
+    /// With --all-workspaces: the directory (existing) of the workspaces' checkpoints.
+    #[arg(long, value_name = "DIR", requires = "all_workspaces")]
+    pub checkpoint_dir: Option<PathBuf>,
     /// Only this stream processor's events.
     #[arg(long, allow_hyphen_values = true)]
     pub sp_name: Option<String>,

@@ -1,34 +1,54 @@
-//! `atlas-logs audit-logs --checkpoint FILE`: a workspace's audit log, run after run, each
-//! line once, through the library's [`AuditLogExport`] and the delivery protocol of
-//! [`crate::state`] (the same as the access-log export's).
+//! `atlas-logs audit-logs --checkpoint FILE` (one workspace) or `--all-workspaces
+//! --checkpoint-dir DIR` (every workspace of the project): a workspace's audit log, run
+//! after run, each line once, through the library's [`AuditLogExport`] and the delivery
+//! protocol of [`crate::state`] (the same as the access-log export's).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use atlas_client::AtomicFile;
+use atlas_client::{AtomicFile, Client};
 use atlas_log_export::{AuditCheckpoint, AuditLogExport, CheckpointError, thousands};
 
 use crate::args::{AuditArgs, Global};
-use crate::state::{self, ExportError};
-use crate::{Failure, session, time, validate};
+use crate::state::{self, ExportError, State};
+use crate::validate::{self, ExportOut};
+use crate::{Failure, session, time};
 
 /// How far back the first run of a checkpoint begins without `--since`.
 const FIRST_SPAN_S: i64 = 24 * 3600;
 
-/// Checks every flag and the checkpoint before connecting, completes a delivery a killed
-/// run left half-done, then exports the lines since the checkpoint up to now into `--out`
-/// and moves the checkpoint on, atomically.
+/// What applies to every workspace.
+struct Settings<'a> {
+    processor: Option<&'a str>,
+    /// The first run's start, epoch seconds.
+    first_s: i64,
+    since_given: bool,
+    end_s: i64,
+    quiet: bool,
+}
+
+/// One workspace's run: its checkpoint and its output.
+struct Job {
+    workspace: String,
+    checkpoint: PathBuf,
+    flag: &'static str,
+    out: PathBuf,
+    saved: Option<State<AuditCheckpoint>>,
+}
+
+/// Checks every flag (and, for one workspace, its checkpoint) before connecting, then for
+/// each workspace: completes a delivery a killed run left half-done, exports the lines
+/// since its checkpoint up to now into its output and moves the checkpoint on, atomically.
+/// With several workspaces, one failing is reported and the others delivered.
 pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<(), Failure> {
-    let checkpoint = args
-        .checkpoint
-        .as_deref()
-        .expect("called with --checkpoint");
-    validate::stream_name("--tenant", &args.tenant).map_err(Failure::usage)?;
+    if let Some(tenant) = &args.tenant {
+        validate::stream_name("--tenant", tenant).map_err(Failure::usage)?;
+    }
     if let Some(sp) = &args.sp_name {
         validate::stream_name("--sp-name", sp).map_err(Failure::usage)?;
     }
     if args.window.end.is_some() {
         return Err(Failure::usage(
-            "--end: with --checkpoint, each run ends now (--now moves the present)",
+            "--end: with a checkpoint, each run ends now (--now moves the present)",
         ));
     }
     let end_s = now.div_euclid(1000);
@@ -38,71 +58,207 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
         .as_deref()
         .map(|v| time::since(v, now).map_err(|e| Failure::usage(format!("--since {e}"))))
         .transpose()?;
-    let out = args.out.as_path();
-    if out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') {
+    let settings = Settings {
+        processor: args.sp_name.as_deref(),
+        first_s: since.map_or(end_s - FIRST_SPAN_S, |ms| ms.div_euclid(1000)),
+        since_given: since.is_some(),
+        end_s,
+        quiet: global.quiet,
+    };
+    let out_text = args.out.to_string_lossy();
+    if args.out.is_dir() || out_text.ends_with('/') {
         return Err(Failure::usage(format!(
-            "--out {}: with --checkpoint, name a file (each run's lines are delivered into it whole)",
-            out.display()
+            "--out {}: with a checkpoint, name a file (each run's lines are delivered into it whole)",
+            args.out.display()
         )));
     }
-    validate::file("--out", out).map_err(Failure::usage)?;
-    validate::file("--checkpoint", checkpoint).map_err(Failure::usage)?;
-    if out == checkpoint {
-        return Err(Failure::usage(
-            "--out and --checkpoint name the same file; give them different names",
-        ));
-    }
     let project = session::project(&args.project, global)?;
-    let mut saved = state::load::<AuditCheckpoint>(checkpoint, "--checkpoint")?;
-    if let (Some(saved), Some(_)) = (&saved, since) {
+    let mut jobs = Vec::new();
+    let out = match (&args.tenant, &args.checkpoint, &args.checkpoint_dir) {
+        (Some(tenant), Some(checkpoint), _) => {
+            validate::file("--out", &args.out).map_err(Failure::usage)?;
+            validate::file("--checkpoint", checkpoint).map_err(Failure::usage)?;
+            if args.out == *checkpoint {
+                return Err(Failure::usage(
+                    "--out and --checkpoint name the same file; give them different names",
+                ));
+            }
+            jobs.push(job(
+                tenant,
+                checkpoint.clone(),
+                "--checkpoint",
+                args.out.clone(),
+                &settings,
+            )?);
+            None
+        }
+        (None, None, Some(dir)) => {
+            validate::directory("--checkpoint-dir", dir).map_err(Failure::usage)?;
+            if !out_text.contains(validate::TARGET_PLACEHOLDER) {
+                return Err(Failure::usage(format!(
+                    "--out {out_text}: with --all-workspaces, put {} in the file name for one file per workspace",
+                    validate::TARGET_PLACEHOLDER
+                )));
+            }
+            let parsed = ExportOut::parse(&out_text, None).map_err(Failure::usage)?;
+            Some((parsed, dir.clone()))
+        }
+        _ => {
+            return Err(Failure::usage(
+                "give --tenant with --checkpoint, or --all-workspaces with --checkpoint-dir",
+            ));
+        }
+    };
+    if let Some(group) = &project {
+        for job in &jobs {
+            check(job, group, &settings)?;
+        }
+    }
+    let session = session::connect(global, now).await?;
+    let group = session.group(project.clone());
+    if let Some((template, dir)) = &out {
+        let names = atlas_log_export::list_workspaces(&session.client, &group).await?;
+        if names.is_empty() {
+            return Err(Failure {
+                code: crate::exit::NOT_FOUND,
+                message: format!(
+                    "--all-workspaces: project {group} has no stream processing workspace"
+                ),
+            });
+        }
+        for name in names {
+            validate::stream_name("a workspace Atlas listed", &name).map_err(|e| Failure {
+                code: crate::exit::FAILURE,
+                message: e,
+            })?;
+            let file = template.file_for(&name).expect("one file per workspace");
+            validate::file("--out", &file).map_err(Failure::usage)?;
+            let checkpoint = dir.join(format!("{name}.json"));
+            validate::file("--checkpoint-dir", &checkpoint).map_err(Failure::usage)?;
+            jobs.push(job(&name, checkpoint, "--checkpoint-dir", file, &settings)?);
+        }
+    }
+    if project.is_none() || out.is_some() {
+        for job in &jobs {
+            check(job, &group, &settings)?;
+        }
+    }
+    // Only now, every check passed: deliveries killed runs left half-done, then what
+    // killed runs left half-written beside the outputs.
+    for job in &mut jobs {
+        if let Some(saved) = &mut job.saved
+            && let Some(delivered) = state::finish_delivery(saved, &job.checkpoint)?
+            && !settings.quiet
+        {
+            eprintln!(
+                "delivered {}, which the previous run had finished but not put in place",
+                delivered.display()
+            );
+        }
+    }
+    state::remove_stale(jobs.iter().map(|j| state::dir_of(&j.out)), settings.quiet);
+
+    let several = jobs.len() > 1;
+    let total = jobs.len();
+    let mut failed = Vec::new();
+    for job in jobs {
+        let workspace = job.workspace.clone();
+        if let Err(failure) = run(&session.client, &group, job, &settings).await {
+            if !several {
+                return Err(failure);
+            }
+            eprintln!("error: workspace {workspace}: {}", failure.message);
+            failed.push(failure);
+        }
+    }
+    let failures = failed.len();
+    match failed.into_iter().next() {
+        None => Ok(()),
+        Some(first) => Err(Failure {
+            code: first.code,
+            message: format!(
+                "the audit logs of {failures} of {total} workspaces failed (above); {}",
+                if failures == total {
+                    "nothing was delivered"
+                } else {
+                    "the others were delivered"
+                }
+            ),
+        }),
+    }
+}
+
+/// A workspace's job, its checkpoint read strictly and consistent with the flags.
+fn job(
+    workspace: &str,
+    checkpoint: PathBuf,
+    flag: &'static str,
+    out: PathBuf,
+    settings: &Settings<'_>,
+) -> Result<Job, Failure> {
+    let saved = state::load::<AuditCheckpoint>(&checkpoint, flag)?;
+    if let Some(saved) = &saved
+        && settings.since_given
+    {
         return Err(Failure::usage(format!(
-            "--since conflicts with --checkpoint {}, which continues after {}; drop it, or use another checkpoint",
+            "--since conflicts with {flag} {}, which continues after {}; drop it, or use another checkpoint",
             checkpoint.display(),
             time::show(saved.checkpoint.through_s.saturating_mul(1000))
         )));
     }
-    let check = |saved: &state::State<AuditCheckpoint>, group: &str| {
-        check_checkpoint(&saved.checkpoint, group, args, end_s, checkpoint)
-    };
-    if let (Some(saved), Some(group)) = (&saved, &project) {
-        check(saved, group)?;
-    }
-    let session = session::connect(global, now).await?;
-    let group = session.group(project.clone());
-    if let (Some(saved), None) = (&saved, &project) {
-        check(saved, &group)?;
-    }
-    // Only now, every check passed: a delivery a killed run left half-done, then what
-    // killed runs left half-written beside the output.
-    if let Some(saved) = &mut saved
-        && let Some(delivered) = state::finish_delivery(saved, checkpoint)?
-        && !global.quiet
-    {
-        eprintln!(
-            "delivered {}, which the previous run had finished but not put in place",
-            delivered.display()
-        );
-    }
-    state::remove_stale([state::dir_of(out)], global.quiet);
+    Ok(Job {
+        workspace: workspace.to_string(),
+        checkpoint,
+        flag,
+        out,
+        saved,
+    })
+}
 
-    let builder = match &saved {
-        Some(saved) => AuditLogExport::resume_builder(&session.client, &saved.checkpoint),
+/// The checkpoint is this workspace's (and stream processor's) in `group`, and now is not
+/// before it.
+fn check(job: &Job, group: &str, settings: &Settings<'_>) -> Result<(), Failure> {
+    let Some(saved) = &job.saved else {
+        return Ok(());
+    };
+    let path = job.checkpoint.display();
+    let flag = job.flag;
+    saved
+        .checkpoint
+        .check_resume(group, &job.workspace, settings.processor, settings.end_s)
+        .map_err(|e| match e {
+            CheckpointError::Behind { through_ms, .. } => Failure::usage(format!(
+                "{flag} {path} ends at {}, after now ({}); move --now on",
+                time::show(through_ms),
+                time::show(settings.end_s.saturating_mul(1000))
+            )),
+            e => Failure::usage(format!("{flag} {path}: {e}")),
+        })
+}
+
+/// One workspace: export, write, deliver, move its checkpoint on.
+async fn run(
+    client: &Client,
+    group: &str,
+    job: Job,
+    settings: &Settings<'_>,
+) -> Result<(), Failure> {
+    let builder = match &job.saved {
+        Some(saved) => AuditLogExport::resume_builder(client, &saved.checkpoint),
         None => {
-            let start_s = since
-                .map(|ms| ms.div_euclid(1000))
-                .unwrap_or(end_s - FIRST_SPAN_S);
-            let builder = AuditLogExport::builder(&session.client, &group, &args.tenant);
-            let builder = match &args.sp_name {
-                Some(sp) => builder.processor(sp.as_str()),
+            let builder = AuditLogExport::builder(client, group, &job.workspace);
+            let builder = match settings.processor {
+                Some(sp) => builder.processor(sp),
                 None => builder,
             };
-            builder.start_s(start_s)
+            builder.start_s(settings.first_s)
         }
     };
     let export = builder
-        .end_s(end_s)
+        .end_s(settings.end_s)
         .build()
         .map_err(|e| Failure::usage(e.to_string()))?;
+    let out: &Path = &job.out;
     let io = || ExportError::io(format!("cannot write {}", out.display()));
     let mut file = AtomicFile::create(out).map_err(io())?;
     let mut writer = std::io::BufWriter::new(file.file());
@@ -115,38 +271,17 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
     // Delivered whole under the commit gate, or not at all once an interruption reports
     // (the prepared file is then removed, the checkpoint unchanged).
     let _gate = crate::commit_gate().ok_or(ExportError::Stopped)?;
-    state::deliver(prepared, report.checkpoint, Some(checkpoint))?;
-    if !global.quiet {
+    state::deliver(prepared, report.checkpoint, Some(&job.checkpoint))?;
+    if !settings.quiet {
         eprintln!(
-            "delivered {} {} logged from {} to {} into {}",
+            "delivered {} {} of workspace {} logged from {} to {} into {}",
             thousands(report.lines),
             crate::output::plural(report.lines, "line", "lines"),
+            job.workspace,
             time::show(report.window.0.saturating_mul(1000)),
             time::show(report.window.1.saturating_mul(1000)),
             out.display()
         );
     }
     Ok(())
-}
-
-/// The checkpoint is this workspace's (and stream processor's) in `group`, and now is not
-/// before it.
-fn check_checkpoint(
-    saved: &AuditCheckpoint,
-    group: &str,
-    args: &AuditArgs,
-    end_s: i64,
-    path: &Path,
-) -> Result<(), Failure> {
-    saved
-        .check_resume(group, &args.tenant, args.sp_name.as_deref(), end_s)
-        .map_err(|e| match e {
-            CheckpointError::Behind { through_ms, .. } => Failure::usage(format!(
-                "--checkpoint {} ends at {}, after now ({}); move --now on",
-                path.display(),
-                time::show(through_ms),
-                time::show(end_s.saturating_mul(1000))
-            )),
-            e => Failure::usage(format!("--checkpoint {}: {e}", path.display())),
-        })
 }

@@ -311,11 +311,12 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
 }
 
 async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), Failure> {
-    if args.checkpoint.is_some() {
+    if args.checkpoint.is_some() || args.all_workspaces {
         return audit::incremental(global, args, now).await;
     }
     // Every flag is checked before connecting: bad input sends nothing.
-    validate::stream_name("--tenant", &args.tenant).map_err(Failure::usage)?;
+    let tenant = args.tenant.as_deref().expect("clap requires --tenant here");
+    validate::stream_name("--tenant", tenant).map_err(Failure::usage)?;
     if let Some(sp) = &args.sp_name {
         validate::stream_name("--sp-name", sp).map_err(Failure::usage)?;
     }
@@ -337,7 +338,7 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
         .client
         .download_audit_logs()
         .group_id(group.as_str())
-        .tenant_name(args.tenant.as_str());
+        .tenant_name(tenant);
     if let Some((start, end)) = window {
         // Atlas takes seconds here: the start rounded down, the end up, so the window
         // asked for is covered.

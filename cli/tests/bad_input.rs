@@ -856,6 +856,14 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             "--checkpoint",
             audit(&["--checkpoint", "a.log", "--out", "a.log"]),
         ),
+        args(
+            "every workspace into one file",
+            "--out",
+            with(
+                &["audit-logs", "--group-id", g, "--all-workspaces"],
+                &["--checkpoint-dir", "cpdir", "--out", "a.log"],
+            ),
+        ),
         // Every project.
         case(
             "org id that is not one",

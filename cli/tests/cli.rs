@@ -1309,3 +1309,79 @@ async fn audit_log_runs_killed_at_random_points_deliver_each_line_exactly_once()
     assert!(left.is_empty(), "{left:?} (seed {seed})");
     assert!(kills >= 1);
 }
+
+/// `audit-logs --all-workspaces --checkpoint-dir`: every workspace of the project (Atlas's
+/// listStreamWorkspaces), each with its own checkpoint and files, across two runs, each
+/// line of each workspace's audit log exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_workspace_of_a_project_run_after_run() {
+    let atlas = FakeAtlas::start(Config {
+        data: DataConfig {
+            entries: 100,
+            ..DataConfig::default()
+        },
+        audit_log_bytes: 2_000_000_000,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let data = atlas.data().clone();
+    let now_s = data.config.now_ms / 1000;
+    let home = scratch("workspaces");
+    let checkpoints = home.join("cp");
+    std::fs::create_dir_all(&checkpoints).unwrap();
+    let first_s = now_s - 1200;
+    for (round, present) in [(1, now_s - 600), (2, now_s)] {
+        let mut command = atlas_client_tests::isolated_command(BIN);
+        command
+            .env("XDG_CONFIG_HOME", &home)
+            .env("HOME", &home)
+            .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
+            .env(
+                "MONGODB_ATLAS_CLIENT_SECRET",
+                fake_atlas::DEMO_CLIENT_SECRET,
+            )
+            .args(["--base-url", &atlas.base_url()])
+            .args(["--now", &(present * 1000).to_string()])
+            .args([
+                "audit-logs",
+                "--group-id",
+                &data.group_id,
+                "--all-workspaces",
+            ])
+            .args(["--checkpoint-dir", &checkpoints.display().to_string()])
+            .args([
+                "--out",
+                &home
+                    .join(format!("{{target}}-{round}.log"))
+                    .display()
+                    .to_string(),
+            ])
+            .stdin(Stdio::null());
+        if round == 1 {
+            command.args(["--since", "600s"]);
+        }
+        let output = run(command).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "run {round}: {stderr}");
+    }
+    let names = data.tenant_names();
+    assert_eq!(names.len(), 2);
+    for name in names {
+        let delivered: Vec<String> = [1, 2]
+            .iter()
+            .flat_map(|run| {
+                std::fs::read_to_string(home.join(format!("{name}-{run}.log")))
+                    .unwrap()
+                    .lines()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let expected = atlas.audit_lines(name, first_s, now_s);
+        assert!(expected.len() > 1_000);
+        assert!(delivered == expected, "{name}: every line once, in order");
+        assert!(checkpoints.join(format!("{name}.json")).is_file());
+    }
+    assert_eq!(atlas.stats().list_workspaces, 2, "one listing per run");
+}

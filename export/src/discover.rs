@@ -96,6 +96,30 @@ pub async fn list_projects(
         .collect()
 }
 
+/// The names of every stream processing workspace of a project, in the order Atlas lists
+/// them, each once.
+///
+/// # Errors
+///
+/// A page could not be had, the pages do not add up to the list exactly, or a workspace
+/// came without a name.
+pub async fn list_workspaces(client: &Client, group_id: &str) -> Result<Vec<String>, AtlasError> {
+    let workspaces = client
+        .list_stream_workspaces()
+        .group_id(group_id)
+        .items_per_page(LISTING_PAGE)
+        .all()
+        .await?;
+    workspaces
+        .into_iter()
+        .map(|workspace| {
+            workspace.name.ok_or_else(|| {
+                AtlasError::decode("listStreamWorkspaces returned a workspace without a name")
+            })
+        })
+        .collect()
+}
+
 /// The names of every cluster of a project, in the order Atlas lists them, each once.
 ///
 /// # Errors

@@ -53,7 +53,7 @@ pub use audit::{
 pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointFormat, Delivery, StateFile, StateFileError,
 };
-pub use discover::{Project, Projects, list_clusters, list_projects};
+pub use discover::{Project, Projects, list_clusters, list_projects, list_workspaces};
 pub use entry::AccessLogEntry;
 pub use export::{
     AccessLogExport, AccessLogExportBuilder, BuildError, DEFAULT_CONCURRENCY, Progress,

@@ -32,6 +32,8 @@ pub const ACCESS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 pub const AUDIT_MEDIA_TYPE: &str = "application/vnd.atlas.2023-02-01+gzip";
 /// The media type of the cluster list.
 pub const CLUSTERS_MEDIA_TYPE: &str = "application/vnd.atlas.2024-08-05+json";
+/// The media type of `listStreamWorkspaces`.
+pub const WORKSPACES_MEDIA_TYPE: &str = "application/vnd.atlas.2023-02-01+json";
 /// The media type of `listGroups` and `getOrgGroups`.
 pub const PROJECTS_MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 /// The most items one page of a paginated list holds.
@@ -112,6 +114,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(list_clusters),
         )
         .route("/api/atlas/v2/groups", get(list_groups))
+        .route(
+            "/api/atlas/v2/groups/{group_id}/streams",
+            get(list_workspaces),
+        )
         .route("/api/atlas/v2/orgs/{org_id}/groups", get(org_groups))
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -140,6 +146,7 @@ enum Op {
     AuditLogs,
     Clusters,
     Projects,
+    Workspaces,
 }
 
 impl Op {
@@ -149,13 +156,14 @@ impl Op {
             Op::AuditLogs => Some(AUDIT_MEDIA_TYPE),
             Op::Clusters => Some(CLUSTERS_MEDIA_TYPE),
             Op::Projects => Some(PROJECTS_MEDIA_TYPE),
+            Op::Workspaces => Some(WORKSPACES_MEDIA_TYPE),
             Op::Legacy => None,
         }
     }
 
     fn set(self) -> EndpointSet {
         match self {
-            Op::AuditLogs => EndpointSet::Streams,
+            Op::AuditLogs | Op::Workspaces => EndpointSet::Streams,
             Op::Clusters => EndpointSet::Clusters,
             Op::Projects => EndpointSet::Projects,
             _ => EndpointSet::AccessTracking,
@@ -254,6 +262,7 @@ impl Call<'_> {
             Op::AuditLogs => &counters.audit_logs,
             Op::Clusters => &counters.list_clusters,
             Op::Projects => &counters.list_projects,
+            Op::Workspaces => &counters.list_workspaces,
         });
         let failure = {
             let mut faults = self.shared.faults.lock().unwrap();
@@ -857,6 +866,56 @@ async fn list_clusters(
         clusters,
         &path,
         "application/vnd.atlas.2024-08-05+json;charset=utf-8",
+    )
+}
+
+/// `listStreamWorkspaces`: the stream processing workspaces of the project, paged like
+/// `listClusters`.
+async fn list_workspaces(
+    State(shared): State<Arc<Shared>>,
+    Path(group_id): Path<String>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let call = Call {
+        shared: &shared,
+        op: Op::Workspaces,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        group_id: &group_id,
+    };
+    let (remaining, data) = match call.gate().await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let query = Query::parse(query.as_deref());
+    let paging = match Paging::parse(Op::Workspaces, &query, &[]) {
+        Ok(paging) => paging,
+        Err(response) => return response,
+    };
+    let workspaces: Vec<Value> = data
+        .tenants
+        .iter()
+        .map(|t| {
+            json!({
+                "_id": format!("{:0>24}", t.name.len()),
+                "groupId": data.group_id,
+                "name": t.name,
+                "dataProcessRegion": { "cloudProvider": "AWS", "region": "VIRGINIA_USA" },
+                "hostnames": [format!("atlas-stream-{}.virginia-usa.a.query.mongodb.net", t.name)],
+            })
+        })
+        .collect();
+    let path = format!("/api/atlas/v2/groups/{group_id}/streams");
+    paging.answer(
+        &call,
+        remaining,
+        workspaces,
+        &path,
+        "application/vnd.atlas.2023-02-01+json;charset=utf-8",
     )
 }
 

@@ -21,6 +21,8 @@ pub struct Counters {
     pub list_clusters: AtomicU64,
     /// `listGroups` and `getOrgGroups` calls (each page is one).
     pub list_projects: AtomicU64,
+    /// `listStreamWorkspaces` calls (each page is one).
+    pub list_workspaces: AtomicU64,
     /// `POST /api/oauth/token` calls.
     pub token_requests: AtomicU64,
     /// `POST /api/oauth/revoke` calls.
@@ -51,6 +53,8 @@ pub struct Stats {
     pub list_clusters: u64,
     /// `listGroups` and `getOrgGroups` calls (each page is one).
     pub list_projects: u64,
+    /// `listStreamWorkspaces` calls (each page is one).
+    pub list_workspaces: u64,
     /// Token requests.
     pub token_requests: u64,
     /// Token revocations.
@@ -80,6 +84,7 @@ impl Counters {
             audit_logs: get(&self.audit_logs),
             list_clusters: get(&self.list_clusters),
             list_projects: get(&self.list_projects),
+            list_workspaces: get(&self.list_workspaces),
             token_requests: get(&self.token_requests),
             revocations: get(&self.revocations),
             unauthorized: get(&self.unauthorized),

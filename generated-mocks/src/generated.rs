@@ -846,6 +846,125 @@ pub mod operations {
             )
         }
     }
+    pub struct ListStreamWorkspacesWhen(::httpmock::When);
+    impl ListStreamWorkspacesWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/api/atlas/v2/groups/[^/]*/streams$")
+                            .unwrap(),
+                    )
+                    .header("accept", "application/vnd.atlas.2023-02-01+json"),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn group_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/api/atlas/v2/groups/{}/streams$", ::regex::escape(&
+                        ::atlas_runtime::operation::encode_path(& value.to_string()))
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn items_per_page<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("itemsPerPage", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("itemsPerPage"))
+            }
+        }
+        pub fn page_num<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("pageNum", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("pageNum"))
+            }
+        }
+    }
+    pub struct ListStreamWorkspacesThen(::httpmock::Then);
+    impl ListStreamWorkspacesThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::PaginatedStreamWorkspaces) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/vnd.atlas.2023-02-01+json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &::atlas_runtime::ErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn unauthorized(self, value: &::atlas_runtime::ErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &::atlas_runtime::ErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn not_found(self, value: &::atlas_runtime::ErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &::atlas_runtime::ErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn internal_server_error(self, value: &::atlas_runtime::ErrorBody) -> Self {
+            Self(
+                self
+                    .0
+                    .status(500u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct ListGroupsWhen(::httpmock::When);
     impl ListGroupsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -1129,6 +1248,12 @@ pub trait MockServerExt {
     fn list_clusters<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListClustersWhen, operations::ListClustersThen);
+    fn list_stream_workspaces<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ListStreamWorkspacesWhen,
+            operations::ListStreamWorkspacesThen,
+        );
     fn list_groups<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListGroupsWhen, operations::ListGroupsThen);
@@ -1198,6 +1323,20 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::ListClustersWhen::new(when),
                 operations::ListClustersThen::new(then),
+            )
+        })
+    }
+    fn list_stream_workspaces<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ListStreamWorkspacesWhen,
+            operations::ListStreamWorkspacesThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ListStreamWorkspacesWhen::new(when),
+                operations::ListStreamWorkspacesThen::new(then),
             )
         })
     }

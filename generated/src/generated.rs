@@ -339,6 +339,27 @@ shape: `results`, `totalCount` and `links`.
             Default::default()
         }
     }
+    ///One page of stream processing workspaces, in Atlas's paginated shape.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaginatedStreamWorkspaces {
+        ///Links to this page and its neighbours.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub links: ::std::vec::Vec<Link>,
+        ///The workspaces of this page; empty past the last page.
+        pub results: ::std::vec::Vec<StreamWorkspace>,
+        ///How many workspaces the whole list holds.
+        #[serde(
+            rename = "totalCount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_count: ::std::option::Option<i32>,
+    }
+    impl PaginatedStreamWorkspaces {
+        ///A builder of `PaginatedStreamWorkspaces`, its fields set one by one.
+        pub fn builder() -> builder::PaginatedStreamWorkspaces {
+            Default::default()
+        }
+    }
     /**A project (Atlas calls projects groups), as listed. Fields not listed here are
 ignored when an answer is read.
 */
@@ -542,6 +563,27 @@ ignored when an answer is read.
                     )?,
                 ),
             )
+        }
+    }
+    /**A stream processing workspace, as listed. Fields not listed here are ignored when
+an answer is read.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct StreamWorkspace {
+        ///The project it belongs to.
+        #[serde(
+            rename = "groupId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub group_id: ::std::option::Option<::std::string::String>,
+        ///The workspace's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl StreamWorkspace {
+        ///A builder of `StreamWorkspace`, its fields set one by one.
+        pub fn builder() -> builder::StreamWorkspace {
+            Default::default()
         }
     }
     /// Types for composing complex structures.
@@ -1820,6 +1862,101 @@ How many projects the whole list holds; absent when `includeCount` is false.*/
                 }
             }
         }
+        ///A builder of [`super::PaginatedStreamWorkspaces`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct PaginatedStreamWorkspaces {
+            links: ::std::result::Result<
+                ::std::vec::Vec<super::Link>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::StreamWorkspace>,
+                ::std::string::String,
+            >,
+            total_count: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedStreamWorkspaces {
+            fn default() -> Self {
+                Self {
+                    links: Ok(Default::default()),
+                    results: Err("no value supplied for results".to_string()),
+                    total_count: Ok(Default::default()),
+                }
+            }
+        }
+        impl PaginatedStreamWorkspaces {
+            /**Sets the field `links`:
+
+Links to this page and its neighbours.*/
+            pub fn links<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Link>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.links = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
+                self
+            }
+            /**Sets the field `results`:
+
+The workspaces of this page; empty past the last page.*/
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::StreamWorkspace>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            /**Sets the field `totalCount`:
+
+How many workspaces the whole list holds.*/
+            pub fn total_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_count: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedStreamWorkspaces>
+        for super::PaginatedStreamWorkspaces {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedStreamWorkspaces,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    links: value.links?,
+                    results: value.results?,
+                    total_count: value.total_count?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedStreamWorkspaces>
+        for PaginatedStreamWorkspaces {
+            fn from(value: super::PaginatedStreamWorkspaces) -> Self {
+                Self {
+                    links: Ok(value.links),
+                    results: Ok(value.results),
+                    total_count: Ok(value.total_count),
+                }
+            }
+        }
         ///A builder of [`super::Project`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
         #[derive(Clone, Debug)]
         pub struct Project {
@@ -1948,6 +2085,77 @@ The organisation the project belongs to, as 24 lowercase hexadecimal digits.*/
                 }
             }
         }
+        ///A builder of [`super::StreamWorkspace`]: its setters set one field each; `try_into()` makes the value, refusing a missing required field.
+        #[derive(Clone, Debug)]
+        pub struct StreamWorkspace {
+            group_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for StreamWorkspace {
+            fn default() -> Self {
+                Self {
+                    group_id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl StreamWorkspace {
+            /**Sets the field `groupId`:
+
+The project it belongs to.*/
+            pub fn group_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group_id: {e}")
+                    });
+                self
+            }
+            /**Sets the field `name`:
+
+The workspace's name.*/
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StreamWorkspace> for super::StreamWorkspace {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StreamWorkspace,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    group_id: value.group_id?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StreamWorkspace> for StreamWorkspace {
+            fn from(value: super::StreamWorkspace) -> Self {
+                Self {
+                    group_id: Ok(value.group_id),
+                    name: Ok(value.name),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -2038,6 +2246,15 @@ The organisation the project belongs to, as 24 lowercase hexadecimal digits.*/
             ::atlas_runtime::paginate::Count::count(&self.total_count)
         }
         fn into_items(self) -> ::std::vec::Vec<Project> {
+            self.results
+        }
+    }
+    impl ::atlas_runtime::paginate::Page for PaginatedStreamWorkspaces {
+        type Item = StreamWorkspace;
+        fn total_count(&self) -> ::std::option::Option<i64> {
+            ::atlas_runtime::paginate::Count::count(&self.total_count)
+        }
+        fn into_items(self) -> ::std::vec::Vec<StreamWorkspace> {
             self.results
         }
     }
@@ -2296,6 +2513,32 @@ let response = client
 ```*/
     pub fn list_clusters(&self) -> builder::ListClusters<'_> {
         builder::ListClusters::new(self)
+    }
+    /**List the stream processing workspaces of a project
+
+Lists every stream processing workspace of one project, one page at a time, paged
+like `listGroups`.
+
+
+Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams`
+
+Arguments:
+- `group_id`: The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.
+- `items_per_page`: How many items a page holds, at most 500. Atlas uses 100 when absent.
+- `page_num`: Which page of the list to return, counting from 1.
+```no_run
+# async fn example(client: &atlas_client::Client) -> Result<(), atlas_runtime::AtlasError> {
+let response = client
+    .list_stream_workspaces()
+    .group_id("32b6e34b3d91647abb20e7b8")
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn list_stream_workspaces(&self) -> builder::ListStreamWorkspaces<'_> {
+        builder::ListStreamWorkspaces::new(self)
     }
     /**List every project the credentials see
 
@@ -3928,6 +4171,231 @@ Which page of the list to return, counting from 1.*/
             }
         }
     }
+    /**Builder for [`Client::list_stream_workspaces`]
+
+[`Client::list_stream_workspaces`]: super::Client::list_stream_workspaces*/
+    #[derive(Debug, Clone)]
+    pub struct ListStreamWorkspaces<'a> {
+        client: &'a super::Client,
+        group_id: Result<::std::string::String, String>,
+        items_per_page: Result<Option<i32>, String>,
+        page_num: Result<Option<i32>, String>,
+    }
+    impl<'a> ListStreamWorkspaces<'a> {
+        ///A builder of the request of [`Client::list_stream_workspaces`](super::Client::list_stream_workspaces), no parameter set yet.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_id: Err("parameter `groupId` is required".to_string()),
+                items_per_page: Ok(None),
+                page_num: Ok(None),
+            }
+        }
+        /**Sets `groupId` (path parameter).
+
+The project, as 24 lowercase hexadecimal digits. Atlas calls projects groups.*/
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| "parameter `groupId` must be a string".to_string());
+            self
+        }
+        /**Sets `itemsPerPage` (query parameter).
+
+How many items a page holds, at most 500. Atlas uses 100 when absent.*/
+        pub fn items_per_page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.items_per_page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `itemsPerPage` must be an integer that fits i32"
+                        .to_string()
+                });
+            self
+        }
+        /**Sets `pageNum` (query parameter).
+
+Which page of the list to return, counting from 1.*/
+        pub fn page_num<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.page_num = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "parameter `pageNum` must be an integer that fits i32".to_string()
+                });
+            self
+        }
+        ///Checks the parameters, builds the request and sends it through the runtime: the answer as received, for `send()` (and `send_raw()`) to decode.
+        async fn exchange(
+            self,
+        ) -> Result<::reqwest::Response, Error<::atlas_runtime::ErrorBody>> {
+            let Self { client, group_id, items_per_page, page_num } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
+            let page_num = page_num.map_err(Error::InvalidRequest)?;
+            super::OPERATIONS[5usize]
+                .check(
+                    &[
+                        ("groupId", ::atlas_runtime::operation::value(&group_id)),
+                        (
+                            "itemsPerPage",
+                            ::atlas_runtime::operation::value(&items_per_page),
+                        ),
+                        ("pageNum", ::atlas_runtime::operation::value(&page_num)),
+                    ],
+                )
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/atlas/v2/groups/{}/streams", client.baseurl,
+                ::atlas_runtime::operation::encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/vnd.atlas.2023-02-01+json",
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(
+                    &progenitor_client::QueryParam::new("itemsPerPage", &items_per_page),
+                )
+                .query(&progenitor_client::QueryParam::new("pageNum", &page_num))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_stream_workspaces",
+            };
+            let response = client
+                .inner
+                .call(&client.baseurl, request, info.operation_id, super::OPERATIONS)
+                .await?;
+            Ok(response)
+        }
+        ///Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedStreamWorkspaces>,
+            Error<::atlas_runtime::ErrorBody>,
+        > {
+            let response = self.exchange().await?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        pub async fn send_raw(
+            self,
+        ) -> Result<
+            ResponseValue<::atlas_runtime::response::Bytes>,
+            Error<::atlas_runtime::ErrorBody>,
+        > {
+            let response = self.exchange().await?;
+            match response.status().as_u16() {
+                200u16 => ::atlas_runtime::response::raw(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ::atlas_runtime::response::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::list_groups`]
 
 [`Client::list_groups`]: super::Client::list_groups*/
@@ -4004,7 +4472,7 @@ Which page of the list to return, counting from 1.*/
             let include_count = include_count.map_err(Error::InvalidRequest)?;
             let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
             let page_num = page_num.map_err(Error::InvalidRequest)?;
-            super::OPERATIONS[5usize]
+            super::OPERATIONS[6usize]
                 .check(
                     &[
                         (
@@ -4268,7 +4736,7 @@ Which page of the list to return, counting from 1.*/
             let items_per_page = items_per_page.map_err(Error::InvalidRequest)?;
             let name = name.map_err(Error::InvalidRequest)?;
             let page_num = page_num.map_err(Error::InvalidRequest)?;
-            super::OPERATIONS[6usize]
+            super::OPERATIONS[7usize]
                 .check(
                     &[
                         ("orgId", ::atlas_runtime::operation::value(&org_id)),
@@ -4460,6 +4928,38 @@ Exact or an error: a `totalCount` that changes between pages, pages that overlap
         pub fn all(
             self,
         ) -> ::atlas_runtime::paginate::All<'a, types::PaginatedClusters> {
+            self.stream().all()
+        }
+    }
+    impl<'a> ListStreamWorkspaces<'a> {
+        /**Every item of the list [`Client::list_stream_workspaces`](super::Client::list_stream_workspaces) returns, page after page: asks for `pageNum` 1, 2, ... (whatever `page_num` holds) with the page size of `items_per_page`, else 100, and ends when the items reach the first page's `totalCount`.
+
+Exact or an error: a `totalCount` that changes between pages, pages that overlap (an item seen twice) or that run out before `totalCount` end the stream with an `AtlasError` of kind `Incomplete`; see `atlas_runtime::paginate` for the rule.*/
+        #[inline]
+        pub fn stream(
+            self,
+        ) -> ::atlas_runtime::paginate::Items<'a, types::PaginatedStreamWorkspaces> {
+            let page_size: ::std::option::Option<u32> = match &self.items_per_page {
+                Ok(Some(size)) => u32::try_from(*size).ok(),
+                Ok(None) => ::std::option::Option::Some(100u32),
+                Err(_) => ::std::option::Option::None,
+            };
+            ::atlas_runtime::paginate::Items::of_sends(
+                page_size,
+                move |page| {
+                    let mut request = self.clone().page_num(page);
+                    if let ::std::option::Option::Some(size) = page_size {
+                        request = request.items_per_page(size);
+                    }
+                    request.send()
+                },
+            )
+        }
+        ///Every item of the list, collected: `stream()` to its end, a future of `Result<Vec<types::StreamWorkspace>, AtlasError>`. It fails when a page could not be had, or the pages do not add up to the list exactly (kind `Incomplete`).
+        #[inline]
+        pub fn all(
+            self,
+        ) -> ::atlas_runtime::paginate::All<'a, types::PaginatedStreamWorkspaces> {
             self.stream().all()
         }
     }
@@ -4820,6 +5320,46 @@ pub(crate) static OPERATIONS: &[::atlas_runtime::Operation] = &[
     ::atlas_runtime::Operation {
         id: "list_clusters",
         operation_id: "listGroupClusters",
+        streamed: false,
+        params: &[
+            ::atlas_runtime::Param {
+                name: "groupId",
+                location: ::atlas_runtime::Location::Path,
+                pattern: Some("^([a-f0-9]{24})$"),
+                minimum: None,
+                maximum: None,
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+            ::atlas_runtime::Param {
+                name: "itemsPerPage",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: Some(::atlas_runtime::Bound::Integer(500i64)),
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+            ::atlas_runtime::Param {
+                name: "pageNum",
+                location: ::atlas_runtime::Location::Query,
+                pattern: None,
+                minimum: Some(::atlas_runtime::Bound::Integer(1i64)),
+                maximum: None,
+                min_length: None,
+                max_length: None,
+                requires: &[],
+                not_after: None,
+            },
+        ],
+    },
+    ::atlas_runtime::Operation {
+        id: "list_stream_workspaces",
+        operation_id: "listStreamWorkspaces",
         streamed: false,
         params: &[
             ::atlas_runtime::Param {
