@@ -240,10 +240,14 @@ pub struct AuditArgs {
     /// Write the decompressed text instead of the gzip file.
     #[arg(long)]
     pub decompress: bool,
-    /// Resume from, and update, this checkpoint file: each run writes to --out (a file)
-    /// the decompressed lines logged since the last run, up to now, each line once across
-    /// runs, whatever Atlas's reading of the window's bounds. The first run starts at
-    /// --since [default: 24 hours ago].
+    /// Resume from, and update, this checkpoint file: each run writes to --out (a file;
+    /// give each run a name of its own) the decompressed lines logged since the last run,
+    /// up to now, each line once across runs, whatever Atlas's reading of the window's
+    /// bounds. The first run starts at --since [default: 24 hours ago].
     #[arg(long, value_name = "FILE", conflicts_with = "start")]
     pub checkpoint: Option<PathBuf>,
+    /// With a checkpoint: read again this far back from where the last run ended (`10m`),
+    /// and write only lines not written before, to catch lines Atlas records late.
+    #[arg(long, allow_hyphen_values = true)]
+    pub overlap: Option<String>,
 }

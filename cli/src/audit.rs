@@ -19,6 +19,8 @@ const FIRST_SPAN_S: i64 = 24 * 3600;
 /// What applies to every workspace.
 struct Settings<'a> {
     processor: Option<&'a str>,
+    /// `--overlap`, in seconds.
+    overlap_s: Option<i64>,
     /// The first run's start, epoch seconds.
     first_s: i64,
     since_given: bool,
@@ -58,14 +60,29 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
         .as_deref()
         .map(|v| time::since(v, now).map_err(|e| Failure::usage(format!("--since {e}"))))
         .transpose()?;
+    let overlap_s = args
+        .overlap
+        .as_deref()
+        .map(|v| {
+            time::parse_duration(v)
+                .map(|ms| ms.div_euclid(1000))
+                .map_err(|e| Failure::usage(format!("--overlap {e}")))
+        })
+        .transpose()?;
     let settings = Settings {
         processor: args.sp_name.as_deref(),
+        overlap_s,
         first_s: since.map_or(end_s - FIRST_SPAN_S, |ms| ms.div_euclid(1000)),
         since_given: since.is_some(),
         end_s,
         quiet: global.quiet,
     };
     let out_text = args.out.to_string_lossy();
+    if out_text == "-" {
+        return Err(Failure::usage(
+            "--out -: with a checkpoint, name a file (each run's lines are delivered into it whole)",
+        ));
+    }
     if args.out.is_dir() || out_text.ends_with('/') {
         return Err(Failure::usage(format!(
             "--out {}: with a checkpoint, name a file (each run's lines are delivered into it whole)",
@@ -78,11 +95,6 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
         (Some(tenant), Some(checkpoint), _) => {
             validate::file("--out", &args.out).map_err(Failure::usage)?;
             validate::file("--checkpoint", checkpoint).map_err(Failure::usage)?;
-            if args.out == *checkpoint {
-                return Err(Failure::usage(
-                    "--out and --checkpoint name the same file; give them different names",
-                ));
-            }
             jobs.push(job(
                 tenant,
                 checkpoint.clone(),
@@ -109,6 +121,7 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
             ));
         }
     };
+    distinct_files(&jobs)?;
     if let Some(group) = &project {
         for job in &jobs {
             check(job, group, &settings)?;
@@ -138,24 +151,42 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
             jobs.push(job(&name, checkpoint, "--checkpoint-dir", file, &settings)?);
         }
     }
+    distinct_files(&jobs)?;
     if project.is_none() || out.is_some() {
         for job in &jobs {
             check(job, &group, &settings)?;
         }
     }
     // Only now, every check passed: deliveries killed runs left half-done, then what
-    // killed runs left half-written beside the outputs.
+    // killed runs left half-written beside the outputs. A run does not replace the output
+    // it has just delivered for a killed run: that workspace waits for the next run.
+    let mut waiting = Vec::new();
     for job in &mut jobs {
         if let Some(saved) = &mut job.saved
             && let Some(delivered) = state::finish_delivery(saved, &job.checkpoint)?
-            && !settings.quiet
         {
-            eprintln!(
-                "delivered {}, which the previous run had finished but not put in place",
-                delivered.display()
-            );
+            if !settings.quiet {
+                eprintln!(
+                    "delivered {}, which the previous run had finished but not put in place",
+                    delivered.display()
+                );
+            }
+            if same_file(&delivered, &job.out) {
+                waiting.push(job.workspace.clone());
+            }
         }
     }
+    jobs.retain(|job| {
+        let wait = waiting.contains(&job.workspace);
+        if wait && !settings.quiet {
+            eprintln!(
+                "workspace {}: {} holds the previous run's lines now; the next run continues (give each run a file name of its own)",
+                job.workspace,
+                job.out.display()
+            );
+        }
+        !wait
+    });
     state::remove_stale(jobs.iter().map(|j| state::dir_of(&j.out)), settings.quiet);
 
     let several = jobs.len() > 1;
@@ -186,6 +217,47 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
             ),
         }),
     }
+}
+
+/// The same file, however named (`./a.json` and `a.json`): the directory resolved.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| {
+        let dir = state::dir_of(p);
+        std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join(p.file_name().unwrap_or_default())
+    };
+    resolve(a) == resolve(b)
+}
+
+/// No output is a checkpoint or another workspace's output: one would overwrite the other.
+fn distinct_files(jobs: &[Job]) -> Result<(), Failure> {
+    let files: Vec<(&Path, String)> = jobs
+        .iter()
+        .flat_map(|j| {
+            [
+                (
+                    j.out.as_path(),
+                    format!("--out for workspace {}", j.workspace),
+                ),
+                (
+                    j.checkpoint.as_path(),
+                    format!("{} for workspace {}", j.flag, j.workspace),
+                ),
+            ]
+        })
+        .collect();
+    for (i, (a, what_a)) in files.iter().enumerate() {
+        for (b, what_b) in &files[i + 1..] {
+            if same_file(a, b) {
+                return Err(Failure::usage(format!(
+                    "{what_a} and {what_b} name the same file {}; give them different names",
+                    a.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A workspace's job, its checkpoint read strictly and consistent with the flags.
@@ -253,6 +325,10 @@ async fn run(
             };
             builder.start_s(settings.first_s)
         }
+    };
+    let builder = match settings.overlap_s {
+        Some(overlap_s) => builder.overlap_s(overlap_s),
+        None => builder,
     };
     let export = builder
         .end_s(settings.end_s)

@@ -315,6 +315,11 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
         return audit::incremental(global, args, now).await;
     }
     // Every flag is checked before connecting: bad input sends nothing.
+    if args.overlap.is_some() {
+        return Err(Failure::usage(
+            "--overlap re-reads behind where the last run ended: give --checkpoint or --all-workspaces",
+        ));
+    }
     let tenant = args.tenant.as_deref().expect("clap requires --tenant here");
     validate::stream_name("--tenant", tenant).map_err(Failure::usage)?;
     if let Some(sp) = &args.sp_name {

@@ -1239,6 +1239,7 @@ async fn audit_log_runs_killed_at_random_points_deliver_each_line_exactly_once()
                 ])
                 .args(["--checkpoint", &checkpoint.display().to_string()])
                 .args(["--out", &out.display().to_string()])
+                .args(["--overlap", "2m"])
                 .stdin(Stdio::null());
             if i == 0 && !checkpoint.exists() {
                 command.args(["--since", &format!("{}s", present - first_s)]);

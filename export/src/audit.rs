@@ -3,11 +3,13 @@
 //! Atlas hands the audit log out as a gzip file of the window asked for, in whole seconds,
 //! and does not say how it reads the bounds (is an event of second `endDate` in?). An
 //! [`AuditLogExport`] asks for one second more than it wants at the start, keeps the lines
-//! of the wanted seconds only, and remembers the lines of its last second in its
-//! [`AuditCheckpoint`]: the next run, starting at that second, skips exactly those. Under
-//! every reading of the bounds, consecutive runs deliver each line once, with no gap; a
-//! line outside the window asked for, or one without a readable time, stops the export
-//! rather than be guessed about.
+//! of the wanted seconds only, and remembers the lines of its last seconds (the last one,
+//! and `overlap_s` more) in its [`AuditCheckpoint`]: the next run reads those seconds
+//! again and skips exactly the lines it remembers, so that it delivers what Atlas recorded
+//! there late. Under every reading of the bounds, consecutive runs deliver each line once,
+//! with no gap, for every line Atlas records within the overlap; a line outside the window
+//! asked for, one without a readable time, or a remembered line Atlas no longer sends as it
+//! did stops the export rather than be guessed about.
 //!
 //! ```no_run
 //! use atlas_log_export::{AuditCheckpoint, AuditLogExport};
@@ -56,11 +58,14 @@ pub struct AuditCheckpoint {
     /// Only this stream processor's lines, when given.
     #[serde(deserialize_with = "required")]
     pub processor: Option<String>,
-    /// Every line up to this second (epoch seconds) is delivered, but those of this second
-    /// Atlas had not recorded yet.
+    /// Every line up to this second (epoch seconds) is delivered, but those Atlas had not
+    /// recorded yet.
     pub through_s: i64,
-    /// The lines of second `through_s` delivered: 64-bit FNV-1a of each, 16 hexadecimal
-    /// digits, one per line (a line twice is there twice).
+    /// How many seconds before `through_s` the next run reads again, for lines Atlas
+    /// records late.
+    pub overlap_s: i64,
+    /// The lines of seconds `through_s - overlap_s` to `through_s` delivered: 64-bit
+    /// FNV-1a of each, 16 hexadecimal digits, one per line (a line twice is there twice).
     pub remembered: Vec<String>,
 }
 
@@ -134,6 +139,9 @@ impl CheckpointFormat for AuditCheckpoint {
         if self.version != AUDIT_CHECKPOINT_VERSION {
             return Err(CheckpointError::Version(self.version));
         }
+        if self.overlap_s < 0 || self.overlap_s > self.through_s {
+            return Err(CheckpointError::Inconsistent);
+        }
         let fingerprints_ok = self
             .remembered
             .iter()
@@ -186,10 +194,18 @@ pub struct AuditLogExportBuilder {
     processor: Option<String>,
     start_s: Option<i64>,
     end_s: Option<i64>,
+    overlap_s: i64,
     resume: Option<AuditCheckpoint>,
 }
 
 impl AuditLogExportBuilder {
+    /// How many seconds before its end the next run reads again, for lines Atlas records
+    /// late (default 0: the last second only).
+    pub fn overlap_s(mut self, overlap_s: i64) -> Self {
+        self.overlap_s = overlap_s.max(0);
+        self
+    }
+
     /// Only this stream processor's lines.
     pub fn processor(mut self, name: impl Into<String>) -> Self {
         self.processor = Some(name.into());
@@ -225,13 +241,17 @@ impl AuditLogExportBuilder {
                 (start_s.max(0), Vec::new())
             }
             (Some(checkpoint), None) => {
+                checkpoint.validate()?;
                 checkpoint.check_resume(
                     &self.group_id,
                     &self.workspace,
                     self.processor.as_deref(),
                     end_s,
                 )?;
-                (checkpoint.through_s, checkpoint.remembered())
+                (
+                    checkpoint.through_s - checkpoint.overlap_s,
+                    checkpoint.remembered(),
+                )
             }
         };
         Ok(AuditLogExport {
@@ -241,6 +261,7 @@ impl AuditLogExportBuilder {
             processor: self.processor,
             from_s,
             end_s,
+            overlap_s: self.overlap_s,
             remembered,
         })
     }
@@ -255,6 +276,7 @@ pub struct AuditLogExport {
     processor: Option<String>,
     from_s: i64,
     end_s: i64,
+    overlap_s: i64,
     remembered: Vec<u64>,
 }
 
@@ -283,6 +305,7 @@ impl AuditLogExport {
             processor: None,
             start_s: None,
             end_s: None,
+            overlap_s: 0,
             resume: None,
         }
     }
@@ -291,6 +314,7 @@ impl AuditLogExport {
     pub fn resume_builder(client: &Client, checkpoint: &AuditCheckpoint) -> AuditLogExportBuilder {
         AuditLogExportBuilder {
             processor: checkpoint.processor.clone(),
+            overlap_s: checkpoint.overlap_s,
             resume: Some(checkpoint.clone()),
             ..Self::builder(client, &checkpoint.group_id, &checkpoint.workspace)
         }
@@ -302,12 +326,17 @@ impl AuditLogExport {
     ///
     /// # Errors
     ///
-    /// The download failed or broke off, the file is not a complete gzip file, a line has
-    /// no readable time or lies outside the window asked for, more than
-    /// [`MAX_REMEMBERED`] lines share the last second, or `out` could not be written.
-    /// Nothing written to `out` counts as delivered then: keep the old checkpoint.
+    /// The download failed or broke off (it is not retried: run again), the file is not a
+    /// complete gzip file, a line has no readable time, is longer than 16 MiB or lies
+    /// outside the window asked for, a line delivered before is missing from the answer
+    /// (Atlas sends it otherwise now, or no longer keeps it), more than [`MAX_REMEMBERED`]
+    /// lines fall in the seconds to remember, or `out` could not be written. Nothing
+    /// written to `out` counts as delivered then: keep the old checkpoint.
     pub async fn write_to(self, out: &mut (dyn Write + Send)) -> Result<AuditReport, AtlasError> {
         let asked_from = (self.from_s - 1).max(0);
+        // The seconds to remember: the last one and `overlap_s` before it, none before the
+        // window's start (what came before it was never this export's to deliver).
+        let overlap_s = self.overlap_s.min(self.end_s - self.from_s).max(0);
         let mut call = self
             .client
             .download_audit_logs()
@@ -323,12 +352,12 @@ impl AuditLogExport {
             out,
             asked: (asked_from, self.end_s),
             from_s: self.from_s,
+            remember_from_s: self.end_s - overlap_s,
             remembered: self.remembered,
             last: Vec::new(),
             written: 0,
             skipped: 0,
             partial: Vec::new(),
-            failure: None,
         };
         {
             let mut gz = flate2::write::MultiGzDecoder::new(&mut lines);
@@ -343,17 +372,23 @@ impl AuditLogExport {
             gz.try_finish().map_err(decode_failure)?;
         }
         lines.end()?;
-        if let Some(failure) = lines.failure.take() {
-            return Err(failure);
-        }
-        if lines.last.len() > MAX_REMEMBERED {
+        if !lines.remembered.is_empty() {
             return Err(AtlasError::with_cause(
                 ErrorKind::Incomplete,
                 std::io::Error::other(format!(
-                    "{} lines share the window's last second {}, more than a checkpoint remembers ({}): end the window a second earlier",
-                    thousands(lines.last.len() as u64),
-                    self.end_s,
-                    thousands(MAX_REMEMBERED as u64)
+                    "{} {} delivered before from second {} on {} missing from Atlas's answer (sent otherwise, or no longer kept): the run cannot tell what it delivered",
+                    thousands(lines.remembered.len() as u64),
+                    if lines.remembered.len() == 1 {
+                        "line"
+                    } else {
+                        "lines"
+                    },
+                    self.from_s,
+                    if lines.remembered.len() == 1 {
+                        "is"
+                    } else {
+                        "are"
+                    },
                 )),
             ));
         }
@@ -367,6 +402,7 @@ impl AuditLogExport {
                 workspace: self.workspace,
                 processor: self.processor,
                 through_s: self.end_s,
+                overlap_s,
                 remembered: lines.last.iter().map(|f| format!("{f:016x}")).collect(),
             },
         })
@@ -407,15 +443,19 @@ struct Lines<'a> {
     asked: (i64, i64),
     /// The first second wanted.
     from_s: i64,
-    /// Lines of second `from_s` delivered before, to skip once each.
+    /// The first second whose lines the checkpoint remembers.
+    remember_from_s: i64,
+    /// Lines delivered before (of the seconds the last run remembered), to skip once each.
     remembered: Vec<u64>,
-    /// Lines of the last second, delivered now or before.
+    /// Lines of the seconds to remember, delivered now or before.
     last: Vec<u64>,
     written: u64,
     skipped: u64,
     partial: Vec<u8>,
-    failure: Option<AtlasError>,
 }
+
+/// The longest line taken: a text without newlines is not an audit log.
+const MAX_LINE: usize = 16 << 20;
 
 impl Lines<'_> {
     fn line(&mut self, line: &[u8]) -> Result<(), AtlasError> {
@@ -439,15 +479,24 @@ impl Lines<'_> {
             return Ok(());
         }
         let fingerprint = fnv1a(line);
-        let delivered_before = second == self.from_s
-            && match self.remembered.iter().position(|f| *f == fingerprint) {
-                Some(i) => {
-                    self.remembered.swap_remove(i);
-                    true
-                }
-                None => false,
-            };
-        if second == end {
+        let delivered_before = match self.remembered.iter().position(|f| *f == fingerprint) {
+            Some(i) => {
+                self.remembered.swap_remove(i);
+                true
+            }
+            None => false,
+        };
+        if second >= self.remember_from_s {
+            if self.last.len() == MAX_REMEMBERED {
+                return Err(AtlasError::with_cause(
+                    ErrorKind::Incomplete,
+                    std::io::Error::other(format!(
+                        "more than {} lines fall in the seconds a checkpoint remembers (from {} to {end}): use a shorter overlap",
+                        thousands(MAX_REMEMBERED as u64),
+                        self.remember_from_s
+                    )),
+                ));
+            }
             self.last.push(fingerprint);
         }
         if delivered_before {
@@ -490,6 +539,13 @@ impl Write for Lines<'_> {
             rest = &tail[1..];
         }
         self.partial.extend_from_slice(rest);
+        if self.partial.len() > MAX_LINE {
+            let failure = AtlasError::decode(format!(
+                "an audit-log line is longer than {} bytes: the file is not an audit log",
+                thousands(MAX_LINE as u64)
+            ));
+            return Err(std::io::Error::other(LineFailure(failure)));
+        }
         Ok(buf.len())
     }
 
@@ -560,12 +616,12 @@ mod tests {
             out: &mut out,
             asked: (99, 102),
             from_s: 100,
+            remember_from_s: 102,
             remembered,
             last: Vec::new(),
             written: 0,
             skipped: 0,
             partial: Vec::new(),
-            failure: None,
         };
         let text = [
             event(99, 0),
@@ -594,6 +650,63 @@ mod tests {
             written,
             [event(100, 2), event(101, 3), event(102, 4), String::new()].join("\n")
         );
+    }
+
+    fn lines_of<'a>(
+        out: &'a mut Vec<u8>,
+        from_s: i64,
+        end_s: i64,
+        remember_from_s: i64,
+        remembered: Vec<u64>,
+    ) -> Lines<'a> {
+        Lines {
+            out,
+            asked: (from_s - 1, end_s),
+            from_s,
+            remember_from_s,
+            remembered,
+            last: Vec::new(),
+            written: 0,
+            skipped: 0,
+            partial: Vec::new(),
+        }
+    }
+
+    /// The same line twice in a second is two lines: one remembered is skipped once. A
+    /// line Atlas recorded late in a remembered second is delivered.
+    #[test]
+    fn remembered_lines_are_a_multiset_and_late_ones_come_through() {
+        let twice = event(100, 1);
+        let late = event(101, 2);
+        let mut out = Vec::new();
+        let remembered = vec![fnv1a(twice.as_bytes()), fnv1a(event(101, 3).as_bytes())];
+        let mut lines = lines_of(&mut out, 100, 102, 100, remembered);
+        for line in [&twice, &twice, &late, &event(101, 3)] {
+            lines.line(line.as_bytes()).unwrap();
+        }
+        assert!(lines.remembered.is_empty());
+        assert_eq!((lines.written, lines.skipped), (2, 2));
+        assert_eq!(lines.last.len(), 4, "every line of the remembered seconds");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("{twice}\n{late}\n")
+        );
+    }
+
+    /// A line without end, or longer than any audit line, stops the export.
+    #[test]
+    fn a_text_without_newlines_is_refused() {
+        let mut out = Vec::new();
+        let mut lines = lines_of(&mut out, 100, 102, 102, Vec::new());
+        let chunk = vec![b'x'; 1 << 20];
+        let mut refused = false;
+        for _ in 0..20 {
+            if lines.write(&chunk).is_err() {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused);
     }
 
     #[test]

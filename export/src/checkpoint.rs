@@ -250,7 +250,7 @@ impl<C: CheckpointFormat> StateFile<C> {
     }
 
     /// Reads a state file exactly as written: no key twice, every object an object, the
-    /// checkpoint's rules ([`Checkpoint::validate`]), and a delivery record only for a
+    /// checkpoint's rules ([`CheckpointFormat::validate`]), and a delivery record only for a
     /// finished temporary file of ours beside its output
     /// ([`atlas_runtime::check_delivery`]), so that acting on it can never move a file
     /// that is not ours.

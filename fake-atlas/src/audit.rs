@@ -88,10 +88,16 @@ impl AuditLog {
 
     /// The events of the window: `[first, end)` of the timeline.
     fn events(&self) -> (i64, i64) {
-        let lo_ms = ((self.start_s + i64::from(!self.window.start_inclusive)) * 1000)
+        let lo_ms = self
+            .start_s
+            .saturating_add(i64::from(!self.window.start_inclusive))
+            .saturating_mul(1000)
             .max(self.now_ms - DEFAULT_WINDOW_S * 1000);
-        let hi_ms =
-            ((self.end_s + i64::from(self.window.end_inclusive)) * 1000).min(self.now_ms + 1);
+        let hi_ms = self
+            .end_s
+            .saturating_add(i64::from(self.window.end_inclusive))
+            .saturating_mul(1000)
+            .min(self.now_ms + 1);
         // Event k is at floor(k * step / 1000) ms: the first at or after lo, the first at or
         // after hi.
         let first = |ms: i64| (i128::from(ms) * 1000).div_euclid(i128::from(self.step_us)) as i64;

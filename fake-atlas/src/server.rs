@@ -797,7 +797,7 @@ async fn audit_logs(
         (Err(response), _) | (_, Err(response)) => return response,
         (Ok(start), Ok(end)) => {
             let end = end.unwrap_or(now_s);
-            (start.unwrap_or(end - DEFAULT_WINDOW_S), end)
+            (start.unwrap_or(end.saturating_sub(DEFAULT_WINDOW_S)), end)
         }
     };
     if start_s > end_s {
