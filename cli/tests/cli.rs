@@ -668,17 +668,8 @@ async fn runs_killed_at_random_points_deliver_each_entry_exactly_once() {
     let start = now - 7 * 86_400_000;
     let home = scratch("kills");
     let checkpoint = home.join("state.json");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
-    let mut rng = seed | 1;
-    let mut next = move |n: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % n
-    };
+    let mut killer = Killer::new();
+    let seed = killer.seed;
     let ends = [
         now - 5 * 86_400_000,
         now - 3 * 86_400_000,
@@ -708,38 +699,12 @@ async fn runs_killed_at_random_points_deliver_each_entry_exactly_once() {
             if i == 0 && !checkpoint.exists() {
                 command.args(["--start", &start.to_string()]);
             }
-            let child = command
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
             // Three kills at most per slice, then a run to completion.
-            let kill_after = (kills < 3 * (i + 1)).then(|| next(1_500));
-            if let Some(ms) = kill_after {
-                std::thread::sleep(std::time::Duration::from_millis(ms));
-                let signal = ["KILL", "TERM", "INT"][next(3) as usize];
-                // The run may have ended already, so kill's own status is not checked; that
-                // it runs at all is.
-                Command::new("kill")
-                    .args([&format!("-{signal}"), &child.id().to_string()])
-                    .status()
-                    .expect("kill(1) runs; install it: apt-get install procps");
-                kills += 1;
-            }
-            let output = child.wait_with_output().unwrap();
-            if output.status.success() {
+            let killed = kills < 3 * (i + 1);
+            kills += usize::from(killed);
+            if killer.run(command, killed.then_some(1_500)) {
                 break;
             }
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert!(
-                kill_after.is_some(),
-                "an unkilled run failed (seed {seed}): {stderr}"
-            );
-            assert!(
-                output.status.code().is_none_or(|c| c == 130 || c == 143),
-                "a killed run ends by its signal (seed {seed}): {:?} {stderr}",
-                output.status
-            );
         }
     }
     let mut delivered = Vec::new();
@@ -1201,17 +1166,8 @@ async fn audit_log_runs_killed_at_random_points_deliver_each_line_exactly_once()
     let now_s = data.config.now_ms / 1000;
     let home = scratch("audit-kills");
     let checkpoint = home.join("audit.json");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
-    let mut rng = seed | 1;
-    let mut next = move |n: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % n
-    };
+    let mut killer = Killer::new();
+    let seed = killer.seed;
     let first_s = now_s - 900;
     let presents = [now_s - 600, now_s - 599, now_s - 300, now_s];
     let (mut runs, mut kills) = (0, 0);
@@ -1244,35 +1200,11 @@ async fn audit_log_runs_killed_at_random_points_deliver_each_line_exactly_once()
             if i == 0 && !checkpoint.exists() {
                 command.args(["--since", &format!("{}s", present - first_s)]);
             }
-            let child = command
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let kill_after = (kills < 3 * (i + 1)).then(|| next(600));
-            if let Some(ms) = kill_after {
-                std::thread::sleep(std::time::Duration::from_millis(ms));
-                let signal = ["KILL", "TERM", "INT"][next(3) as usize];
-                Command::new("kill")
-                    .args([&format!("-{signal}"), &child.id().to_string()])
-                    .status()
-                    .expect("kill(1) runs; install it: apt-get install procps");
-                kills += 1;
-            }
-            let output = child.wait_with_output().unwrap();
-            if output.status.success() {
+            let killed = kills < 3 * (i + 1);
+            kills += usize::from(killed);
+            if killer.run(command, killed.then_some(600)) {
                 break;
             }
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert!(
-                kill_after.is_some(),
-                "an unkilled run failed (seed {seed}): {stderr}"
-            );
-            assert!(
-                output.status.code().is_none_or(|c| c == 130 || c == 143),
-                "a killed run ends by its signal (seed {seed}): {:?} {stderr}",
-                output.status
-            );
         }
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&home)
@@ -1385,4 +1317,67 @@ async fn every_workspace_of_a_project_run_after_run() {
         assert!(checkpoints.join(format!("{name}.json")).is_file());
     }
     assert_eq!(atlas.stats().list_workspaces, 2, "one listing per run");
+}
+
+/// Runs a command, killed (SIGKILL, SIGTERM or SIGINT, at random) within a random time
+/// when asked; a seeded generator of its own, the seed in every message.
+struct Killer {
+    seed: u64,
+    state: u64,
+}
+
+impl Killer {
+    fn new() -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64;
+        Self {
+            seed,
+            state: seed | 1,
+        }
+    }
+
+    fn next(&mut self, n: u64) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state % n
+    }
+
+    /// Whether the run succeeded; a run that fails must have been killed, and end by its
+    /// signal (130 for SIGINT, 143 for SIGTERM, none for SIGKILL).
+    fn run(&mut self, mut command: Command, kill_within_ms: Option<u64>) -> bool {
+        let seed = self.seed;
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(within) = kill_within_ms {
+            std::thread::sleep(std::time::Duration::from_millis(self.next(within)));
+            let signal = ["KILL", "TERM", "INT"][self.next(3) as usize];
+            // The run may have ended already, so kill's own status is not checked; that it
+            // runs at all is.
+            Command::new("kill")
+                .args([&format!("-{signal}"), &child.id().to_string()])
+                .status()
+                .expect("kill(1) runs; install it: apt-get install procps");
+        }
+        let output = child.wait_with_output().unwrap();
+        if output.status.success() {
+            return true;
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            kill_within_ms.is_some(),
+            "an unkilled run failed (seed {seed}): {stderr}"
+        );
+        assert!(
+            output.status.code().is_none_or(|c| c == 130 || c == 143),
+            "a killed run ends by its signal (seed {seed}): {:?} {stderr}",
+            output.status
+        );
+        false
+    }
 }

@@ -38,7 +38,7 @@ use atlas_client::{AtlasError, Client, ErrorKind};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{CheckpointError, CheckpointFormat, required};
+use crate::checkpoint::{CheckpointError, CheckpointFormat, read_checkpoint, required};
 use crate::{MAX_REMEMBERED, thousands};
 
 /// The version of the audit-log checkpoint format this crate writes and reads.
@@ -81,11 +81,7 @@ impl AuditCheckpoint {
     ///
     /// The text is not an audit-log checkpoint of this version.
     pub fn from_json(text: &str) -> Result<Self, CheckpointError> {
-        atlas_runtime::strict::unique_keys(text.as_bytes()).map_err(CheckpointError::Malformed)?;
-        let checkpoint: Self =
-            atlas_runtime::strict::from_str(text).map_err(CheckpointError::Malformed)?;
-        checkpoint.validate()?;
-        Ok(checkpoint)
+        read_checkpoint(text)
     }
 
     /// Checks that an export of `workspace` in `group_id` (of `processor`'s lines), ending

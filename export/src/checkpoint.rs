@@ -146,11 +146,7 @@ impl Checkpoint {
     /// The text is not a checkpoint of this version: damaged, truncated, another format or
     /// version, a field missing or unknown.
     pub fn from_json(text: &str) -> Result<Self, CheckpointError> {
-        atlas_runtime::strict::unique_keys(text.as_bytes()).map_err(CheckpointError::Malformed)?;
-        let checkpoint: Self =
-            atlas_runtime::strict::from_str(text).map_err(CheckpointError::Malformed)?;
-        checkpoint.validate()?;
-        Ok(checkpoint)
+        read_checkpoint(text)
     }
 
     /// Checks the rules a checkpoint's fields must follow together, for a checkpoint read
@@ -235,6 +231,15 @@ pub trait CheckpointFormat: Serialize + serde::de::DeserializeOwned {
     ///
     /// A rule does not hold.
     fn validate(&self) -> Result<(), CheckpointError>;
+}
+
+/// A checkpoint read strictly: no key twice, every object an object, then its own rules.
+pub(crate) fn read_checkpoint<C: CheckpointFormat>(text: &str) -> Result<C, CheckpointError> {
+    atlas_runtime::strict::unique_keys(text.as_bytes()).map_err(CheckpointError::Malformed)?;
+    let checkpoint: C =
+        atlas_runtime::strict::from_str(text).map_err(CheckpointError::Malformed)?;
+    checkpoint.validate()?;
+    Ok(checkpoint)
 }
 
 impl CheckpointFormat for Checkpoint {
