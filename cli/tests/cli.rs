@@ -20,6 +20,11 @@ fn scratch(name: &str) -> PathBuf {
 /// The CLI with the fake's service account in its environment, no Atlas CLI profile, and
 /// the present pinned to the end of the fake's data (`--now`), whatever the day.
 fn cli(atlas: &FakeAtlas, home: &Path) -> Command {
+    cli_at(atlas, home, atlas.data().config.now_ms)
+}
+
+/// [`cli`] with the present at `now_ms`.
+fn cli_at(atlas: &FakeAtlas, home: &Path, now_ms: i64) -> Command {
     let mut command = atlas_client_tests::isolated_command(BIN);
     command
         .env("XDG_CONFIG_HOME", home)
@@ -30,7 +35,7 @@ fn cli(atlas: &FakeAtlas, home: &Path) -> Command {
             fake_atlas::DEMO_CLIENT_SECRET,
         )
         .args(["--base-url", &atlas.base_url()])
-        .args(["--now", &atlas.data().config.now_ms.to_string()])
+        .args(["--now", &now_ms.to_string()])
         .stdin(Stdio::null());
     command
 }
@@ -1175,17 +1180,8 @@ async fn audit_log_runs_killed_at_random_points_deliver_each_line_exactly_once()
         loop {
             runs += 1;
             let out = home.join(format!("audit-{runs:03}.log"));
-            let mut command = atlas_client_tests::isolated_command(BIN);
+            let mut command = cli_at(&atlas, &home, present * 1000);
             command
-                .env("XDG_CONFIG_HOME", &home)
-                .env("HOME", &home)
-                .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
-                .env(
-                    "MONGODB_ATLAS_CLIENT_SECRET",
-                    fake_atlas::DEMO_CLIENT_SECRET,
-                )
-                .args(["--base-url", &atlas.base_url()])
-                .args(["--now", &(present * 1000).to_string()])
                 .args([
                     "audit-logs",
                     "--group-id",
@@ -1195,8 +1191,7 @@ async fn audit_log_runs_killed_at_random_points_deliver_each_line_exactly_once()
                 ])
                 .args(["--checkpoint", &checkpoint.display().to_string()])
                 .args(["--out", &out.display().to_string()])
-                .args(["--overlap", "2m"])
-                .stdin(Stdio::null());
+                .args(["--overlap", "2m"]);
             if i == 0 && !checkpoint.exists() {
                 command.args(["--since", &format!("{}s", present - first_s)]);
             }
@@ -1265,17 +1260,8 @@ async fn every_workspace_of_a_project_run_after_run() {
     std::fs::create_dir_all(&checkpoints).unwrap();
     let first_s = now_s - 1200;
     for (round, present) in [(1, now_s - 600), (2, now_s)] {
-        let mut command = atlas_client_tests::isolated_command(BIN);
+        let mut command = cli_at(&atlas, &home, present * 1000);
         command
-            .env("XDG_CONFIG_HOME", &home)
-            .env("HOME", &home)
-            .env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::DEMO_CLIENT_ID)
-            .env(
-                "MONGODB_ATLAS_CLIENT_SECRET",
-                fake_atlas::DEMO_CLIENT_SECRET,
-            )
-            .args(["--base-url", &atlas.base_url()])
-            .args(["--now", &(present * 1000).to_string()])
             .args([
                 "audit-logs",
                 "--group-id",
@@ -1289,8 +1275,7 @@ async fn every_workspace_of_a_project_run_after_run() {
                     .join(format!("{{target}}-{round}.log"))
                     .display()
                     .to_string(),
-            ])
-            .stdin(Stdio::null());
+            ]);
         if round == 1 {
             command.args(["--since", "600s"]);
         }
