@@ -2,9 +2,11 @@
 
 use std::fmt;
 
+use std::ops::Range;
+
 use atlas_client::AtlasError;
 use atlas_client::types::MongoDbAccessLogs;
-use serde::Deserialize;
+use atlas_runtime::scan::{ScanError, Scanner};
 use serde_json::value::RawValue;
 
 use crate::window::Timed;
@@ -18,15 +20,6 @@ pub struct AccessLogEntry {
     fingerprint: std::sync::OnceLock<u64>,
 }
 
-/// The two fields an entry's time comes from.
-#[derive(Deserialize)]
-struct Times<'a> {
-    #[serde(borrow, rename = "logLine", default)]
-    log_line: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    timestamp: Option<std::borrow::Cow<'a, str>>,
-}
-
 impl AccessLogEntry {
     /// Reads one entry as Atlas sent it.
     ///
@@ -35,37 +28,16 @@ impl AccessLogEntry {
     /// The object is not an access-log entry, or has no readable time (its log line's
     /// `t.$date`, else `timestamp`).
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, AtlasError> {
-        let time_ms = Self::time_of(raw.get())?;
         let text: Box<str> = raw.into();
-        Ok(Self::new(
-            bytes::Bytes::from(text.into_boxed_bytes()),
-            time_ms,
-        ))
-    }
-
-    /// An entry from the text of its JSON object, `raw` being the same text as bytes: an
-    /// object with a readable time; the typed fields are decoded when asked for
-    /// ([`AccessLogEntry::fields`]).
-    pub(crate) fn from_text(raw: bytes::Bytes, text: &str) -> Result<Self, AtlasError> {
-        Ok(Self::new(raw, Self::time_of(text)?))
-    }
-
-    /// The time of an entry's JSON object: its log line's `t.$date`, else `timestamp`.
-    fn time_of(text: &str) -> Result<i64, AtlasError> {
-        let times: Times<'_> = atlas_runtime::strict::from_str(text)
-            .map_err(|e| AtlasError::decode(format!("an access-log entry does not decode: {e}")))?;
-        let time = atlas_client::entry_time(times.log_line.as_deref(), times.timestamp.as_deref())
-            .ok_or_else(|| {
-                AtlasError::decode(format!(
-                    "an access-log entry has no readable time (logLine or timestamp): {}",
-                    truncate(text, 200)
-                ))
-            })?;
-        Ok(time.timestamp_millis())
+        let raw = bytes::Bytes::from(text.into_boxed_bytes());
+        let mut scan = Scanner::new(&raw);
+        let (_, time_ms) = read_entry(&mut scan, &raw)?;
+        scan.end().map_err(malformed)?;
+        Ok(Self::new(raw, time_ms))
     }
 
     /// An entry of UTF-8 bytes and their time.
-    fn new(raw: bytes::Bytes, time_ms: i64) -> Self {
+    pub(crate) fn new(raw: bytes::Bytes, time_ms: i64) -> Self {
         Self {
             raw,
             time_ms,
@@ -130,6 +102,69 @@ impl Timed for AccessLogEntry {
     fn fingerprint(&self) -> u64 {
         AccessLogEntry::fingerprint(self)
     }
+}
+
+/// Reads the access-log entry `scan` stands before, in `text` (the whole text scanned): the
+/// range of its object and its time, the log line's `t.$date`, else `timestamp`. The
+/// object is checked to be JSON; of its members only `logLine` and `timestamp` are read,
+/// each a string or `null`, named once at most.
+///
+/// # Errors
+///
+/// The entry is not such an object, or has no readable time.
+pub(crate) fn read_entry(
+    scan: &mut Scanner<'_>,
+    text: &[u8],
+) -> Result<(Range<usize>, i64), AtlasError> {
+    let start = scan.value_start().map_err(malformed)?;
+    scan.enter_object().map_err(malformed)?;
+    let mut log_line: Option<Option<Range<usize>>> = None;
+    let mut timestamp: Option<Option<Range<usize>>> = None;
+    while let Some(key) = scan.next_key().map_err(malformed)? {
+        let (name, slot) = if key.is(text, "logLine") {
+            ("logLine", &mut log_line)
+        } else if key.is(text, "timestamp") {
+            ("timestamp", &mut timestamp)
+        } else {
+            scan.skip_value().map_err(malformed)?;
+            continue;
+        };
+        if slot.is_some() {
+            return Err(AtlasError::decode(format!(
+                "an access-log entry does not decode: `{name}` appears twice"
+            )));
+        }
+        let value = if scan.null().map_err(malformed)? {
+            None
+        } else {
+            Some(scan.string().map_err(|e| {
+                AtlasError::decode(format!(
+                    "an access-log entry does not decode: `{name}` is neither text nor null ({e})"
+                ))
+            })?)
+        };
+        *slot = Some(value);
+    }
+    let range = start..scan.position();
+    let log_line = log_line.flatten().map(|r| &text[r]);
+    let timestamp = timestamp.flatten().map(|r| &text[r]);
+    let time = log_line
+        .and_then(atlas_client::log_line_time_escaped)
+        .or_else(|| {
+            let timestamp = atlas_runtime::scan::unescape(timestamp?).ok()?;
+            atlas_runtime::parse_timestamp(&timestamp)
+        })
+        .ok_or_else(|| {
+            AtlasError::decode(format!(
+                "an access-log entry has no readable time (logLine or timestamp): {}",
+                truncate(&String::from_utf8_lossy(&text[range.clone()]), 200)
+            ))
+        })?;
+    Ok((range, time.timestamp_millis()))
+}
+
+fn malformed(error: ScanError) -> AtlasError {
+    AtlasError::decode(format!("an access-log entry does not decode: {error}"))
 }
 
 fn truncate(text: &str, max: usize) -> &str {

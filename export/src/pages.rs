@@ -2,9 +2,9 @@
 //! operation the window engine lists.
 
 use atlas_client::{AtlasError, Client};
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use atlas_runtime::scan::Scanner;
 
+use crate::entry::read_entry;
 use crate::window::{Pages, Query};
 use crate::{AccessLogEntry, EARLIEST_MS, Target};
 
@@ -108,22 +108,34 @@ pub async fn fetch_entries(
 ///
 /// The body is not such an object.
 pub fn entries_of_page(body: &bytes::Bytes) -> Result<Vec<AccessLogEntry>, AtlasError> {
-    #[derive(Deserialize)]
-    struct RawList<'a> {
-        #[serde(borrow, rename = "accessLogs")]
-        access_logs: Vec<&'a RawValue>,
+    let fail = |why: &dyn std::fmt::Display| {
+        AtlasError::decode(format!("the page does not decode: {why}"))
+    };
+    // UTF-8 checked once for the whole page: each entry's text is a slice of it.
+    std::str::from_utf8(body).map_err(|e| fail(&e))?;
+    // One pass over the page: checked to be JSON, each entry's object found and its time
+    // read on the way.
+    let mut scan = Scanner::new(body);
+    scan.enter_object().map_err(|e| fail(&e))?;
+    let mut entries = None;
+    while let Some(key) = scan.next_key().map_err(|e| fail(&e))? {
+        if !key.is(body, "accessLogs") {
+            scan.skip_value().map_err(|e| fail(&e))?;
+            continue;
+        }
+        if entries.is_some() {
+            return Err(fail(&"`accessLogs` appears twice"));
+        }
+        scan.enter_array().map_err(|e| fail(&e))?;
+        let mut list = Vec::new();
+        while scan.next_element().map_err(|e| fail(&e))? {
+            let (range, time_ms) = read_entry(&mut scan, body)?;
+            list.push(AccessLogEntry::new(body.slice(range), time_ms));
+        }
+        entries = Some(list);
     }
-    let raw: RawList<'_> = atlas_runtime::strict::from_slice(body)
-        .map_err(|e| AtlasError::decode(format!("the page does not decode: {e}")))?;
-    raw.access_logs
-        .into_iter()
-        .map(|raw| {
-            // A slice of the body: the object's text as sent (checked to be UTF-8 by the
-            // parse above), without a copy.
-            let text = raw.get();
-            AccessLogEntry::from_text(body.slice_ref(text.as_bytes()), text)
-        })
-        .collect()
+    scan.end().map_err(|e| fail(&e))?;
+    entries.ok_or_else(|| fail(&"it has no `accessLogs`"))
 }
 
 impl Pages for AccessLogPages {

@@ -178,6 +178,16 @@ pub fn all() -> Vec<Target> {
             ],
             run: disposition,
         },
+        Target {
+            name: "json_scan",
+            what: "JSON text checked and walked in one pass (atlas_runtime::scan)",
+            seeds: scan_seeds(),
+            tokens: &[
+                b"\\u00e9", b"\\ud800", b"\\\"", b"\\", b"-0.5e-7", b"1E+2", b"[]", b"{}", b",",
+                b":", b"\"k\":", b"null", b"true", b"\t",
+            ],
+            run: json_scan,
+        },
     ]
 }
 
@@ -792,5 +802,60 @@ fn disposition(input: &[u8], _knobs: u64) {
             !name.starts_with('.'),
             "a hidden or relative name: {name:?}"
         );
+    }
+}
+
+// --- JSON text walked in one pass -------------------------------------------------------
+
+fn scan_seeds() -> Vec<Vec<u8>> {
+    seeds(&[
+        r#"{"accessLogs":[{"logLine":"{\"t\":{\"$date\":\"2026-10-28T23:59:56.307+00:00\"}}","timestamp":null,"n":-1.5e3}]}"#,
+        r#"[1, [2, [3, {"a": [true, false, null]}]], "x\u00e9\ud83e\udd80", 0, -0.0, 1e-9]"#,
+        r#" { "k" : "v" , "e" : { } , "l" : [ ] } "#,
+        r#""\"\\\/\b\f\n\r\t""#,
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        "123456789012345678901234567890.123456789e-123456",
+        r#"{"a":1,}"#,
+        "[01]",
+        "",
+    ])
+}
+
+/// `scan::check` accepts exactly what `serde_json` accepts when it steps over a value,
+/// and agrees with the oracle; an array's elements, walked one by one, are the oracle's.
+fn json_scan(input: &[u8], _knobs: u64) {
+    use atlas_runtime::scan::{Scanner, check};
+    let checked = check(input);
+    let serde = serde_json::from_slice::<serde::de::IgnoredAny>(input);
+    assert_eq!(
+        checked.is_ok(),
+        serde.is_ok(),
+        "scan says {checked:?}, serde_json says {serde:?}"
+    );
+    let value = match crate::json::read(input) {
+        crate::json::Read::Value(value) => value,
+        crate::json::Read::Invalid => {
+            assert!(checked.is_err(), "accepted what is not JSON");
+            return;
+        }
+        crate::json::Read::Doubtful => return,
+    };
+    assert!(checked.is_ok(), "refused JSON: {checked:?}");
+    if let crate::json::Json::Array(items) = value {
+        let mut scan = Scanner::new(input);
+        scan.enter_array().expect("an array");
+        let mut walked = Vec::new();
+        while scan.next_element().expect("an element or the end") {
+            let range = scan.skip_value().expect("an element");
+            walked.push(crate::json::read(&input[range]));
+        }
+        scan.end().expect("nothing after the array");
+        assert_eq!(walked.len(), items.len(), "elements lost or added");
+        for (walked, item) in walked.into_iter().zip(items) {
+            match walked {
+                crate::json::Read::Value(walked) => assert_eq!(walked, item),
+                other => panic!("an element's text is not its value: {other:?}"),
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ fn every_parser_has_a_test() {
             "gzip",
             "envelope",
             "disposition",
+            "json_scan",
             "export_pages",
             "error_bodies",
             "state_files",
@@ -84,6 +85,11 @@ fn gzip() {
 #[test]
 fn envelope() {
     check("envelope");
+}
+
+#[test]
+fn json_scan() {
+    check("json_scan");
 }
 
 #[test]

@@ -37,6 +37,24 @@ pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
     iso_time(line.split_whitespace().next()?)
 }
 
+/// [`log_line_time`] of a log line given as the text of its JSON string, escapes as
+/// written (between the quotes, as [`atlas_runtime::scan`] finds it): a line led by
+/// `{"t":{"$date":"..."}` is read from that lead without unescaping the rest, any other
+/// line is unescaped first. `None` when it has no readable time or does not unescape (an
+/// escaped lone surrogate).
+pub fn log_line_time_escaped(raw: &[u8]) -> Option<DateTime<Utc>> {
+    const LEAD: &[u8] = br#"{\"t\":{\"$date\":\""#;
+    if let Some(rest) = raw.strip_prefix(LEAD)
+        && let Some(end) = rest.iter().position(|&byte| byte == b'\\')
+        && rest[end..].starts_with(br#"\"}"#)
+    {
+        // The date holds no escape, so its text is itself: what `log_line_time` reads
+        // from the unescaped line's lead.
+        return std::str::from_utf8(&rest[..end]).ok().and_then(iso_time);
+    }
+    log_line_time(&atlas_runtime::scan::unescape(raw).ok()?)
+}
+
 /// The top-level `t.$date` of a structured log line, read as JSON.
 fn json_line_time(line: &str) -> Option<DateTime<Utc>> {
     #[derive(serde::Deserialize)]
@@ -81,6 +99,38 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_log_line_as_json_text_has_the_time_of_the_line() {
+        let lines = [
+            r#"{"t":{"$date":"2026-10-28T23:59:56.307+00:00"},"s":"I","msg":"ok"}"#,
+            r#"{"t":{"$date":"2026-10-28T23:59:56.307+02:00"}}"#,
+            r#"{"t":{"$date":"2026-10-28T23:59:56Z"},"attr":{"t":{"$date":"2020-01-01T00:00:00Z"}}}"#,
+            r#"{"t":{"$date":"2026-10-28T23:59:56.307+00:00","x":1},"s":"I"}"#,
+            r#"{"s":"I","t":{"$date":"2026-10-28T23:59:56.307+00:00"}}"#,
+            r#"  {"t":{"$date":"2026-10-28T23:59:56.307+00:00"}}"#,
+            "\n{\"t\":{\"$date\":\"2026-10-28T23:59:56.307+00:00\"}}",
+            r#"{"t":{"$date":"2026-10-28T23:59:56.3\"07+00:00"}}"#,
+            r#"{"t":{"$date":"not a time"}}"#,
+            r#"{"t":{"$date":"2026-10-28T23:59:56.307+00:00"}"#,
+            r#"{"t":{"$date":""}}"#,
+            "2026-10-28T23:59:56.307+0000 I ACCESS [conn1] Successfully authenticated",
+            "",
+        ];
+        for line in lines {
+            let quoted = serde_json::to_string(line).unwrap();
+            let raw = &quoted.as_bytes()[1..quoted.len() - 1];
+            assert_eq!(log_line_time_escaped(raw), log_line_time(line), "{line}");
+        }
+        // Escapes in the lead: read through the unescaped line, to the same time.
+        let escaped = br#"{\"t\":{\"$d\u0061te\":\"2026-10-28T23:59:56.307+00:00\"}}"#;
+        assert_eq!(
+            log_line_time_escaped(escaped),
+            Some(at("2026-10-28T23:59:56.307Z"))
+        );
+        // An escaped lone surrogate does not unescape: no time from the line.
+        assert_eq!(log_line_time_escaped(br#"{\"t\":\"\ud800\"}"#), None);
     }
 
     #[test]

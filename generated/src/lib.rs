@@ -156,7 +156,7 @@ mod access_logs;
 #[rustfmt::skip]
 mod generated;
 
-pub use access_logs::{entry_time, log_line_time};
+pub use access_logs::{entry_time, log_line_time, log_line_time_escaped};
 pub use atlas_runtime::{
     AtlasError, AtomicFile, AuthError, BuildError, ClientBuilder, Credentials, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Download, DownloadError, ErrorBody, ErrorKind,

@@ -12,6 +12,7 @@
 //!   for idempotent requests, within a time budget, with fresh credentials per attempt;
 //! - [`operation`]: parameter rules, checked on typed values before anything is sent;
 //! - [`response`]: answers read whole and decoded strictly, status first;
+//! - [`scan`]: JSON text walked in one pass, checked and not decoded;
 //! - [`strict`]: JSON read as its schema shapes it (a struct from an object only), and
 //!   files checked for keys named twice;
 //! - [`paginate`]: every item of a paginated list, exactly once or an error;
@@ -35,6 +36,7 @@ pub mod paginate;
 pub mod response;
 pub mod retry;
 mod runtime;
+pub mod scan;
 pub mod strict;
 pub mod timestamps;
 mod unrecognized;

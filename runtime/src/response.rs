@@ -77,8 +77,8 @@ pub async fn raw<E>(response: reqwest::Response) -> Result<ResponseValue<Bytes>,
         Some(bytes) => bytes.clone(),
         None => response.bytes().await.map_err(Error::CommunicationError)?,
     };
-    match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        Ok(_) => Ok(ResponseValue::new(bytes, status, headers)),
+    match crate::scan::check(&bytes) {
+        Ok(()) => Ok(ResponseValue::new(bytes, status, headers)),
         Err(e) => Err(undecodable(
             status,
             headers,

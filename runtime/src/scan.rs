@@ -1,0 +1,665 @@
+//! JSON text walked in one pass without being decoded: checked against JSON's grammar
+//! (RFC 8259), with the byte range of every value the walk is asked for, and nothing
+//! copied or allocated for the values it only steps over.
+//!
+//! A caller that needs both the exact text of each element of a large array and a few
+//! members of each (a page of thousands of records, each handed on as sent and read for
+//! one field) walks it once with a [`Scanner`]. `serde_json` gives either the text of a
+//! value (`RawValue`, which skips it) or its members (which decodes it), never both in one
+//! pass, so such a page costs it a pass for the text and another for the members.
+//!
+//! What is accepted is what `serde_json` accepts when it steps over a value: any depth of
+//! nesting, any number that fits the grammar, and any `\u` escape of four hex digits (a
+//! lone surrogate included). Bytes that are not UTF-8 inside a string are the caller's to
+//! refuse (`std::str::from_utf8` on the whole text is one fast pass).
+//!
+//! ```
+//! use atlas_runtime::scan::{Scanner, check};
+//!
+//! assert!(check(br#"{"a": [1, -2.5e3, "x\"y", null, {}]}"#).is_ok());
+//! assert!(check(br#"{"a": 01}"#).is_err());
+//!
+//! // The text of each element of `items`, and each one's `id`.
+//! let text = br#"{"items": [{"id": "a", "n": [1]}, {"n": 2, "id": "b"}]}"#;
+//! let mut scan = Scanner::new(text);
+//! scan.enter_object()?;
+//! let mut found = Vec::new();
+//! while let Some(key) = scan.next_key()? {
+//!     if key.is(text, "items") {
+//!         scan.enter_array()?;
+//!         while scan.next_element()? {
+//!             let start = scan.value_start()?;
+//!             scan.enter_object()?;
+//!             let mut id = None;
+//!             while let Some(key) = scan.next_key()? {
+//!                 if key.is(text, "id") {
+//!                     id = Some(scan.string()?);
+//!                 } else {
+//!                     scan.skip_value()?;
+//!                 }
+//!             }
+//!             found.push((&text[start..scan.position()], id.map(|r| &text[r])));
+//!         }
+//!     } else {
+//!         scan.skip_value()?;
+//!     }
+//! }
+//! scan.end()?;
+//! assert_eq!(found[1], (&br#"{"n": 2, "id": "b"}"#[..], Some(&b"b"[..])));
+//! # Ok::<(), atlas_runtime::scan::ScanError>(())
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+/// Why a text is not JSON, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanError {
+    at: usize,
+    reason: &'static str,
+}
+
+impl ScanError {
+    /// The byte offset at which the text stopped being JSON.
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
+    /// What was wrong there.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.reason, self.at)
+    }
+}
+
+impl std::error::Error for ScanError {}
+
+/// Checks that `text` is one JSON value with nothing but whitespace around it.
+///
+/// # Errors
+///
+/// It is not; the error says where and why.
+pub fn check(text: &[u8]) -> Result<(), ScanError> {
+    let mut scan = Scanner::new(text);
+    scan.skip_value()?;
+    scan.end()
+}
+
+/// A key of an object: the range of its text between the quotes, escapes as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key(Range<usize>);
+
+impl Key {
+    /// Where the key's text is, between the quotes.
+    pub fn range(&self) -> Range<usize> {
+        self.0.clone()
+    }
+
+    /// Whether the key, unescaped, is `name` (`text` being the text scanned).
+    pub fn is(&self, text: &[u8], name: &str) -> bool {
+        let raw = &text[self.0.clone()];
+        if raw.contains(&b'\\') {
+            unescape(raw).is_ok_and(|key| key == name)
+        } else {
+            raw == name.as_bytes()
+        }
+    }
+}
+
+/// The text of a JSON string, as scanned (between its quotes), unescaped: borrowed when it
+/// has no escape.
+///
+/// # Errors
+///
+/// It is not UTF-8, or an escape names a lone surrogate.
+pub fn unescape(raw: &[u8]) -> Result<Cow<'_, str>, serde_json::Error> {
+    if !raw.contains(&b'\\') {
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(|_| serde::de::Error::custom("a string is not UTF-8"));
+    }
+    let mut quoted = Vec::with_capacity(raw.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(raw);
+    quoted.push(b'"');
+    serde_json::from_slice::<String>(&quoted).map(Cow::Owned)
+}
+
+/// A walk through a JSON text, one value after another. Every method checks what it
+/// steps over; after an error the walk is over.
+#[derive(Clone, Debug)]
+pub struct Scanner<'a> {
+    text: &'a [u8],
+    at: usize,
+    /// Whether the innermost container entered has had no member or element yet.
+    first: bool,
+}
+
+/// What a byte is inside a string.
+const PLAIN: u8 = 0;
+const QUOTE: u8 = 1;
+const BACKSLASH: u8 = 2;
+const CONTROL: u8 = 3;
+
+static IN_STRING: [u8; 256] = {
+    let mut table = [PLAIN; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = CONTROL;
+        byte += 1;
+    }
+    table[b'"' as usize] = QUOTE;
+    table[b'\\' as usize] = BACKSLASH;
+    table
+};
+
+impl<'a> Scanner<'a> {
+    /// A walk from the start of `text`.
+    pub fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            at: 0,
+            first: false,
+        }
+    }
+
+    /// The byte offset the walk has reached.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    fn error(&self, reason: &'static str) -> ScanError {
+        ScanError {
+            at: self.at,
+            reason,
+        }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.text.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// Steps over whitespace to the next value and gives its offset.
+    ///
+    /// # Errors
+    ///
+    /// The text ends there.
+    pub fn value_start(&mut self) -> Result<usize, ScanError> {
+        self.skip_whitespace();
+        if self.at < self.text.len() {
+            Ok(self.at)
+        } else {
+            Err(self.error("the text ends where a value should be"))
+        }
+    }
+
+    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), ScanError> {
+        self.skip_whitespace();
+        if self.text.get(self.at) == Some(&byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(self.error(reason))
+        }
+    }
+
+    /// Enters the object that comes next; its members follow with [`Scanner::next_key`].
+    ///
+    /// # Errors
+    ///
+    /// The next value is not an object.
+    pub fn enter_object(&mut self) -> Result<(), ScanError> {
+        self.expect(b'{', "expected an object")?;
+        self.first = true;
+        Ok(())
+    }
+
+    /// The next key of the object entered (the walk then stands before its value, which
+    /// the caller reads or skips), or `None` at its end (the walk then stands after it).
+    ///
+    /// # Errors
+    ///
+    /// The object is malformed.
+    pub fn next_key(&mut self) -> Result<Option<Key>, ScanError> {
+        self.skip_whitespace();
+        match self.text.get(self.at) {
+            Some(b'}') => {
+                self.at += 1;
+                self.first = false;
+                return Ok(None);
+            }
+            Some(b',') if !self.first => {
+                self.at += 1;
+                self.skip_whitespace();
+            }
+            _ if self.first => {}
+            _ => return Err(self.error("expected ',' or '}' after a member")),
+        }
+        self.first = false;
+        if self.text.get(self.at) != Some(&b'"') {
+            return Err(self.error("expected a key"));
+        }
+        let key = self.string()?;
+        self.expect(b':', "expected ':' after a key")?;
+        Ok(Some(Key(key)))
+    }
+
+    /// Enters the array that comes next; its elements follow with
+    /// [`Scanner::next_element`].
+    ///
+    /// # Errors
+    ///
+    /// The next value is not an array.
+    pub fn enter_array(&mut self) -> Result<(), ScanError> {
+        self.expect(b'[', "expected an array")?;
+        self.first = true;
+        Ok(())
+    }
+
+    /// Whether another element of the array entered follows (the walk then stands before
+    /// it, and the caller reads or skips it); at its end, `false`, the walk after it.
+    ///
+    /// # Errors
+    ///
+    /// The array is malformed.
+    pub fn next_element(&mut self) -> Result<bool, ScanError> {
+        self.skip_whitespace();
+        match self.text.get(self.at) {
+            Some(b']') => {
+                self.at += 1;
+                self.first = false;
+                Ok(false)
+            }
+            Some(b',') if !self.first => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ if self.first => {
+                self.first = false;
+                Ok(true)
+            }
+            _ => Err(self.error("expected ',' or ']' after an element")),
+        }
+    }
+
+    /// Checks that only whitespace is left.
+    ///
+    /// # Errors
+    ///
+    /// Something else follows.
+    pub fn end(&mut self) -> Result<(), ScanError> {
+        self.skip_whitespace();
+        if self.at == self.text.len() {
+            Ok(())
+        } else {
+            Err(self.error("trailing characters after the value"))
+        }
+    }
+
+    /// Reads the string that comes next: the range of its text between the quotes,
+    /// escapes as written.
+    ///
+    /// # Errors
+    ///
+    /// The next value is not a string, or the string is malformed.
+    pub fn string(&mut self) -> Result<Range<usize>, ScanError> {
+        self.skip_whitespace();
+        if self.text.get(self.at) != Some(&b'"') {
+            return Err(self.error("expected a string"));
+        }
+        let text = self.text;
+        let start = self.at + 1;
+        let mut i = start;
+        loop {
+            while let Some(&byte) = text.get(i) {
+                if IN_STRING[usize::from(byte)] != PLAIN {
+                    break;
+                }
+                i += 1;
+            }
+            match text.get(i).map(|&byte| IN_STRING[usize::from(byte)]) {
+                Some(QUOTE) => {
+                    self.at = i + 1;
+                    return Ok(start..i);
+                }
+                Some(BACKSLASH) => match text.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u')
+                        if text
+                            .get(i + 2..i + 6)
+                            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) =>
+                    {
+                        i += 6;
+                    }
+                    _ => {
+                        self.at = i;
+                        return Err(self.error("invalid escape in a string"));
+                    }
+                },
+                Some(_) => {
+                    self.at = i;
+                    return Err(self.error("a control character in a string"));
+                }
+                None => {
+                    self.at = i;
+                    return Err(self.error("the text ends inside a string"));
+                }
+            }
+        }
+    }
+
+    /// Reads `null` if it comes next.
+    ///
+    /// # Errors
+    ///
+    /// What comes next starts like `null` but is not.
+    pub fn null(&mut self) -> Result<bool, ScanError> {
+        self.skip_whitespace();
+        if self.text.get(self.at) == Some(&b'n') {
+            self.literal(b"null")?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), ScanError> {
+        if self.text[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(self.error("expected a value"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let from = self.at;
+        while self.text.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        self.at - from
+    }
+
+    fn number(&mut self) -> Result<(), ScanError> {
+        if self.text.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        match self.text.get(self.at) {
+            Some(b'0') => self.at += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.error("expected a digit")),
+        }
+        if self.text.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            if self.digits() == 0 {
+                return Err(self.error("expected a digit after the decimal point"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.text.get(self.at) {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.text.get(self.at) {
+                self.at += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error("expected a digit in the exponent"));
+            }
+        }
+        if self
+            .text
+            .get(self.at)
+            .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
+            return Err(self.error("a malformed number"));
+        }
+        Ok(())
+    }
+
+    fn scalar(&mut self) -> Result<(), ScanError> {
+        match self.text.get(self.at) {
+            Some(b'"') => self.string().map(drop),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.error("expected a value")),
+            None => Err(self.error("the text ends where a value should be")),
+        }
+    }
+
+    /// Steps over the value that comes next, checking it, and gives its range.
+    ///
+    /// # Errors
+    ///
+    /// The value is malformed.
+    pub fn skip_value(&mut self) -> Result<Range<usize>, ScanError> {
+        let start = self.value_start()?;
+        if !matches!(self.text[start], b'{' | b'[') {
+            self.scalar()?;
+            return Ok(start..self.at);
+        }
+        // The containers open, innermost last (`true` for an object); kept as a stack
+        // rather than walked by recursion, so that no depth exhausts the thread's stack.
+        let mut open: Vec<bool> = Vec::new();
+        loop {
+            self.skip_whitespace();
+            match self.text.get(self.at) {
+                Some(b'{') => {
+                    self.at += 1;
+                    self.skip_whitespace();
+                    if self.text.get(self.at) == Some(&b'}') {
+                        self.at += 1;
+                    } else {
+                        open.push(true);
+                        self.member_key()?;
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.at += 1;
+                    self.skip_whitespace();
+                    if self.text.get(self.at) == Some(&b']') {
+                        self.at += 1;
+                    } else {
+                        open.push(false);
+                        continue;
+                    }
+                }
+                _ => self.scalar()?,
+            }
+            // After a value: close what ends here, then go on to the next value.
+            loop {
+                let Some(&object) = open.last() else {
+                    return Ok(start..self.at);
+                };
+                self.skip_whitespace();
+                match self.text.get(self.at) {
+                    Some(b',') => {
+                        self.at += 1;
+                        if object {
+                            self.member_key()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if object => {
+                        self.at += 1;
+                        open.pop();
+                    }
+                    Some(b']') if !object => {
+                        self.at += 1;
+                        open.pop();
+                    }
+                    _ if object => return Err(self.error("expected ',' or '}' after a member")),
+                    _ => return Err(self.error("expected ',' or ']' after an element")),
+                }
+            }
+        }
+    }
+
+    /// A member's key and its colon.
+    fn member_key(&mut self) -> Result<(), ScanError> {
+        self.skip_whitespace();
+        if self.text.get(self.at) != Some(&b'"') {
+            return Err(self.error("expected a key"));
+        }
+        self.string()?;
+        self.expect(b':', "expected ':' after a key")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether serde_json accepts the text when it steps over it.
+    fn serde_accepts(text: &[u8]) -> bool {
+        serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+    }
+
+    #[test]
+    fn accepts_and_refuses_what_serde_json_does_when_it_steps_over_a_value() {
+        let cases: &[&[u8]] = &[
+            b"0",
+            b"-0",
+            b"-",
+            b"01",
+            b"1.",
+            b"1.5e",
+            b"1e+9",
+            b"1E-0",
+            b"-1.25e300",
+            b"1e99999",
+            b"123456789012345678901234567890",
+            b"+1",
+            b".5",
+            b"true",
+            b"tru",
+            b"nul",
+            b"null ",
+            b" null x",
+            b"\"\"",
+            b"\"a\\\"b\"",
+            b"\"\\u00e9\\ud800\"",
+            b"\"\\u00g9\"",
+            b"\"\\x\"",
+            b"\"tab\there\"",
+            b"\"unterminated",
+            b"\"\\",
+            b"[]",
+            b"[ ]",
+            b"[1,]",
+            b"[,1]",
+            b"[1 2]",
+            b"[[[[[[]]]]]]",
+            b"{}",
+            b"{ }",
+            b"{\"a\":1,}",
+            b"{\"a\" 1}",
+            b"{1:1}",
+            b"{\"a\":1 \"b\":2}",
+            b"{\"a\":[{\"b\":{}}],\"c\":[1,{\"d\":null}]}",
+            b"{\"a\":[}",
+            b"[{]",
+            b"",
+            b"   ",
+            b"1 2",
+            b"\xef\xbb\xbf{}",
+            b"\"\xff\"",
+            b"{\"a\":\"\xe9\"}",
+        ];
+        for case in cases {
+            assert_eq!(
+                check(case).is_ok(),
+                serde_accepts(case),
+                "{}: {:?}",
+                String::from_utf8_lossy(case),
+                check(case)
+            );
+        }
+    }
+
+    #[test]
+    fn any_depth_is_walked_without_recursion() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(check(deep.as_bytes()).is_ok());
+        assert!(check(&deep.as_bytes()[..deep.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let error = check(br#"{"a": [1, 2,, 3]}"#).unwrap_err();
+        assert_eq!(error.offset(), 12);
+        assert_eq!(error.to_string(), "expected a value at byte 12");
+    }
+
+    #[test]
+    fn keys_compare_unescaped() {
+        let text = br#"{"acc\u0065ss": 1, "plain": 2}"#;
+        let mut scan = Scanner::new(text);
+        scan.enter_object().unwrap();
+        let first = scan.next_key().unwrap().unwrap();
+        assert!(first.is(text, "access"));
+        assert!(!first.is(text, "acc\\u0065ss"));
+        assert_eq!(scan.skip_value().unwrap(), 16..17);
+        let second = scan.next_key().unwrap().unwrap();
+        assert!(second.is(text, "plain"));
+        assert!(!second.is(text, "plai"));
+        scan.skip_value().unwrap();
+        assert_eq!(scan.next_key().unwrap(), None);
+        scan.end().unwrap();
+    }
+
+    #[test]
+    fn unescaping_borrows_unless_it_must_not() {
+        assert!(matches!(unescape(b"plain"), Ok(Cow::Borrowed("plain"))));
+        assert_eq!(unescape(br#"a\"b\u00e9"#).unwrap(), "a\"b\u{e9}");
+        assert!(unescape(br"\ud800").is_err());
+        assert!(unescape(b"\xff").is_err());
+    }
+
+    #[test]
+    fn elements_and_members_in_turn() {
+        let text = br#" [ {"a": "x"} , null , [1] ] "#;
+        let mut scan = Scanner::new(text);
+        scan.enter_array().unwrap();
+        let mut seen = Vec::new();
+        while scan.next_element().unwrap() {
+            let range = scan.skip_value().unwrap();
+            seen.push(&text[range]);
+        }
+        scan.end().unwrap();
+        assert_eq!(seen, [&br#"{"a": "x"}"#[..], b"null", b"[1]"]);
+
+        let mut scan = Scanner::new(b"[1,]");
+        scan.enter_array().unwrap();
+        assert!(scan.next_element().unwrap());
+        scan.skip_value().unwrap();
+        assert!(scan.next_element().unwrap());
+        assert!(scan.skip_value().is_err());
+
+        let mut scan = Scanner::new(br#"{"a":1,}"#);
+        scan.enter_object().unwrap();
+        scan.next_key().unwrap();
+        scan.skip_value().unwrap();
+        assert!(scan.next_key().is_err());
+        assert!(Scanner::new(b"[]").enter_object().is_err());
+    }
+
+    #[test]
+    fn null_is_read_only_when_it_is_there() {
+        let mut scan = Scanner::new(b"null");
+        assert!(scan.null().unwrap());
+        scan.end().unwrap();
+        assert!(!Scanner::new(b"\"x\"").null().unwrap());
+        assert!(Scanner::new(b"nil").null().is_err());
+    }
+}
