@@ -152,6 +152,9 @@ pub struct Window<S: Pages> {
     /// Entries per millisecond at the edge of the last full answer that the rest of the
     /// window continues from: where to cut when splitting.
     frontier_density: Option<f64>,
+    /// Whether its next answer is expected to hold all that is left of it (fewer entries
+    /// than an answer holds, at that density): a piece cut off a dense slice.
+    piece: bool,
 }
 
 /// Entries per millisecond among the `k` entries of `times` (sorted) nearest one end.
@@ -217,7 +220,21 @@ impl<S: Pages> Window<S> {
             learnt: Arc::new(learnt),
             done: start > end,
             frontier_density: None,
+            piece: false,
         }
+    }
+
+    /// How many entries are left, by the density last seen at the frontier; `None` before
+    /// a full answer showed it.
+    fn expected_entries(&self) -> Option<f64> {
+        self.frontier_density
+            .map(|density| density * self.remaining_ms() as f64)
+    }
+
+    /// Marks whether the next answer is expected to hold all that is left.
+    fn estimate_piece(&mut self) {
+        let limit = f64::from(self.source.limit());
+        self.piece = self.expected_entries().is_some_and(|n| n < limit);
     }
 
     /// How much of the window has been listed, from 0 to 1, counted in time (with its
@@ -285,9 +302,15 @@ impl<S: Pages> Window<S> {
             margins_learnt: self.margins_learnt,
             learnt: self.learnt.clone(),
             done: false,
-            frontier_density: None,
+            // The new window's end next to the kept part is where the density was seen:
+            // it can be cut there again, by the same measure.
+            frontier_density: self.frontier_density,
+            piece: false,
         };
         (self.lo, self.hi) = kept;
+        let mut other = other;
+        other.estimate_piece();
+        self.estimate_piece();
         Some(other)
     }
 
@@ -640,6 +663,8 @@ pub struct Parallel<'a, S: Pages + Clone + 'a> {
     source: S,
     /// Whether the one-entry query of the whole window is among `running`.
     probing: bool,
+    /// How many of `running` are pieces expected to end with their answer.
+    pieces_running: usize,
 }
 
 /// How many slices a parallel listing starts with at most; beside them goes one query of the
@@ -694,6 +719,7 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
             learnt,
             source,
             probing,
+            pieces_running: 0,
         }
     }
 
@@ -724,6 +750,7 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 let Some(mut window) = self.idle.pop() else {
                     break;
                 };
+                self.pieces_running += usize::from(window.piece);
                 self.running.push(Box::pin(async move {
                     let batch = window.next_batch().await;
                     Some((window, batch))
@@ -734,6 +761,7 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 self.probing = false;
                 continue;
             };
+            self.pieces_running -= usize::from(window.piece);
             match batch {
                 None => continue,
                 Some(Err(e)) => {
@@ -743,15 +771,30 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 }
                 Some(Ok(batch)) => {
                     if !window.is_done() {
-                        // A dense slice: give its older half to an idle slot, if there is one.
-                        let alive =
-                            self.running.len() - usize::from(self.probing) + self.idle.len();
-                        if alive + 1 < self.concurrency
-                            && let Some(older) = window.split()
+                        // A dense slice. Count what will still need a slot once the
+                        // answers under way are in: what waits, the slice, and every
+                        // window running that is not a piece expected to end with its
+                        // answer. While that leaves a slot without work, and the slice
+                        // needs more than one more answer, cut a piece off it (about three
+                        // quarters of an answer at the density its answer showed), so that
+                        // no slot waits a round for the slice's next answer. The rest of
+                        // the slice goes on first.
+                        window.estimate_piece();
+                        let limit = f64::from(self.source.limit());
+                        let mut busy =
+                            self.running.len() - usize::from(self.probing) - self.pieces_running
+                                + self.idle.len()
+                                + 1;
+                        let mut rest = window;
+                        while busy < self.concurrency
+                            && rest.expected_entries().is_none_or(|n| n > limit)
                         {
-                            self.idle.push(older);
+                            let Some(older) = rest.split() else { break };
+                            self.idle.push(rest);
+                            rest = older;
+                            busy += 1;
                         }
-                        self.idle.push(window);
+                        self.idle.push(rest);
                     }
                     return Some(Ok(batch));
                 }
