@@ -434,19 +434,36 @@ async fn send_raw_hands_back_the_body_as_sent() {
     assert_eq!(raw.status(), 200);
     assert_eq!(raw.into_inner().as_ref(), body.as_bytes());
 
-    let answer =
-        ResponseTemplate::new(200).set_body_raw(b"<html>".to_vec(), atlas_client_tests::ATLAS_JSON);
+    // Undecoded means unchecked too: what is not JSON is the caller's to refuse, and the
+    // export refuses it as the typed `send()` does, status, headers and body kept.
+    let answer = ResponseTemplate::new(200)
+        .insert_header("x-request-id", "r-1")
+        .set_body_raw(b"<html>".to_vec(), atlas_client_tests::ATLAS_JSON);
     let (_server, client) = mock_answering(answer).await;
-    let err = client
+    let raw = client
         .get_access_history_cluster()
         .group_id(GROUP_ID)
         .cluster_name("Cluster0")
         .send_raw()
         .await
-        .unwrap_err();
-    let err = AtlasError::from(err);
+        .unwrap();
+    assert_eq!(raw.into_inner().as_ref(), b"<html>");
+    let err = atlas_log_export::fetch_entries(
+        &client,
+        GROUP_ID,
+        &atlas_log_export::Target::Cluster("Cluster0".into()),
+        &atlas_log_export::Filters::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+    assert_eq!(err.headers()["x-request-id"], "r-1");
     assert_eq!(err.body(), Some(&b"<html>"[..]));
+    assert!(
+        err.to_string().contains("getGroupDbAccessHistoryCluster"),
+        "{err}"
+    );
 }
 
 /// Bodies whose JSON shape the spec does not allow: serde alone would fill a struct from

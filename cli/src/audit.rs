@@ -337,7 +337,7 @@ async fn run(
     let out: &Path = &job.out;
     let io = || ExportError::io(format!("cannot write {}", out.display()));
     let mut file = AtomicFile::create(out).map_err(io())?;
-    let mut writer = std::io::BufWriter::new(file.file());
+    let mut writer = std::io::BufWriter::with_capacity(crate::state::WRITE_BUFFER, file.file());
     let report = export
         .write_to(&mut writer)
         .await

@@ -876,7 +876,8 @@ async fn run_job(
         Some(path) => {
             let io = || ExportError::io(format!("cannot write {}", path.display()));
             let mut file = AtomicFile::create(path).map_err(io())?;
-            let mut writer = std::io::BufWriter::new(file.file());
+            let mut writer =
+                std::io::BufWriter::with_capacity(crate::state::WRITE_BUFFER, file.file());
             let report = crate::state::write_entries(&mut export, &mut writer, progress).await?;
             writer.into_inner().map_err(|e| io()(e.into_error()))?;
             let prepared = file.prepare().map_err(io())?;

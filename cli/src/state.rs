@@ -169,6 +169,10 @@ pub struct Report {
     pub window: (i64, i64),
 }
 
+/// The buffer between an export and its output file: a megabyte, so that the tens of
+/// megabytes of an export go to the file in tens of writes, not thousands.
+pub const WRITE_BUFFER: usize = 1 << 20;
+
 /// Step 3: writes every entry of the export to `out` as NDJSON (each line the object Atlas
 /// sent). `progress` hears of each entry.
 pub async fn write_entries(

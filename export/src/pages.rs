@@ -2,6 +2,7 @@
 //! operation the window engine lists.
 
 use atlas_client::{AtlasError, Client};
+use atlas_runtime::call::{DecodeError, Undecodable};
 use atlas_runtime::scan::Scanner;
 
 use crate::entry::read_entry;
@@ -51,10 +52,7 @@ macro_rules! send {
             call = call.n_logs(i64::from(n));
         }
         // The body as sent, undecoded: the entries are slices of it.
-        call.send_raw()
-            .await
-            .map(|page| page.into_inner())
-            .map_err(AtlasError::from)
+        call.send_raw().await.map_err(AtlasError::from)
     }};
 }
 
@@ -89,14 +87,32 @@ pub async fn fetch_entries(
             filters
         ),
     };
-    let body = body?;
+    let page = body?;
+    let status = page.status();
+    let headers = page.headers().clone();
+    let body = page.into_inner();
     // A full answer is about 12 MB of JSON: decoded on a blocking thread, so that answers
     // arriving together are decoded at once on several cores, and the calls under way
     // keep being served meanwhile.
-    tokio::task::spawn_blocking(move || entries_of_page(&body))
-        .await
-        .map_err(|e| AtlasError::decode(format!("decoding the page stopped: {e}")))?
-        .map_err(|e| AtlasError::decode(format!("Atlas's answer to {operation}: {e}")))
+    let (body, entries) = tokio::task::spawn_blocking(move || {
+        let entries = entries_of_page(&body);
+        (body, entries)
+    })
+    .await
+    .map_err(|e| AtlasError::decode(format!("decoding the page stopped: {e}")))?;
+    // An answer that does not decode is reported as the runtime reports one: with its
+    // status, headers and body.
+    entries.map_err(|e| {
+        AtlasError::from(
+            atlas_runtime::Error::<atlas_runtime::ErrorBody>::Undecodable(Undecodable {
+                status: Some(status),
+                headers,
+                body,
+                operation: Some(operation),
+                reason: DecodeError(e.to_string()),
+            }),
+        )
+    })
 }
 
 /// The entries of an access-history answer's body, each a slice of `body` (no copy), read

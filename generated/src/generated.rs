@@ -2910,7 +2910,7 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's.
         pub async fn send_raw(
             self,
         ) -> Result<
@@ -3258,7 +3258,7 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's.
         pub async fn send_raw(
             self,
         ) -> Result<
@@ -3838,7 +3838,7 @@ Takes an `i64` of milliseconds since the Unix epoch, a `std::time::SystemTime` o
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's.
         pub async fn send_raw(
             self,
         ) -> Result<
@@ -4122,7 +4122,7 @@ Which page of the list to return, counting from 1.*/
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's.
         pub async fn send_raw(
             self,
         ) -> Result<
@@ -4340,7 +4340,7 @@ Which page of the list to return, counting from 1.*/
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's.
         pub async fn send_raw(
             self,
         ) -> Result<
@@ -4573,7 +4573,7 @@ Which page of the list to return, counting from 1.*/
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's.
         pub async fn send_raw(
             self,
         ) -> Result<
@@ -4843,7 +4843,7 @@ Which page of the list to return, counting from 1.*/
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded.
+        ///Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's.
         pub async fn send_raw(
             self,
         ) -> Result<

@@ -63,30 +63,21 @@ pub(crate) fn rebuild(
 
 pub use bytes::Bytes;
 
-/// The body of a success answer exactly as sent, once checked to be JSON: what generated
-/// `send_raw()` methods return. A body that is not JSON fails as [`from_response`] does.
+/// The body of a success answer exactly as sent, undecoded and unchecked: what generated
+/// `send_raw()` methods return. The caller decodes it, in one pass (a body that is not
+/// JSON is then the caller's to refuse; [`crate::scan::check`] checks it alone).
 ///
 /// # Errors
 ///
-/// The body could not be read, or is not JSON.
+/// The body could not be read.
 pub async fn raw<E>(response: reqwest::Response) -> Result<ResponseValue<Bytes>, Error<E>> {
     let status = response.status();
     let headers = response.headers().clone();
-    let extensions = response.extensions().clone();
     let bytes = match body_of(&response) {
         Some(bytes) => bytes.clone(),
         None => response.bytes().await.map_err(Error::CommunicationError)?,
     };
-    match crate::scan::check(&bytes) {
-        Ok(()) => Ok(ResponseValue::new(bytes, status, headers)),
-        Err(e) => Err(undecodable(
-            status,
-            headers,
-            &extensions,
-            bytes,
-            e.to_string(),
-        )),
-    }
+    Ok(ResponseValue::new(bytes, status, headers))
 }
 
 /// Decodes an answer as `T`, the way progenitor's `ResponseValue::from_response` does,

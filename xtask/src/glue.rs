@@ -469,9 +469,9 @@ fn split_exchange(send: &mut syn::ImplItemFn) -> std::result::Result<syn::ImplIt
 }
 
 /// `send_raw()`, beside a `send()` whose success is one typed JSON value: the same request,
-/// the success body handed back as Atlas sent it (checked to be JSON), for callers that
+/// the success body handed back as Atlas sent it, undecoded and unchecked, for callers that
 /// keep what the typed value drops (`null`s, fields the spec does not declare) or read
-/// large answers without decoding them twice.
+/// large answers in one pass of their own.
 fn raw_send(send: &syn::ImplItemFn, runtime: &TokenStream) -> Option<syn::ImplItemFn> {
     // Only `Result<ResponseValue<T>, Error<E>>` with T a plain type path.
     let syn::ReturnType::Type(_, output) = &send.sig.output else {
@@ -493,7 +493,7 @@ fn raw_send(send: &syn::ImplItemFn, runtime: &TokenStream) -> Option<syn::ImplIt
     raw.sig.ident = syn::Ident::new("send_raw", send.sig.ident.span());
     raw.sig.output = syn::parse_quote!(-> #output);
     raw.attrs = vec![syn::parse_quote! {
-        #[doc = "Sends the request like `send()`, but hands back the success body exactly as Atlas sent it (checked to be JSON), undecoded."]
+        #[doc = "Sends the request like `send()`, but hands back the success body exactly as Atlas sent it, undecoded and unchecked: decoding it (and refusing what is not JSON) is the caller's."]
     }];
     struct Success<'a>(&'a TokenStream, bool);
     impl VisitMut for Success<'_> {
