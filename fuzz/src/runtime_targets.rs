@@ -183,8 +183,24 @@ pub fn all() -> Vec<Target> {
             what: "JSON text checked and walked in one pass (atlas_runtime::scan)",
             seeds: scan_seeds(),
             tokens: &[
-                b"\\u00e9", b"\\ud800", b"\\\"", b"\\", b"-0.5e-7", b"1E+2", b"[]", b"{}", b",",
-                b":", b"\"k\":", b"null", b"true", b"\t",
+                b"\\u00e9",
+                b"\\ud800",
+                b"\xc3\xa9",
+                b"\xf0\x9f\xa6\x80",
+                b"\xed\xa0\x80",
+                b"\xff",
+                b"\\\"",
+                b"\\",
+                b"-0.5e-7",
+                b"1E+2",
+                b"[]",
+                b"{}",
+                b",",
+                b":",
+                b"\"k\":",
+                b"null",
+                b"true",
+                b"\t",
             ],
             run: json_scan,
         },
@@ -821,16 +837,18 @@ fn scan_seeds() -> Vec<Vec<u8>> {
     ])
 }
 
-/// `scan::check` accepts exactly what `serde_json` accepts when it steps over a value,
-/// and agrees with the oracle; an array's elements, walked one by one, are the oracle's.
+/// `scan::check` accepts exactly what `serde_json` accepts when it steps over a value, of
+/// the texts that are UTF-8, and no other, and agrees with the oracle; an array's
+/// elements, walked one by one, are the oracle's.
 fn json_scan(input: &[u8], _knobs: u64) {
     use atlas_runtime::scan::{Scanner, check};
     let checked = check(input);
     let serde = serde_json::from_slice::<serde::de::IgnoredAny>(input);
+    let utf8 = std::str::from_utf8(input).is_ok();
     assert_eq!(
         checked.is_ok(),
-        serde.is_ok(),
-        "scan says {checked:?}, serde_json says {serde:?}"
+        serde.is_ok() && utf8,
+        "scan says {checked:?}, serde_json says {serde:?}, UTF-8: {utf8}"
     );
     let value = match crate::json::read(input) {
         crate::json::Read::Value(value) => value,

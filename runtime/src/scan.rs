@@ -8,10 +8,11 @@
 //! value (`RawValue`, which skips it) or its members (which decodes it), never both in one
 //! pass, so such a page costs it a pass for the text and another for the members.
 //!
-//! What is accepted is what `serde_json` accepts when it steps over a value: any depth of
-//! nesting, any number that fits the grammar, and any `\u` escape of four hex digits (a
-//! lone surrogate included). Bytes that are not UTF-8 inside a string are the caller's to
-//! refuse (`std::str::from_utf8` on the whole text is one fast pass).
+//! What is accepted is what `serde_json` accepts when it steps over a value (any depth of
+//! nesting, any number that fits the grammar, any `\u` escape of four hex digits, a lone
+//! surrogate included), except that strings must be UTF-8, as RFC 8259 says every JSON
+//! text is; `serde_json` checks that only of the strings it decodes. A text the walk
+//! accepted is therefore UTF-8 throughout, and so is each value's range of it.
 //!
 //! ```
 //! use atlas_runtime::scan::{Scanner, check};
@@ -104,10 +105,14 @@ impl Key {
     /// Whether the key, unescaped, is `name` (`text` being the text scanned).
     pub fn is(&self, text: &[u8], name: &str) -> bool {
         let raw = &text[self.0.clone()];
-        if raw.contains(&b'\\') {
-            unescape(raw).is_ok_and(|key| key == name)
-        } else {
-            raw == name.as_bytes()
+        // An escape is longer written than read: a key written no longer than `name` is
+        // `name` only as written, without one.
+        match raw.len().cmp(&name.len()) {
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => raw == name.as_bytes() && !name.contains('\\'),
+            std::cmp::Ordering::Greater => {
+                raw.contains(&b'\\') && unescape(raw).is_ok_and(|key| key == name)
+            }
         }
     }
 }
@@ -146,6 +151,7 @@ const PLAIN: u8 = 0;
 const QUOTE: u8 = 1;
 const BACKSLASH: u8 = 2;
 const CONTROL: u8 = 3;
+const NOT_ASCII: u8 = 4;
 
 static IN_STRING: [u8; 256] = {
     let mut table = [PLAIN; 256];
@@ -156,8 +162,25 @@ static IN_STRING: [u8; 256] = {
     }
     table[b'"' as usize] = QUOTE;
     table[b'\\' as usize] = BACKSLASH;
+    let mut byte = 0x80;
+    while byte < 0x100 {
+        table[byte] = NOT_ASCII;
+        byte += 1;
+    }
     table
 };
+
+/// The length of the UTF-8 sequence at the start of `bytes`, if one is there.
+fn utf8_sequence(bytes: &[u8]) -> Option<usize> {
+    let width = match bytes.first()? {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    std::str::from_utf8(bytes.get(..width)?).ok()?;
+    Some(width)
+}
 
 /// Where stepping over a string's bytes in chunks stopped.
 enum Skipped {
@@ -193,10 +216,11 @@ mod chunks {
     }
 
     /// Steps from `i`, inside a string and not within an escape, over whole chunks of
-    /// plain bytes and escapes of one character (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`,
+    /// plain ASCII bytes and escapes of one character (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`,
     /// `\t`), to the closing quote, or to the start of the first chunk holding anything
     /// else (a `\u` escape, a run of backslashes, an escape across the chunk's end, a
-    /// control character, an invalid escape) or too near the text's end.
+    /// control character, an invalid escape, a byte beyond ASCII) or too near the text's
+    /// end.
     pub(super) fn skip(text: &[u8], i: usize) -> Skipped {
         // SAFETY: this module is built only where SSE2 is enabled for the whole program
         // (`target_feature = "sse2"`, part of every x86-64 target's baseline).
@@ -223,7 +247,8 @@ mod chunks {
                     _mm_or_si128(mask, equal(chunk, byte))
                 });
             let closing = quotes & !escaped;
-            let trouble = controls | (escaped & !bits(simple));
+            // A byte beyond ASCII is its own mask's bit: the careful loop checks its UTF-8.
+            let trouble = controls | bits(chunk) | (escaped & !bits(simple));
             let stop = closing | trouble;
             if stop == 0 {
                 i += 16;
@@ -446,6 +471,13 @@ impl<'a> Scanner<'a> {
                             return Err(self.error("invalid escape in a string"));
                         }
                     },
+                    Some(NOT_ASCII) => match utf8_sequence(&text[i..]) {
+                        Some(width) => i += width,
+                        None => {
+                            self.at = i;
+                            return Err(self.error("a string is not UTF-8"));
+                        }
+                    },
                     Some(_) => {
                         self.at = i;
                         return Err(self.error("a control character in a string"));
@@ -623,9 +655,10 @@ impl<'a> Scanner<'a> {
 mod tests {
     use super::*;
 
-    /// Whether serde_json accepts the text when it steps over it.
+    /// Whether serde_json accepts the text when it steps over it, and it is UTF-8.
     fn serde_accepts(text: &[u8]) -> bool {
         serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+            && std::str::from_utf8(text).is_ok()
     }
 
     #[test]
@@ -678,6 +711,10 @@ mod tests {
             b"\xef\xbb\xbf{}",
             b"\"\xff\"",
             b"{\"a\":\"\xe9\"}",
+            b"\"\xed\xa0\x80\"",
+            b"\"\xf0\x9f\xa6\x80\"",
+            b"\"\xf0\x9f\xa6\"",
+            b"\"\xc0\xaf\"",
         ];
         for case in cases {
             assert_eq!(
@@ -706,6 +743,10 @@ mod tests {
             b"\x1f",
             b"\t",
             b"\x7f\xc3\xa9",
+            b"\xe2\x82\xac\xf0\x9f\xa6\x80",
+            b"\xc3",
+            b"\xe2\x82",
+            b"\xff",
             b"\"",
             b"",
         ];
@@ -720,14 +761,14 @@ mod tests {
                     let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&text);
                     assert_eq!(
                         check(&text).is_ok(),
-                        serde.is_ok(),
+                        serde.is_ok() && std::str::from_utf8(&text).is_ok(),
                         "{}: {serde:?}",
                         String::from_utf8_lossy(&text)
                     );
                     let mut unclosed = text.clone();
                     unclosed.truncate(text.len() - 4);
                     assert!(check(&unclosed).is_err());
-                    if serde.is_ok() {
+                    if serde.is_ok() && std::str::from_utf8(&text).is_ok() {
                         let mut scan = Scanner::new(&text);
                         scan.enter_array().unwrap();
                         assert!(scan.next_element().unwrap());
