@@ -637,6 +637,11 @@ struct Board {
 
 impl Board {
     fn set(&self, i: usize, report: Option<&Report>) {
+        // Without a bar there is nothing to tally for: a run from cron pays nothing per
+        // entry here.
+        if !self.progress.is_shown() {
+            return;
+        }
         let mut reports = self.reports.lock().unwrap_or_else(PoisonError::into_inner);
         match report {
             Some(report) => reports[i].0 = *report,

@@ -204,6 +204,11 @@ impl Progress {
         }
     }
 
+    /// Whether there is a progress bar to update (standard error is a terminal).
+    pub fn is_shown(&self) -> bool {
+        self.bar.is_some()
+    }
+
     /// Whether an update would be shown now: the bar is there and its text is due.
     pub fn is_due(&self) -> bool {
         self.bar.is_some()
