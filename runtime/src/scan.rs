@@ -426,6 +426,14 @@ impl<'a> Scanner<'a> {
     ///
     /// The next value is not a string, or the string is malformed.
     pub fn string(&mut self) -> Result<Range<usize>, ScanError> {
+        self.string_with(chunks::skip)
+    }
+
+    /// [`Scanner::string`], whole chunks stepped over by `skip`.
+    fn string_with(
+        &mut self,
+        skip: impl Fn(&[u8], usize) -> Skipped,
+    ) -> Result<Range<usize>, ScanError> {
         self.skip_whitespace();
         if self.text.get(self.at) != Some(&b'"') {
             return Err(self.error("expected a string"));
@@ -437,7 +445,7 @@ impl<'a> Scanner<'a> {
             // Sixteen bytes at a time while they hold nothing but plain bytes and simple
             // escapes; the byte-by-byte loop below takes over for at least sixteen bytes
             // where they hold anything else, and at the text's end.
-            match chunks::skip(text, i) {
+            match skip(text, i) {
                 Skipped::Closed(quote) => {
                     self.at = quote + 1;
                     return Ok(start..quote);
@@ -752,7 +760,7 @@ mod tests {
         ];
         for event in events {
             for before in 0..40 {
-                for after in [0, 1, 7, 15, 16, 17, 33] {
+                for after in [0, 1, 7, 15, 16, 17, 31, 32, 33] {
                     let mut text = b"[\"".to_vec();
                     text.extend(std::iter::repeat_n(b'a', before));
                     text.extend_from_slice(event);
@@ -765,6 +773,14 @@ mod tests {
                         "{}: {serde:?}",
                         String::from_utf8_lossy(&text)
                     );
+                    // Stepping over chunks reads the string as the byte-by-byte loop does.
+                    let read = |skip: &dyn Fn(&[u8], usize) -> Skipped| {
+                        let mut scan = Scanner::new(&text);
+                        scan.enter_array().unwrap();
+                        assert!(scan.next_element().unwrap());
+                        scan.string_with(skip)
+                    };
+                    assert_eq!(read(&chunks::skip), read(&|_, i| Skipped::Open(i)));
                     let mut unclosed = text.clone();
                     unclosed.truncate(text.len() - 4);
                     assert!(check(&unclosed).is_err());
