@@ -74,14 +74,19 @@ impl AccessLogEntry {
 
     /// A fingerprint of the object's content (64-bit FNV-1a of its canonical JSON: keys
     /// sorted, no spaces), the same for the same entry in any answer and with any version
-    /// of this crate's types.
+    /// of this crate's types. An object that `serde_json` cannot hold as a value (one with
+    /// an escaped lone surrogate, which Atlas's answers are taken with) is fingerprinted by
+    /// its text as sent instead, so that two such entries never look alike.
     pub fn fingerprint(&self) -> u64 {
         *self.fingerprint.get_or_init(|| {
-            // The raw value is JSON by construction; a failure cannot happen and would only
-            // make every such entry look alike.
             serde_json::from_slice(&self.raw)
                 .map(|value| fingerprint(&value))
-                .unwrap_or_default()
+                .unwrap_or_else(|_| {
+                    let mut hash = Fnv::new();
+                    hash.write(b"text:");
+                    hash.write(&self.raw);
+                    hash.0
+                })
         })
     }
 }
@@ -179,15 +184,6 @@ fn truncate(text: &str, max: usize) -> &str {
 /// Written out here because the form must not depend on `serde_json`'s map type, which a
 /// cargo feature elsewhere in a build can switch to insertion order.
 fn fingerprint(value: &serde_json::Value) -> u64 {
-    struct Fnv(u64);
-    impl Fnv {
-        fn write(&mut self, bytes: &[u8]) {
-            for byte in bytes {
-                self.0 ^= u64::from(*byte);
-                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
     fn walk(value: &serde_json::Value, hash: &mut Fnv) {
         match value {
             serde_json::Value::Object(map) => {
@@ -217,9 +213,25 @@ fn fingerprint(value: &serde_json::Value) -> u64 {
             other => hash.write(other.to_string().as_bytes()),
         }
     }
-    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut hash = Fnv::new();
     walk(value, &mut hash);
     hash.0
+}
+
+/// 64-bit FNV-1a.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -236,5 +248,21 @@ mod tests {
             serde_json::from_str(r#"{"b":1,"c":{"y":[1,2],"x":"s"}}"#).unwrap();
         assert_eq!(fingerprint(&a), fingerprint(&b));
         assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+
+    #[test]
+    fn entries_serde_cannot_hold_still_differ() {
+        let entry = |text: &str| {
+            let body = bytes::Bytes::copy_from_slice(text.as_bytes());
+            let mut scan = Scanner::new(&body);
+            let (range, time_ms) = read_entry(&mut scan, &body).unwrap();
+            AccessLogEntry::new(body.slice(range), time_ms)
+        };
+        let line = r#""logLine":"{\"t\":{\"$date\":\"2026-10-28T23:59:56.307+00:00\"}}""#;
+        let a = entry(&format!(r#"{{{line},"username":"\ud800a"}}"#));
+        let b = entry(&format!(r#"{{{line},"username":"\ud800b"}}"#));
+        assert_eq!(a.time_ms(), b.time_ms());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), entry(a.raw_json()).fingerprint());
     }
 }

@@ -115,10 +115,11 @@ pub async fn fetch_entries(
     })
 }
 
-/// The entries of an access-history answer's body, each a slice of `body` (no copy), read
-/// as strictly as the typed `send()` reads it: an object whose `accessLogs` is an array of
-/// objects, each with a readable time. For a body received some other way than through
-/// [`fetch_entries`] (from a proxy, a file, a test).
+/// The entries of an access-history answer's body, each a slice of `body` (no copy): the
+/// body checked to be JSON, an object whose `accessLogs` is an array of objects, each with
+/// a readable time (its `logLine` and `timestamp` text or `null`, each named once at
+/// most); the rest of each entry is kept as sent, undecoded. For a body received some
+/// other way than through [`fetch_entries`] (from a proxy, a file, a test).
 ///
 /// # Errors
 ///

@@ -271,8 +271,8 @@ impl<S: Pages> Window<S> {
     }
 
     /// Keeps the part of what remains next to where the last full answer stopped (about
-    /// three quarters of an answer at the density seen there; half, before a density is
-    /// known) and hands the rest to a new window, which lists it independently (sharing
+    /// three quarters of an answer at the density seen there; half, when no density is
+    /// known or that part would be under a second or all that remains) and hands the rest to a new window, which lists it independently (sharing
     /// what was learnt and the cost); `None` when less than two seconds remain.
     pub fn split(&mut self) -> Option<Self>
     where
@@ -655,8 +655,8 @@ type Driven<'a, S> = Pin<
 >;
 
 /// A window listed by up to `concurrency` sub-windows at once: it starts as a few slices of
-/// equal time, and a slice that turns out dense has pieces cut off it, each sized to fit
-/// one answer at the density its last answer showed, whenever a slot would otherwise have
+/// equal time, and a slice that turns out dense has pieces cut off it, each about three
+/// quarters of an answer at the density its last answer showed, whenever a slot would otherwise have
 /// nothing to do once the answers under way are in. Each entry still comes out exactly
 /// once; batches come in the order the slices answer.
 pub struct Parallel<'a, S: Pages + Clone + 'a> {
@@ -771,6 +771,8 @@ impl<'a, S: Pages + Clone + 'a> Parallel<'a, S> {
                 Some(Err(e)) => {
                     self.idle.clear();
                     self.running = FuturesUnordered::new();
+                    self.pieces_running = 0;
+                    self.probing = false;
                     return Some(Err(e));
                 }
                 Some(Ok(batch)) => {
@@ -1143,10 +1145,14 @@ mod tests {
             let began = tokio::time::Instant::now();
             let mut window = Parallel::new(Slow(&sim, full_later), 1_000_000, 7_000_000, 3);
             let mut ids = std::collections::BTreeSet::new();
+            let mut listed = 0;
             while let Some(batch) = window.next_batch().await {
-                ids.extend(batch.unwrap().into_iter().map(|e| e.id));
+                let batch = batch.unwrap();
+                listed += batch.len();
+                ids.extend(batch.into_iter().map(|e| e.id));
             }
-            assert_eq!(ids.len(), 40_000);
+            assert_eq!(ids.len(), 40_000, "seed {seed}: entries lost");
+            assert_eq!(listed, 40_000, "seed {seed}: entries listed twice");
             let seconds = began.elapsed().as_secs_f64();
             let requests = sim.calls.load(Ordering::Relaxed);
             let floor = 1.1 * requests.div_ceil(3) as f64;

@@ -39,9 +39,9 @@ pub fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
 
 /// [`log_line_time`] of a log line given as the text of its JSON string, escapes as
 /// written (between the quotes, as [`atlas_runtime::scan`] finds it): a line led by
-/// `{"t":{"$date":"..."}` is read from that lead without unescaping the rest, any other
-/// line is unescaped first. `None` when it has no readable time or does not unescape (an
-/// escaped lone surrogate).
+/// `{"t":{"$date":"..."}` is read from that lead without unescaping the rest (which is
+/// not this function's to judge), any other line is unescaped first. `None` when it has
+/// no readable time, or is not led so and does not unescape (an escaped lone surrogate).
 pub fn log_line_time_escaped(raw: &[u8]) -> Option<DateTime<Utc>> {
     const LEAD: &[u8] = br#"{\"t\":{\"$date\":\""#;
     if let Some(rest) = raw.strip_prefix(LEAD)

@@ -1,6 +1,6 @@
 //! JSON text walked in one pass without being decoded: checked against JSON's grammar
 //! (RFC 8259), with the byte range of every value the walk is asked for, and nothing
-//! copied or allocated for the values it only steps over.
+//! decoded or copied of the values it only steps over.
 //!
 //! A caller that needs both the exact text of each element of a large array and a few
 //! members of each (a page of thousands of records, each handed on as sent and read for
