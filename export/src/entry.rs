@@ -126,14 +126,13 @@ pub(crate) fn read_entry(
     let mut log_line: Option<Option<Range<usize>>> = None;
     let mut timestamp: Option<Option<Range<usize>>> = None;
     while let Some(key) = scan.next_key().map_err(malformed)? {
-        // Most keys are neither, and most are told apart by their length alone.
-        let (name, slot) = match key.range().len() {
-            7.. if key.is(text, "logLine") => ("logLine", &mut log_line),
-            9.. if key.is(text, "timestamp") => ("timestamp", &mut timestamp),
-            _ => {
-                scan.skip_value().map_err(malformed)?;
-                continue;
-            }
+        let (name, slot) = if key.is(text, "logLine") {
+            ("logLine", &mut log_line)
+        } else if key.is(text, "timestamp") {
+            ("timestamp", &mut timestamp)
+        } else {
+            scan.skip_value().map_err(malformed)?;
+            continue;
         };
         if slot.is_some() {
             return Err(AtlasError::decode(format!(

@@ -88,15 +88,12 @@ pub async fn fetch_entries(
         ),
     };
     let page = body?;
-    let status = page.status();
-    let headers = page.headers().clone();
-    let body = page.into_inner();
     // A full answer is about 12 MB of JSON: decoded on a blocking thread, so that answers
     // arriving together are decoded at once on several cores, and the calls under way
     // keep being served meanwhile.
-    let (body, entries) = tokio::task::spawn_blocking(move || {
-        let entries = entries_of_page(&body);
-        (body, entries)
+    let (page, entries) = tokio::task::spawn_blocking(move || {
+        let entries = entries_of_page(&page);
+        (page, entries)
     })
     .await
     .map_err(|e| AtlasError::decode(format!("decoding the page stopped: {e}")))?;
@@ -105,9 +102,9 @@ pub async fn fetch_entries(
     entries.map_err(|e| {
         AtlasError::from(
             atlas_runtime::Error::<atlas_runtime::ErrorBody>::Undecodable(Undecodable {
-                status: Some(status),
-                headers,
-                body,
+                status: Some(page.status()),
+                headers: page.headers().clone(),
+                body: page.into_inner(),
                 operation: Some(operation),
                 reason: DecodeError(e.to_string()),
             }),
