@@ -268,10 +268,11 @@ fn write_crate(root: &Path, dir: &Path, format_crates: &[codegen::Dependency]) -
         ],
         format_crates,
     )?;
+    let profiles = scratch_profiles(root)?;
     let manifest = format!(
         "# Written by `cargo xtask official-check`; not part of the repository.\n\
          [package]\nname = \"atlas-official-client\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [lib]\ndoctest = false\n\n[dependencies]\n{deps}\n[workspace]\n"
+         [lib]\ndoctest = false\n\n[dependencies]\n{deps}\n[workspace]\n\n{profiles}"
     );
     std::fs::write(dir.join("Cargo.toml"), manifest)?;
     // Seeded afresh each run: the scratch crate then resolves to our versions.
@@ -307,6 +308,17 @@ pub(crate) fn scratch_dependencies(
         deps.push('\n');
     }
     Ok(deps)
+}
+
+/// Our workspace's `[profile]` tables, for a scratch crate: built with the same settings,
+/// it reuses the dependencies our workspace already built in the shared target directory.
+pub(crate) fn scratch_profiles(root: &Path) -> Result<String> {
+    let workspace: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
+    let mut profiles = toml::Table::new();
+    if let Some(profile) = workspace.get("profile") {
+        profiles.insert("profile".to_string(), profile.clone());
+    }
+    Ok(toml::to_string(&profiles)?)
 }
 
 /// A finished command, its wall time and the peak resident memory of its process tree.

@@ -453,7 +453,8 @@ fn write_manifest(
         format!(
             "# Written by `cargo xtask official-check --wire`; not part of the repository.\n\
              [package]\nname = \"atlas-official-wire\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\n{deps}\n[workspace]\n"
+             [dependencies]\n{deps}\n[workspace]\n\n{}",
+            crate::official::scratch_profiles(root)?
         ),
     )?;
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).context("seeding Cargo.lock")?;
