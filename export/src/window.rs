@@ -272,8 +272,9 @@ impl<S: Pages> Window<S> {
 
     /// Keeps the part of what remains next to where the last full answer stopped (about
     /// three quarters of an answer at the density seen there; half, when no density is
-    /// known or that part would be under a second or all that remains) and hands the rest to a new window, which lists it independently (sharing
-    /// what was learnt and the cost); `None` when less than two seconds remain.
+    /// known or that part would be under a second or all that remains) and hands the rest
+    /// to a new window, which lists it independently (sharing what was learnt and the
+    /// cost); `None` when less than two seconds remain.
     pub fn split(&mut self) -> Option<Self>
     where
         S: Clone,
@@ -656,8 +657,8 @@ type Driven<'a, S> = Pin<
 
 /// A window listed by up to `concurrency` sub-windows at once: it starts as a few slices of
 /// equal time, and a slice that turns out dense has pieces cut off it, each about three
-/// quarters of an answer at the density its last answer showed, whenever a slot would otherwise have
-/// nothing to do once the answers under way are in. Each entry still comes out exactly
+/// quarters of an answer at the density its last answer showed, whenever a slot would
+/// otherwise have nothing to do once the answers under way are in. Each entry still comes out exactly
 /// once; batches come in the order the slices answer.
 pub struct Parallel<'a, S: Pages + Clone + 'a> {
     idle: Vec<Window<S>>,

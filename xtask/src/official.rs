@@ -257,8 +257,9 @@ fn object_entry<'a>(
 /// declares it, and the format crates this code uses. Our `Cargo.lock` seeds its own, so
 /// the versions (and the compiled dependencies in the shared target directory) match.
 fn write_crate(root: &Path, dir: &Path, format_crates: &[codegen::Dependency]) -> Result<()> {
-    let deps = scratch_dependencies(
+    let sections = scratch_sections(
         root,
+        "",
         &[
             "progenitor-client",
             "reqwest",
@@ -268,11 +269,10 @@ fn write_crate(root: &Path, dir: &Path, format_crates: &[codegen::Dependency]) -
         ],
         format_crates,
     )?;
-    let profiles = scratch_profiles(root)?;
     let manifest = format!(
         "# Written by `cargo xtask official-check`; not part of the repository.\n\
          [package]\nname = \"atlas-official-client\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [lib]\ndoctest = false\n\n[dependencies]\n{deps}\n[workspace]\n\n{profiles}"
+         [lib]\ndoctest = false\n\n{sections}"
     );
     std::fs::write(dir.join("Cargo.toml"), manifest)?;
     // Seeded afresh each run: the scratch crate then resolves to our versions.
@@ -280,10 +280,14 @@ fn write_crate(root: &Path, dir: &Path, format_crates: &[codegen::Dependency]) -
     Ok(())
 }
 
-/// The `[dependencies]` lines of a scratch crate: the runtime by path, `names` as our
-/// workspace declares them, and the format crates the generated code uses.
-pub(crate) fn scratch_dependencies(
+/// The sections of a scratch crate's manifest after `[package]`: its `[dependencies]`
+/// (`extra` lines first, then the runtime by path, `names` as our workspace declares them,
+/// and the format crates the generated code uses), an empty `[workspace]` (so it is never
+/// a member of ours), and our workspace's `[profile]` tables, so that it reuses the
+/// dependencies our workspace already built in the shared target directory.
+pub(crate) fn scratch_sections(
     root: &Path,
+    extra: &str,
     names: &[&str],
     format_crates: &[codegen::Dependency],
 ) -> Result<String> {
@@ -294,7 +298,7 @@ pub(crate) fn scratch_dependencies(
         .and_then(toml::Value::as_table)
         .context("the workspace declares no [workspace.dependencies]")?;
     let mut deps = format!(
-        "atlas-runtime = {{ path = {:?} }}\n",
+        "{extra}atlas-runtime = {{ path = {:?} }}\n",
         root.join("runtime").display().to_string()
     );
     for name in names {
@@ -307,18 +311,14 @@ pub(crate) fn scratch_dependencies(
         deps.push_str(dep.suggestion);
         deps.push('\n');
     }
-    Ok(deps)
-}
-
-/// Our workspace's `[profile]` tables, for a scratch crate: built with the same settings,
-/// it reuses the dependencies our workspace already built in the shared target directory.
-pub(crate) fn scratch_profiles(root: &Path) -> Result<String> {
-    let workspace: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
     let mut profiles = toml::Table::new();
     if let Some(profile) = workspace.get("profile") {
         profiles.insert("profile".to_string(), profile.clone());
     }
-    Ok(toml::to_string(&profiles)?)
+    Ok(format!(
+        "[dependencies]\n{deps}\n[workspace]\n\n{}",
+        toml::to_string(&profiles)?
+    ))
 }
 
 /// A finished command, its wall time and the peak resident memory of its process tree.

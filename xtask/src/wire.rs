@@ -434,27 +434,24 @@ fn write_manifest(
     dir: &Path,
     format_crates: &[crate::codegen::Dependency],
 ) -> Result<()> {
-    let deps = format!(
-        "atlas-official-client = {{ path = \"../client\" }}\nurl = \"2\"\n{}",
-        crate::official::scratch_dependencies(
-            root,
-            &[
-                "progenitor-client",
-                "reqwest",
-                "serde",
-                "serde_json",
-                "tokio"
-            ],
-            format_crates,
-        )?
-    );
+    let sections = crate::official::scratch_sections(
+        root,
+        "atlas-official-client = { path = \"../client\" }\nurl = \"2\"\n",
+        &[
+            "progenitor-client",
+            "reqwest",
+            "serde",
+            "serde_json",
+            "tokio",
+        ],
+        format_crates,
+    )?;
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
             "# Written by `cargo xtask official-check --wire`; not part of the repository.\n\
              [package]\nname = \"atlas-official-wire\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\n{deps}\n[workspace]\n\n{}",
-            crate::official::scratch_profiles(root)?
+             {sections}"
         ),
     )?;
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).context("seeding Cargo.lock")?;
