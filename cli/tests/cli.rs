@@ -360,8 +360,10 @@ async fn a_killed_export_leaves_nothing_and_resumes() {
             &out.display().to_string(),
         ]);
     };
+    // Atlas holds its answers for a minute, so the run is surely under way and surely not
+    // finished when it is killed: its output is open and its first call is out.
     atlas.set_faults(Faults {
-        latency: std::time::Duration::from_millis(400),
+        latency: std::time::Duration::from_secs(60),
         ..Faults::default()
     });
     let mut command = cli(&atlas, &home);
@@ -371,7 +373,15 @@ async fn a_killed_export_leaves_nothing_and_resumes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while atlas.stats().access_cluster == 0 || std::fs::read_dir(&home).unwrap().count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run neither opened its output nor called Atlas within 30 s"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
