@@ -26,6 +26,7 @@
 
 mod atomic;
 pub mod auth;
+mod buffer;
 pub mod call;
 mod client;
 pub mod download;

@@ -24,6 +24,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde_json::value::RawValue;
 
 use crate::auth::{self, Auth, AuthError, Credentials, Endpoint, Failure};
+use crate::buffer;
 use crate::call::Error;
 use crate::client::{BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
 use crate::operation::Operation;
@@ -280,7 +281,7 @@ async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest:
     let expected = response.content_length().unwrap_or(0).min(MAX_PRESIZE) as usize;
     let mut body = Vec::with_capacity(expected);
     while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk);
+        buffer::append(&mut body, &chunk);
     }
     let body = bytes::Bytes::from(body);
     Ok(rebuild(
