@@ -191,10 +191,10 @@ enum Skipped {
     Open(usize),
 }
 
-/// Strings stepped over sixteen bytes at a time with SSE2 (on every x86-64 processor):
-/// the log lines an answer carries as strings are JSON themselves, an escaped quote every
-/// few bytes, which a byte-by-byte loop pays a branch for each. `serde_json` and the
-/// `memchr` crate stop at every escape the same way, so this is written out here.
+/// Strings stepped over 32 bytes at a time with SSE2 (on every x86-64 processor): the
+/// strings an answer carries can be JSON themselves, an escaped quote every few bytes,
+/// which a byte-by-byte loop pays a branch for each. `serde_json` and the `memchr` crate
+/// stop at every escape the same way, so this is written out here.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod chunks {
     use std::arch::x86_64::{
@@ -204,23 +204,32 @@ mod chunks {
 
     use super::Skipped;
 
-    /// A mask of the bytes of `chunk` equal to `byte`, one bit per byte.
+    /// The bytes of a block, as two chunks of sixteen.
+    #[derive(Clone, Copy)]
+    struct Block(__m128i, __m128i);
+
+    impl Block {
+        /// A mask of the block's bytes `test` marks, one bit per byte, the first lowest.
+        #[target_feature(enable = "sse2")]
+        fn mask(self, test: impl Fn(__m128i) -> __m128i) -> u32 {
+            let low = _mm_movemask_epi8(test(self.0)) as u32 & 0xffff;
+            let high = _mm_movemask_epi8(test(self.1)) as u32 & 0xffff;
+            low | high << 16
+        }
+    }
+
+    /// The bytes of `chunk` equal to `byte`, as all ones.
     #[target_feature(enable = "sse2")]
     fn equal(chunk: __m128i, byte: u8) -> __m128i {
         _mm_cmpeq_epi8(chunk, _mm_set1_epi8(byte as i8))
     }
 
-    #[target_feature(enable = "sse2")]
-    fn bits(mask: __m128i) -> u32 {
-        _mm_movemask_epi8(mask) as u32
-    }
-
-    /// Steps from `i`, inside a string and not within an escape, over whole chunks of
-    /// plain ASCII bytes and escapes of one character (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`,
-    /// `\t`), to the closing quote, or to the start of the first chunk holding anything
-    /// else (a `\u` escape, a run of backslashes, an escape across the chunk's end, a
+    /// Steps from `i`, inside a string and not within an escape, over whole blocks of
+    /// plain ASCII bytes and escapes of one character (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`,
+    /// `\r`, `\t`), to the closing quote, or to a place before the first block holding
+    /// anything else (a `\u` escape, a backslash escaping a backslash within a block, a
     /// control character, an invalid escape, a byte beyond ASCII) or too near the text's
-    /// end.
+    /// end, not within an escape.
     pub(super) fn skip(text: &[u8], i: usize) -> Skipped {
         // SAFETY: this module is built only where SSE2 is enabled for the whole program
         // (`target_feature = "sse2"`, part of every x86-64 target's baseline).
@@ -229,38 +238,60 @@ mod chunks {
 
     #[target_feature(enable = "sse2")]
     fn skip_sse2(text: &[u8], mut i: usize) -> Skipped {
-        while i + 16 <= text.len() {
-            // SAFETY: `i + 16 <= text.len()`, so the sixteen bytes read are `text`'s; the
-            // load takes any alignment.
-            let chunk = unsafe { _mm_loadu_si128(text.as_ptr().add(i).cast::<__m128i>()) };
-            let quotes = bits(equal(chunk, b'"'));
-            let backslashes = bits(equal(chunk, b'\\'));
-            // Bytes up to 0x1f: those whose unsigned maximum with 0x1f is 0x1f.
-            let controls = bits(equal(_mm_max_epu8(chunk, _mm_set1_epi8(0x1f)), 0x1f));
-            let escaped = backslashes << 1;
-            if backslashes & (backslashes >> 1) != 0 || escaped & 0x1_0000 != 0 {
-                return Skipped::Open(i);
+        // 1 when the block's first byte is escaped: the block before ended in a backslash
+        // that began an escape. The byte-by-byte loop then takes over at that backslash.
+        let mut carry = 0u32;
+        while i + 32 <= text.len() {
+            // SAFETY: `i + 32 <= text.len()`, so the bytes read are `text`'s; the loads
+            // take any alignment.
+            let block = unsafe {
+                let at = text.as_ptr().add(i);
+                Block(
+                    _mm_loadu_si128(at.cast::<__m128i>()),
+                    _mm_loadu_si128(at.add(16).cast::<__m128i>()),
+                )
+            };
+            let backslashes = block.mask(|c| equal(c, b'\\'));
+            // Backslashes that begin an escape: all but one escaped by the block before.
+            let escapes = backslashes & !carry;
+            if escapes & (escapes >> 1) != 0 {
+                return Skipped::Open(i - carry as usize);
             }
-            let simple = [b'\\', b'/', b'b', b'f', b'n', b'r', b't']
-                .into_iter()
-                .fold(equal(chunk, b'"'), |mask, byte| {
-                    _mm_or_si128(mask, equal(chunk, byte))
-                });
-            let closing = quotes & !escaped;
+            let escaped = escapes << 1 | carry;
+            let quotes = block.mask(|c| equal(c, b'"'));
+            // Bytes up to 0x1f: those whose unsigned maximum with 0x1f is 0x1f.
+            let controls = block.mask(|c| equal(_mm_max_epu8(c, _mm_set1_epi8(0x1f)), 0x1f));
             // A byte beyond ASCII is its own mask's bit: the careful loop checks its UTF-8.
-            let trouble = controls | bits(chunk) | (escaped & !bits(simple));
+            let beyond_ascii = block.mask(|c| c);
+            // Escaped quotes are the common escape; any other is checked to be simple.
+            let others = escaped & !quotes;
+            let invalid = if others == 0 {
+                0
+            } else {
+                others
+                    & !block.mask(|c| {
+                        [b'/', b'b', b'f', b'n', b'r', b't']
+                            .into_iter()
+                            .fold(equal(c, b'\\'), |mask, byte| {
+                                _mm_or_si128(mask, equal(c, byte))
+                            })
+                    })
+            };
+            let closing = quotes & !escaped;
+            let trouble = controls | beyond_ascii | invalid;
             let stop = closing | trouble;
             if stop == 0 {
-                i += 16;
+                i += 32;
+                carry = escapes >> 31;
                 continue;
             }
             let first = stop.trailing_zeros();
-            if closing & (1 << first) != 0 && trouble & ((1 << first) - 1) == 0 {
+            if closing & (1 << first) != 0 {
                 return Skipped::Closed(i + first as usize);
             }
-            return Skipped::Open(i);
+            return Skipped::Open(i - carry as usize);
         }
-        Skipped::Open(i)
+        Skipped::Open(i - carry as usize)
     }
 }
 
@@ -442,9 +473,9 @@ impl<'a> Scanner<'a> {
         let start = self.at + 1;
         let mut i = start;
         loop {
-            // Sixteen bytes at a time while they hold nothing but plain bytes and simple
-            // escapes; the byte-by-byte loop below takes over for at least sixteen bytes
-            // where they hold anything else, and at the text's end.
+            // A block at a time while they hold nothing but plain bytes and simple escapes;
+            // the byte-by-byte loop below takes over for at least a block's length where
+            // they hold anything else, and at the text's end.
             match skip(text, i) {
                 Skipped::Closed(quote) => {
                     self.at = quote + 1;
@@ -452,7 +483,7 @@ impl<'a> Scanner<'a> {
                 }
                 Skipped::Open(at) => i = at,
             }
-            let careful_until = i + 16;
+            let careful_until = i + 32;
             while i < careful_until {
                 while let Some(&byte) = text.get(i) {
                     if IN_STRING[usize::from(byte)] != PLAIN {
@@ -757,10 +788,14 @@ mod tests {
             b"\xff",
             b"\"",
             b"",
+            b"\\\"\\\"\\\"\\\"",
+            b"\\\\\\\\",
+            b"\\\\\\u00e9",
+            b"\\\"\\x",
         ];
         for event in events {
-            for before in 0..40 {
-                for after in [0, 1, 7, 15, 16, 17, 31, 32, 33] {
+            for before in 0..72 {
+                for after in [0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65] {
                     let mut text = b"[\"".to_vec();
                     text.extend(std::iter::repeat_n(b'a', before));
                     text.extend_from_slice(event);
@@ -797,6 +832,70 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Strings of many escapes, falling anywhere across blocks, read by blocks as the
+    /// byte-by-byte loop reads them.
+    #[test]
+    fn strings_of_many_escapes_read_alike_by_blocks_and_byte_by_byte() {
+        let pieces: &[&[u8]] = &[
+            b"a",
+            b"a",
+            b"a",
+            b"a",
+            b"\\\"",
+            b"\\\"",
+            b"\\\\",
+            b"\\/",
+            b"\\n",
+            b"\\u00e9",
+            b"\xc3\xa9",
+            b"\x01",
+            b"\\",
+            b"\"",
+            b"\\q",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..16_000 {
+            let mut text = b"[\"".to_vec();
+            // Mostly plain strings with escapes, now and then anything.
+            let plain = next(4) != 0;
+            for _ in 0..next(120) {
+                let piece = if plain {
+                    pieces[next(8)]
+                } else {
+                    pieces[next(pieces.len())]
+                };
+                text.extend_from_slice(piece);
+            }
+            text.extend_from_slice(b"\",1]");
+            let read = |skip: &dyn Fn(&[u8], usize) -> Skipped| {
+                let mut scan = Scanner::new(&text);
+                scan.enter_array().unwrap();
+                assert!(scan.next_element().unwrap());
+                scan.string_with(skip)
+            };
+            let by_blocks = read(&chunks::skip);
+            assert_eq!(
+                by_blocks,
+                read(&|_, i| Skipped::Open(i)),
+                "{}",
+                String::from_utf8_lossy(&text)
+            );
+            let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&text);
+            assert_eq!(
+                check(&text).is_ok(),
+                serde.is_ok() && std::str::from_utf8(&text).is_ok(),
+                "{}",
+                String::from_utf8_lossy(&text)
+            );
         }
     }
 
