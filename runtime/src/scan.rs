@@ -105,6 +105,10 @@ impl Key {
     /// Whether the key, unescaped, is `name` (`text` being the text scanned).
     pub fn is(&self, text: &[u8], name: &str) -> bool {
         let raw = &text[self.0.clone()];
+        // A key that starts with neither an escape nor `name`'s first byte is not `name`.
+        if raw.first() != name.as_bytes().first() && raw.first() != Some(&b'\\') {
+            return false;
+        }
         // An escape is longer written than read: a key written no longer than `name` is
         // `name` only as written, without one.
         match raw.len().cmp(&name.len()) {
@@ -915,7 +919,7 @@ mod tests {
 
     #[test]
     fn keys_compare_unescaped() {
-        let text = br#"{"acc\u0065ss": 1, "plain": 2}"#;
+        let text = br#"{"acc\u0065ss": 1, "plain": 2, "\u0061b": 3, "": 4}"#;
         let mut scan = Scanner::new(text);
         scan.enter_object().unwrap();
         let first = scan.next_key().unwrap().unwrap();
@@ -925,6 +929,13 @@ mod tests {
         let second = scan.next_key().unwrap().unwrap();
         assert!(second.is(text, "plain"));
         assert!(!second.is(text, "plai"));
+        scan.skip_value().unwrap();
+        let third = scan.next_key().unwrap().unwrap();
+        assert!(third.is(text, "ab"));
+        assert!(!third.is(text, "b") && !third.is(text, "") && !third.is(text, "\\u0061b"));
+        scan.skip_value().unwrap();
+        let fourth = scan.next_key().unwrap().unwrap();
+        assert!(fourth.is(text, "") && !fourth.is(text, "a"));
         scan.skip_value().unwrap();
         assert_eq!(scan.next_key().unwrap(), None);
         scan.end().unwrap();
