@@ -770,6 +770,30 @@ mod tests {
         }
     }
 
+    /// `text`, an array whose first element is a string, is accepted as `serde_json` accepts
+    /// it (and only if it is UTF-8), and its string is read by blocks as byte by byte.
+    fn read_alike(text: &[u8]) {
+        let serde = serde_json::from_slice::<serde::de::IgnoredAny>(text);
+        assert_eq!(
+            check(text).is_ok(),
+            serde.is_ok() && std::str::from_utf8(text).is_ok(),
+            "{}: {serde:?}",
+            String::from_utf8_lossy(text)
+        );
+        let read = |skip: &dyn Fn(&[u8], usize) -> Skipped| {
+            let mut scan = Scanner::new(text);
+            scan.enter_array().unwrap();
+            assert!(scan.next_element().unwrap());
+            scan.string_with(skip)
+        };
+        assert_eq!(
+            read(&chunks::skip),
+            read(&|_, i| Skipped::Open(i)),
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+
     #[test]
     fn long_strings_agree_with_serde_json_whatever_falls_where() {
         let events: &[&[u8]] = &[
@@ -806,20 +830,7 @@ mod tests {
                     text.extend(std::iter::repeat_n(b'b', after));
                     text.extend_from_slice(b"\",1]");
                     let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&text);
-                    assert_eq!(
-                        check(&text).is_ok(),
-                        serde.is_ok() && std::str::from_utf8(&text).is_ok(),
-                        "{}: {serde:?}",
-                        String::from_utf8_lossy(&text)
-                    );
-                    // Stepping over chunks reads the string as the byte-by-byte loop does.
-                    let read = |skip: &dyn Fn(&[u8], usize) -> Skipped| {
-                        let mut scan = Scanner::new(&text);
-                        scan.enter_array().unwrap();
-                        assert!(scan.next_element().unwrap());
-                        scan.string_with(skip)
-                    };
-                    assert_eq!(read(&chunks::skip), read(&|_, i| Skipped::Open(i)));
+                    read_alike(&text);
                     let mut unclosed = text.clone();
                     unclosed.truncate(text.len() - 4);
                     assert!(check(&unclosed).is_err());
@@ -880,26 +891,7 @@ mod tests {
                 text.extend_from_slice(piece);
             }
             text.extend_from_slice(b"\",1]");
-            let read = |skip: &dyn Fn(&[u8], usize) -> Skipped| {
-                let mut scan = Scanner::new(&text);
-                scan.enter_array().unwrap();
-                assert!(scan.next_element().unwrap());
-                scan.string_with(skip)
-            };
-            let by_blocks = read(&chunks::skip);
-            assert_eq!(
-                by_blocks,
-                read(&|_, i| Skipped::Open(i)),
-                "{}",
-                String::from_utf8_lossy(&text)
-            );
-            let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&text);
-            assert_eq!(
-                check(&text).is_ok(),
-                serde.is_ok() && std::str::from_utf8(&text).is_ok(),
-                "{}",
-                String::from_utf8_lossy(&text)
-            );
+            read_alike(&text);
         }
     }
 
