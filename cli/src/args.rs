@@ -96,7 +96,12 @@ pub struct WindowArgs {
     )]
     pub start: Option<String>,
     /// End of the window (with --start).
-    #[arg(long, allow_hyphen_values = true, requires = "start")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        requires = "start",
+        conflicts_with = "since"
+    )]
     pub end: Option<String>,
     /// The window from this long ago until now (90m, 24h, 7d).
     #[arg(long, allow_hyphen_values = true)]
@@ -166,7 +171,13 @@ pub struct ExportArgs {
     /// target is named <project id>/<cluster> in --out's {target} and in --checkpoint-dir
     /// (a directory per project, made as needed). A project that fails is reported; the
     /// others are delivered.
-    #[arg(long, requires = "all_clusters", conflicts_with_all = ["group_id", "checkpoint"])]
+    // The conflicts are spelt out: clap drops a requirement that conflicts with a flag
+    // given, so `requires = "all_clusters"` alone would let `--cluster` through.
+    #[arg(
+        long,
+        requires = "all_clusters",
+        conflicts_with_all = ["group_id", "checkpoint", "cluster", "hostname"]
+    )]
     pub all_projects: bool,
     /// With --all-clusters: every cluster of every project of this organisation (24
     /// hexadecimal digits; Atlas's getOrgGroups), as --all-projects does [default with
@@ -176,7 +187,7 @@ pub struct ExportArgs {
         value_name = "ID",
         allow_hyphen_values = true,
         requires = "all_clusters",
-        conflicts_with_all = ["group_id", "checkpoint"]
+        conflicts_with_all = ["group_id", "checkpoint", "cluster", "hostname"]
     )]
     pub org_id: Option<String>,
     /// Beginning of the window [default: 7 days ago, or where the checkpoint ends].
@@ -227,14 +238,20 @@ pub struct AuditArgs {
     #[arg(long, conflicts_with_all = ["tenant", "checkpoint"], requires = "checkpoint_dir")]
     pub all_workspaces: bool,
     /// With --all-workspaces: the directory (existing) of the workspaces' checkpoints.
-    #[arg(long, value_name = "DIR", requires = "all_workspaces")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "all_workspaces",
+        conflicts_with_all = ["tenant", "checkpoint"]
+    )]
     pub checkpoint_dir: Option<PathBuf>,
     /// Only this stream processor's events.
     #[arg(long, allow_hyphen_values = true)]
     pub sp_name: Option<String>,
     #[command(flatten)]
     pub window: WindowArgs,
-    /// A file, or an existing directory to save Atlas's file name in.
+    /// A file, or an existing directory to save Atlas's file name in; `{target}` in the
+    /// name stands for the workspace's name.
     #[arg(long)]
     pub out: PathBuf,
     /// Write the decompressed text instead of the gzip file.

@@ -93,13 +93,14 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
     let mut jobs = Vec::new();
     let out = match (&args.tenant, &args.checkpoint, &args.checkpoint_dir) {
         (Some(tenant), Some(checkpoint), _) => {
-            validate::file("--out", &args.out).map_err(Failure::usage)?;
+            let out = validate::out_for(&args.out, tenant).map_err(Failure::usage)?;
+            validate::file("--out", &out).map_err(Failure::usage)?;
             validate::file("--checkpoint", checkpoint).map_err(Failure::usage)?;
             jobs.push(job(
                 tenant,
                 checkpoint.clone(),
                 "--checkpoint",
-                args.out.clone(),
+                out,
                 &settings,
             )?);
             None

@@ -326,15 +326,16 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
         validate::stream_name("--sp-name", sp).map_err(Failure::usage)?;
     }
     let window = window(&args.window, now)?;
-    validate::audit_out(&args.out).map_err(Failure::usage)?;
+    let out = validate::out_for(&args.out, tenant).map_err(Failure::usage)?;
+    validate::audit_out(&out).map_err(Failure::usage)?;
     let project = session::project(&args.project, global)?;
     // What killed downloads left half-written where this one writes: into `--out` itself
     // when it is a directory, else beside it.
-    let into_dir = args.out.is_dir() || args.out.as_os_str().to_string_lossy().ends_with('/');
+    let into_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/');
     let dir = if into_dir {
-        args.out.as_path()
+        out.as_path()
     } else {
-        state::dir_of(&args.out)
+        state::dir_of(&out)
     };
     state::remove_stale([dir], global.quiet);
     let session = session::connect(global, now).await?;
@@ -355,9 +356,9 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
         call = call.sp_name(sp.as_str());
     }
     let saved = if args.decompress {
-        call.save_decompressed_to(&args.out).await
+        call.save_decompressed_to(&out).await
     } else {
-        call.save_to(&args.out).await
+        call.save_to(&out).await
     }?;
     if !global.quiet {
         eprintln!(

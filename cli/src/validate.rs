@@ -176,7 +176,7 @@ impl ExportOut {
         if value == "-" {
             return Ok(Self::Stdout);
         }
-        if value.contains(TARGET_PLACEHOLDER) {
+        if has_placeholder(value)? {
             // Each target's file is checked once the targets are known; the directory now,
             // unless its name depends on the target too.
             let dir = match Path::new(value).parent() {
@@ -208,6 +208,29 @@ impl ExportOut {
                 Some(PathBuf::from(template.replace(TARGET_PLACEHOLDER, name)))
             }
         }
+    }
+}
+
+/// Whether `--out` holds `{target}`: once is one file per target; more is refused.
+fn has_placeholder(value: &str) -> Result<bool, String> {
+    match value.matches(TARGET_PLACEHOLDER).count() {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(format!(
+            "--out {} holds {TARGET_PLACEHOLDER} more than once; give it once",
+            shown(value)
+        )),
+    }
+}
+
+/// `--out` for one named target (a workspace): `{target}`, if given, replaced by its name,
+/// as it is for each of several.
+pub fn out_for(value: &Path, name: &str) -> Result<PathBuf, String> {
+    let text = value.to_string_lossy();
+    if has_placeholder(&text)? {
+        Ok(PathBuf::from(text.replace(TARGET_PLACEHOLDER, name)))
+    } else {
+        Ok(value.to_path_buf())
     }
 }
 

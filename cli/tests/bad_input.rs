@@ -857,6 +857,38 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             audit(&["--checkpoint", "a.log", "--out", "a.log"]),
         ),
         args(
+            "audit checkpoint directory for one workspace",
+            "--checkpoint-dir",
+            audit(&["--checkpoint-dir", "cpdir", "--out", "a.log"]),
+        ),
+        args(
+            "audit checkpoint directory beside a checkpoint file",
+            "--checkpoint-dir",
+            audit(&[
+                "--checkpoint",
+                "a.json",
+                "--checkpoint-dir",
+                "cpdir",
+                "--out",
+                "a.log",
+            ]),
+        ),
+        args(
+            "audit target named twice in out",
+            "--out",
+            audit(&["--out", "{target}-{target}.gz"]),
+        ),
+        args(
+            "audit checkpointed target named twice in out",
+            "--out",
+            audit(&["--checkpoint", "a.json", "--out", "{target}{target}.log"]),
+        ),
+        args(
+            "audit since and end",
+            "--end",
+            audit(&["--since", "1h", "--end", "1767225600", "--out", "x.gz"]),
+        ),
+        args(
             "every workspace into one file",
             "--out",
             with(
@@ -880,6 +912,58 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             "every project without every cluster",
             "--all-clusters",
             &["export", "--all-projects"],
+        ),
+        case(
+            "every project and one cluster",
+            "--cluster",
+            &["export", "--all-projects", "--cluster", "Cluster0"],
+        ),
+        case(
+            "every project and one cluster with the project configured",
+            "--cluster",
+            &["export", "--all-projects", "--cluster", "Cluster0"],
+        )
+        .env("MONGODB_ATLAS_PROJECT_ID", g),
+        case(
+            "every project and one host",
+            "--hostname",
+            &["export", "--all-projects", "--hostname", "h0:27017"],
+        ),
+        case(
+            "an organisation and one cluster",
+            "--cluster",
+            &[
+                "export",
+                "--org-id",
+                "0123456789abcdef01234567",
+                "--cluster",
+                "Cluster0",
+                "--cluster",
+                "Cluster1",
+            ],
+        ),
+        case(
+            "an organisation and one host",
+            "--hostname",
+            &[
+                "export",
+                "--org-id",
+                "0123456789abcdef01234567",
+                "--hostname",
+                "h0:27017",
+            ],
+        ),
+        case(
+            "target named twice in out",
+            "--out",
+            &[
+                "export",
+                "--group-id",
+                g,
+                "--all-clusters",
+                "--out",
+                "{target}{target}.ndjson",
+            ],
         ),
         case(
             "every project of one project",

@@ -515,6 +515,39 @@ async fn audit_logs_download_into_a_directory() {
     );
 }
 
+/// `{target}` in `--out` stands for the workspace's name with one `--tenant` too, as it
+/// does with `--all-workspaces` and in `export`: in a download and in a checkpointed run.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_workspace_is_the_target_in_out() {
+    let atlas = fake(100, 0).await;
+    let home = scratch("audit-target");
+    let group = atlas.data().group_id.clone();
+    let template = home.join("{target}.log").display().to_string();
+    let checkpoint = home.join("cp.json").display().to_string();
+    let runs: [&[&str]; 2] = [
+        &["--decompress", "--since", "1h"],
+        &["--checkpoint", &checkpoint, "--since", "1h"],
+    ];
+    for extra in runs {
+        let file = home.join("workspace-eu.log");
+        let _ = std::fs::remove_file(&file);
+        let mut command = cli(&atlas, &home);
+        command
+            .args(["audit-logs", "--group-id", &group])
+            .args(["--tenant", "workspace-eu", "--out", &template])
+            .args(extra);
+        let output = run(command).await;
+        assert!(
+            output.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.lines().count() > 0, "{extra:?}: no line in {file:?}");
+        assert!(!home.join("{target}.log").exists(), "{extra:?}");
+    }
+}
+
 /// `fake-atlas --close-after-bytes 100000 --close-next 1`: the download breaks off once
 /// mid-body, is sent again from the start, and the CLI succeeds with the whole file.
 #[tokio::test(flavor = "multi_thread")]
