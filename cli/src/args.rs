@@ -213,11 +213,17 @@ pub struct ExportArgs {
     pub overlap: Option<String>,
     /// Write NDJSON here (atomically), or to standard output with `-`. With several
     /// targets, `{target}` in the name gives one file per target (the cluster's name, or
-    /// the hostname); `-` merges them into one stream.
+    /// the hostname); `-` merges them into one stream. With checkpoints, give each run's
+    /// files names of their own: a file of the same name is replaced.
     #[arg(long, default_value = "-")]
     pub out: String,
-    /// Access-history calls made at once, across all targets (1: one after another).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    /// Access-history calls made at once, across all targets: 1 (one after another) to 16.
+    #[arg(
+        long,
+        default_value_t = 3,
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u16).range(1..=16)
+    )]
     pub concurrency: u16,
 }
 

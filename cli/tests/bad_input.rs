@@ -673,6 +673,11 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             export(&["--concurrency", "0"]),
         ),
         args(
+            "concurrency negative",
+            "--concurrency",
+            export(&["--concurrency", "-1"]),
+        ),
+        args(
             "concurrency seventeen",
             "--concurrency",
             export(&["--concurrency", "17"]),
