@@ -44,7 +44,8 @@ struct DataArgs {
     /// Seed every generated value derives from.
     #[arg(long, default_value_t = 1, global = true)]
     seed: u64,
-    /// Number of access-log entries over the seven days before --now, on every cluster.
+    /// Number of access-log entries of each project over the seven days before --now,
+    /// spread over its clusters.
     #[arg(long, default_value_t = 50_000, global = true)]
     entries: usize,
     /// The present the data ends at: RFC 3339 or epoch milliseconds [default: the current
@@ -134,6 +135,10 @@ struct ServeArgs {
     /// Fault: end audit-log bodies after this many bytes (a truncated gzip).
     #[arg(long)]
     truncate_gzip_after: Option<u64>,
+    /// Fault: every call on the Nth project (1: the first listed at start) is answered 403,
+    /// as if the credentials had lost access to it; repeat for several.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    forbidden_project: Vec<u16>,
     /// Audit logs: an event in second startDate is not in the window (default: it is).
     #[arg(long)]
     audit_start_exclusive: bool,
@@ -269,6 +274,25 @@ fn serve(cli: Cli) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if let Some(n) = s.forbidden_project.iter().find(|&&n| n > cli.data.projects) {
+        eprintln!(
+            "fake-atlas: --forbidden-project {n}: there are {} projects (--projects)",
+            cli.data.projects
+        );
+        return ExitCode::from(2);
+    }
+    let faults = Faults {
+        fail_next: s.fail_next,
+        fail_status: s.fail_status,
+        fail_retry_after: s.fail_retry_after,
+        latency: Duration::from_millis(s.latency_ms),
+        round_trip: Duration::from_millis(s.round_trip_ms),
+        close_after_bytes: s.close_after_bytes,
+        close_next: s.close_next,
+        truncate_gzip_after: s.truncate_gzip_after,
+        forbidden_groups: Vec::new(),
+        late: None,
+    };
     let config = Config {
         data: cli.data.config(),
         projects: usize::from(cli.data.projects),
@@ -288,18 +312,7 @@ fn serve(cli: Cli) -> ExitCode {
             end_inclusive: !s.audit_end_exclusive,
         },
         audit_log_compression: s.audit_log_compression,
-        faults: Faults {
-            fail_next: s.fail_next,
-            fail_status: s.fail_status,
-            fail_retry_after: s.fail_retry_after,
-            latency: Duration::from_millis(s.latency_ms),
-            round_trip: Duration::from_millis(s.round_trip_ms),
-            close_after_bytes: s.close_after_bytes,
-            close_next: s.close_next,
-            truncate_gzip_after: s.truncate_gzip_after,
-            forbidden_groups: Vec::new(),
-            late: None,
-        },
+        faults: faults.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     runtime.block_on(async move {
@@ -310,11 +323,28 @@ fn serve(cli: Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if !s.forbidden_project.is_empty() {
+            let projects = atlas.projects();
+            let forbidden_groups = s
+                .forbidden_project
+                .iter()
+                .map(|&n| projects[usize::from(n) - 1].group_id.clone())
+                .collect();
+            atlas.set_faults(Faults {
+                forbidden_groups,
+                ..faults
+            });
+        }
         println!("listening on {}", atlas.base_url());
         let _ = std::io::stdout().flush();
-        for data in atlas.projects() {
+        for (n, data) in (1..).zip(atlas.projects()) {
+            let forbidden = if s.forbidden_project.contains(&n) {
+                " (forbidden: every call is answered 403)"
+            } else {
+                ""
+            };
             eprintln!(
-                "project {} ({}, organisation {}) with {} access-log entries up to {}, clusters {}",
+                "project {}{forbidden} ({}, organisation {}) with {} access-log entries up to {}, clusters {}",
                 data.group_id,
                 data.name,
                 data.org_id,

@@ -139,6 +139,74 @@ fn binary_prints_its_address_first_and_serves() {
     assert_eq!(out, "200");
 }
 
+/// `--forbidden-project 2`: the second project answers 403 to `curl --digest`, the first
+/// 200; the start lines say which is forbidden; a project beyond `--projects` is refused.
+#[test]
+fn binary_forbids_the_projects_it_is_told_to() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
+        .args([
+            "--entries",
+            "200",
+            "--projects",
+            "2",
+            "--forbidden-project",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let mut starts = BufReader::new(child.stderr.take().unwrap()).lines();
+    let config = DataConfig {
+        entries: 200,
+        ..DataConfig::default()
+    };
+    let key = format!(
+        "{}:{}",
+        fake_atlas::DEMO_PUBLIC_KEY,
+        fake_atlas::DEMO_PRIVATE_KEY
+    );
+    let mut statuses = Vec::new();
+    for k in 0..2 {
+        let group = DataSet::generate_project(&config, k).group_id;
+        let line = starts.next().unwrap().unwrap();
+        assert!(line.starts_with(&format!("project {group}")), "{line}");
+        assert_eq!(line.contains("forbidden"), k == 1, "{line}");
+        let (out, _) = curl(&[
+            "--digest",
+            "--user",
+            &key,
+            "--header",
+            "Accept: application/vnd.atlas.2023-01-01+json",
+            "--output",
+            "/dev/null",
+            "--write-out",
+            "%{http_code}",
+            &format!("{url}/api/atlas/v2/groups/{group}/dbAccessHistory/clusters/Cluster0?nLogs=3"),
+        ]);
+        statuses.push(out);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(statuses, ["200", "403"]);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
+        .args(["--projects", "2", "--forbidden-project", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--forbidden-project 3"));
+}
+
 #[test]
 fn binary_refuses_non_loopback_addresses() {
     let output = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
