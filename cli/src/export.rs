@@ -735,11 +735,10 @@ async fn run(
                 total.probes += report.probes;
                 if several && !settings.quiet {
                     eprintln!(
-                        "{name}: {} {} from {} to {} in {} {}",
+                        "{name}: {} {}{} in {} {}",
                         thousands(report.entries),
                         plural(report.entries, "entry", "entries"),
-                        time::show(report.window.0),
-                        time::show(report.window.1),
+                        span(report.window),
                         thousands(report.requests),
                         plural(report.requests, "request", "requests")
                     );
@@ -783,14 +782,25 @@ async fn run(
     }
     if !settings.quiet {
         let of = match window {
-            Some((start, end)) if !several => {
-                format!(" from {} to {}", time::show(start), time::show(end))
-            }
+            Some(window) if !several => span(window),
             _ => format!(" from {targets} targets"),
         };
         eprintln!("exported {}", summary(&total, &of));
     }
     Ok(())
+}
+
+/// A target's window in its report line. A checkpoint that already reaches `--end`
+/// leaves an empty window: the run begins one millisecond after the end.
+fn span((start, end): (i64, i64)) -> String {
+    if start > end {
+        format!(
+            " (the checkpoint already reaches {}, the window's end)",
+            time::show(end)
+        )
+    } else {
+        format!(" from {} to {}", time::show(start), time::show(end))
+    }
 }
 
 fn summary(report: &Report, from: &str) -> String {

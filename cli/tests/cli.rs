@@ -330,6 +330,24 @@ async fn checkpointed_slices_emit_each_entry_exactly_once() {
     let expected = truth(&data, "analytics-prod", start, now);
     assert_eq!(all.len(), expected.len(), "exactly once across runs");
     assert!(as_set(&all) == as_set(&expected));
+
+    // Once more at the same end: nothing left, said as such, no request, an empty file.
+    let out = home.join("again.ndjson");
+    let mut command = cli(&atlas, &home);
+    command
+        .args(["export", "--group-id", &data.group_id])
+        .args(["--cluster", "analytics-prod", "--end", &now.to_string()])
+        .args(["--checkpoint", &checkpoint.display().to_string()])
+        .args(["--out", &out.display().to_string()]);
+    let output = run(command).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("exported 0 entries (the checkpoint already reaches ")
+            && stderr.contains(" in 0 requests"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"");
 }
 
 #[tokio::test(flavor = "multi_thread")]
