@@ -268,6 +268,55 @@ async fn overlap_catches_late_entries_exactly_once() {
     }
 }
 
+/// Runs whose overlaps change from one run to the next, windows short and empty among
+/// them: a run remembers only what it read, so no run delivers an entry twice, whatever
+/// overlap the checkpoint comes with and whatever overlap the run is given.
+#[tokio::test]
+async fn overlaps_that_change_between_runs_deliver_each_entry_once() {
+    let atlas = fake(|c| c.data.entries = 6_000).await;
+    let data = atlas.data().clone();
+    let client = service_client(&atlas);
+    let now = data.config.now_ms;
+    let start = now - 7 * 86_400_000;
+    let minute = 60_000;
+    // (end, overlap given to the run): as cron runs would, with the overlap added, grown,
+    // shrunk and dropped, at the same end twice (an empty window) and a minute apart.
+    let runs = [
+        (now - 3 * 86_400_000, None),
+        (now - 3 * 86_400_000, Some(10 * minute)),
+        (now - 3 * 86_400_000 + minute, Some(10 * minute)),
+        (now - 86_400_000, Some(8 * 86_400_000)),
+        (now - 86_400_000 + minute, Some(1)),
+        (now - 3_600_000, Some(0)),
+        (now - 3_600_000 + 4 * minute, Some(10 * minute)),
+        (now, None),
+    ];
+    let target = || Target::Cluster("Cluster0".into());
+    let mut all = BTreeMap::new();
+    let mut checkpoint = None;
+    for (i, (end, overlap)) in runs.into_iter().enumerate() {
+        let mut builder = match &checkpoint {
+            None => AccessLogExport::builder(&client, data.group_id.clone(), target()).start(start),
+            Some(checkpoint) => AccessLogExport::resume_builder(&client, checkpoint),
+        };
+        builder = builder.end(end);
+        if let Some(overlap) = overlap {
+            builder = builder.overlap(overlap);
+        }
+        let mut export = builder.build().unwrap();
+        let lines = run(&mut export).await.unwrap();
+        all = union(&all, &lines);
+        let twice = all.values().filter(|n| **n > 1).count();
+        assert_eq!(
+            twice, 0,
+            "run {i} (end {end}, overlap {overlap:?}) delivered again"
+        );
+        checkpoint = Some(export.checkpoint().unwrap());
+    }
+    let expected = truth_of(&data, "Cluster0", start, now);
+    assert!(all == expected, "{} of {}", all.len(), expected.len());
+}
+
 #[tokio::test]
 async fn the_checkpoint_stays_small_after_a_burst() {
     // A burst of about 5,000 of Cluster0's entries in one millisecond, inside the overlap.

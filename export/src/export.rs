@@ -428,8 +428,14 @@ impl AccessLogExport {
         let mut remembered = BTreeMap::new();
         let mut from = self.end_ms.saturating_add(1);
         if self.overlap_ms > 0 {
-            // Every entry from the overlap's start on is in `recent`.
-            from = self.end_ms.saturating_sub(self.overlap_ms).max(EARLIEST_MS);
+            // Every entry from the overlap's start on is in `recent`, unless the overlap
+            // reaches before this run's window: what came before it is not remembered (an
+            // empty window remembers nothing), so the next run does not read it again.
+            from = self
+                .end_ms
+                .saturating_sub(self.overlap_ms)
+                .max(self.start_ms)
+                .max(EARLIEST_MS);
             let mut count = 0;
             for (t, fps) in self.recent.iter().rev() {
                 if count + fps.len() > MAX_REMEMBERED {
