@@ -234,7 +234,8 @@ pub fn out_for(value: &Path, name: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// A file that can be written atomically now: not a directory, in a writable directory.
+/// A file that can be written atomically now: nothing there but a regular file, in a
+/// writable directory. Checked without writing anything.
 pub fn file(flag: &str, path: &Path) -> Result<(), String> {
     let text = path.to_string_lossy();
     if text.is_empty() {
@@ -246,9 +247,7 @@ pub fn file(flag: &str, path: &Path) -> Result<(), String> {
             shown(&text)
         ));
     }
-    AtomicFile::create(path)
-        .map(drop)
-        .map_err(|e| format!("{flag}: cannot write {}: {e}", shown(&text)))
+    AtomicFile::check(path).map_err(|e| format!("{flag}: cannot write {}: {e}", shown(&text)))
 }
 
 /// An existing directory that files can be written in now.
@@ -263,9 +262,7 @@ pub fn directory(flag: &str, path: &Path) -> Result<(), String> {
             shown(&text)
         ));
     }
-    AtomicFile::create_in(path)
-        .map(drop)
-        .map_err(|e| format!("{flag}: cannot write in {}: {e}", shown(&text)))
+    AtomicFile::check_in(path).map_err(|e| format!("{flag}: cannot write in {}: {e}", shown(&text)))
 }
 
 /// The audit log's `--out`: an existing directory, or a file in one.

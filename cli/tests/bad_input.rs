@@ -112,6 +112,7 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
     std::fs::create_dir_all(work.join("cpdir")).unwrap();
     std::fs::create_dir_all(work.join("badcpdir")).unwrap();
     std::fs::write(work.join("existing.ndjson"), "keep me\n").unwrap();
+    std::os::unix::fs::symlink("existing.ndjson", work.join("link.ndjson")).unwrap();
     std::fs::write(work.join("regular.txt"), "a file\n").unwrap();
     std::fs::write(work.join("corrupt.json"), "{nope").unwrap();
     std::fs::write(work.join("empty.json"), "").unwrap();
@@ -684,6 +685,17 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
         ),
         // Outputs of export.
         args("empty out", "--out", export(&["--out", ""])),
+        args("out a device", "--out", export(&["--out", "/dev/null"])),
+        args(
+            "out a symbolic link",
+            "--out",
+            export(&["--out", "link.ndjson"]),
+        ),
+        args(
+            "checkpoint a symbolic link",
+            "--checkpoint",
+            export(&["--checkpoint", "link.ndjson"]),
+        ),
         args(
             "out naming a new directory",
             "--out",
@@ -1150,6 +1162,11 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             audit(&["--since", "1y", "--out", "x.gz"]),
         ),
         args("audit empty out", "--out", audit(&["--out", ""])),
+        args(
+            "audit out a device",
+            "--out",
+            audit(&["--out", "/dev/null"]),
+        ),
         args(
             "audit out naming a new directory",
             "--out",

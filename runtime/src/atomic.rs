@@ -83,30 +83,98 @@ fn our_temporary<'a>(file_name: &'a str, name: Option<&str>, suffix: &str) -> Op
     (named_ok && random.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(random)
 }
 
+/// What stands at `destination`, if anything, must be a regular file: the rename that
+/// delivers a file replaces whatever has its name, and a symbolic link, a device (such as
+/// `/dev/null`), a FIFO or a socket is not to be replaced by a file.
+fn replaceable(destination: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(destination) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) if meta.is_dir() => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "it is a directory",
+        )),
+        Ok(meta) if meta.file_type().is_symlink() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a symbolic link, which the file would replace; name the file it points to",
+        )),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a device, FIFO or socket), which the file would replace",
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The file name of `destination`, which must name a file that can be replaced.
+fn file_name(destination: &Path) -> io::Result<String> {
+    if destination.as_os_str().is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the file name is empty",
+        ));
+    }
+    replaceable(destination)?;
+    destination
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it does not name a file"))
+}
+
+/// Whether this process may make files in `dir` now, asked of the system (`access(2)`)
+/// rather than by making one, so that checking touches nothing.
+fn writable_dir(dir: &Path) -> io::Result<()> {
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "its directory does not exist",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use rustix::fs::{Access, access};
+        access(dir, Access::WRITE_OK | Access::EXEC_OK).map_err(io::Error::from)
+    }
+    #[cfg(not(unix))]
+    {
+        // No such question elsewhere: a temporary file made and removed answers it.
+        temporary(dir, UNNAMED).map(drop)
+    }
+}
+
 impl AtomicFile {
+    /// Checks, writing nothing, that [`create`](Self::create) would succeed now: what
+    /// stands at `destination`, if anything, is a regular file, and its directory exists
+    /// and is writable.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create).
+    pub fn check(destination: &Path) -> io::Result<()> {
+        file_name(destination)?;
+        writable_dir(parent(destination))
+    }
+
+    /// Checks, writing nothing, that [`create_in`](Self::create_in) would succeed now.
+    ///
+    /// # Errors
+    ///
+    /// As [`create_in`](Self::create_in).
+    pub fn check_in(dir: &Path) -> io::Result<()> {
+        writable_dir(dir)
+    }
+
     /// Starts writing `destination`. Its directory must exist and be writable: this is
     /// checked now, by creating the temporary file there.
     ///
     /// # Errors
     ///
-    /// The destination is a directory, or its directory is missing or not writable.
+    /// The destination is a directory, a symbolic link, a device, a FIFO or a socket
+    /// (delivering the file would replace it), or its directory is missing or not
+    /// writable.
     pub fn create(destination: &Path) -> io::Result<Self> {
-        if destination.as_os_str().is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the file name is empty",
-            ));
-        }
-        if destination.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "it is a directory",
-            ));
-        }
-        let name = destination.file_name().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "it does not name a file")
-        })?;
-        let temp = temporary(parent(destination), &name.to_string_lossy())?;
+        let name = file_name(destination)?;
+        let temp = temporary(parent(destination), &name)?;
         Ok(Self {
             temp,
             destination: destination.to_path_buf(),
@@ -147,8 +215,11 @@ impl AtomicFile {
     ///
     /// # Errors
     ///
-    /// Any step failed; the temporary file is removed and the destination untouched.
+    /// Any step failed, or the destination is no longer a file that can be replaced (see
+    /// [`create`](Self::create)); the temporary file is removed and the destination
+    /// untouched.
     pub fn commit(mut self) -> io::Result<()> {
+        replaceable(&self.destination)?;
         self.temp.as_file_mut().flush()?;
         self.temp.as_file().sync_all()?;
         let destination = self.destination;
@@ -304,6 +375,7 @@ pub fn check_delivery(temp: &Path, destination: &Path) -> Result<(), NotOurs> {
 /// rename failed.
 pub fn finish(temp: &Path, destination: &Path) -> io::Result<bool> {
     check_delivery(temp, destination).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    replaceable(destination)?;
     match std::fs::rename(temp, destination) {
         Ok(()) => {
             sync_dir(parent(destination));
@@ -545,5 +617,82 @@ mod tests {
         assert!(AtomicFile::create(dir.path()).is_err());
         assert!(AtomicFile::create(&dir.path().join("missing/out.txt")).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        for bad in [
+            Path::new(""),
+            dir.path(),
+            &dir.path().join("missing/out.txt"),
+        ] {
+            assert!(AtomicFile::check(bad).is_err(), "{bad:?}");
+        }
+        assert!(AtomicFile::check_in(&dir.path().join("missing")).is_err());
+        AtomicFile::check(&dir.path().join("new.txt")).unwrap();
+        AtomicFile::check_in(dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A symbolic link, a FIFO or a device at the destination is refused when the file is
+    /// started, checked, committed or delivered from a record: never replaced by a file.
+    #[cfg(unix)]
+    #[test]
+    fn links_fifos_and_devices_are_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.txt");
+        std::fs::write(&target, "kept").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let device = Path::new("/dev/null");
+        for bad in [link.as_path(), fifo.as_path(), device] {
+            let error = AtomicFile::create(bad).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+            assert!(AtomicFile::check(bad).is_err(), "{bad:?}");
+        }
+        // Made while the file was written: the commit refuses, the temporary file goes.
+        let later = dir.path().join("later.txt");
+        let mut file = AtomicFile::create(&later).unwrap();
+        writeln!(file.file(), "new").unwrap();
+        std::os::unix::fs::symlink(&target, &later).unwrap();
+        assert!(file.commit().is_err());
+        // A recorded delivery onto what has become a link is refused too.
+        let other = dir.path().join("other.txt");
+        let mut file = AtomicFile::create(&other).unwrap();
+        writeln!(file.file(), "new").unwrap();
+        let temp = file.prepare().unwrap().keep();
+        std::os::unix::fs::symlink(&target, &other).unwrap();
+        assert!(finish(&temp, &other).is_err());
+        std::fs::remove_file(&temp).unwrap();
+
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            std::fs::symlink_metadata(&later)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(
+            std::fs::metadata(device)
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+        assert_eq!(
+            names(dir.path()),
+            ["fifo", "later.txt", "link.txt", "other.txt", "target.txt"]
+        );
     }
 }
