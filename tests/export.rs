@@ -573,5 +573,13 @@ async fn audit_logs_run_after_run_exactly_once_under_every_reading() {
         assert!(refused.build().is_err(), "no start, no checkpoint");
         let wrong = elsewhere.check_resume(&group, "workspace0", None, now_s);
         assert!(wrong.is_err());
+        // A checkpoint differing only in its stream processor says which it has.
+        let every = checkpoint.as_ref().unwrap();
+        assert!(every.processor.is_none());
+        let wrong = every
+            .check_resume(&group, "workspace0", Some("fraud-scorer"), now_s)
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("(every stream processor)"), "{wrong}");
     }
 }

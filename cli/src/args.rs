@@ -52,7 +52,7 @@ pub struct Global {
     pub quiet: bool,
     /// Run against a fake Atlas started in-process on loopback, with demo data and credentials
     /// (in builds with the `demo` feature).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with_all = ["base_url", "profile"])]
     pub demo: bool,
     /// Take this time as the present: durations, `now` and --since count back from it, an
     /// export ends by it, the demo's data ends at it [default: the system clock].
@@ -171,11 +171,9 @@ pub struct ExportArgs {
     /// target is named <project id>/<cluster> in --out's {target} and in --checkpoint-dir
     /// (a directory per project, made as needed). A project that fails is reported; the
     /// others are delivered.
-    // The conflicts are spelt out: clap drops a requirement that conflicts with a flag
-    // given, so `requires = "all_clusters"` alone would let `--cluster` through.
+    // Needs --all-clusters (checked by the command, naming this flag).
     #[arg(
         long,
-        requires = "all_clusters",
         conflicts_with_all = ["group_id", "checkpoint", "cluster", "hostname"]
     )]
     pub all_projects: bool,
@@ -186,7 +184,6 @@ pub struct ExportArgs {
         long,
         value_name = "ID",
         allow_hyphen_values = true,
-        requires = "all_clusters",
         conflicts_with_all = ["group_id", "checkpoint", "cluster", "hostname"]
     )]
     pub org_id: Option<String>,
@@ -260,7 +257,8 @@ pub struct AuditArgs {
     /// name stands for the workspace's name.
     #[arg(long)]
     pub out: PathBuf,
-    /// Write the decompressed text instead of the gzip file.
+    /// Write the decompressed text instead of the gzip file (runs with a checkpoint always
+    /// write text).
     #[arg(long)]
     pub decompress: bool,
     /// Resume from, and update, this checkpoint file: each run writes to --out (a file;

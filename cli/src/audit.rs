@@ -48,6 +48,11 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
     if let Some(sp) = &args.sp_name {
         validate::stream_name("--sp-name", sp).map_err(Failure::usage)?;
     }
+    if args.decompress {
+        return Err(Failure::usage(
+            "--decompress: with a checkpoint, the lines are always written decompressed",
+        ));
+    }
     if args.window.end.is_some() {
         return Err(Failure::usage(
             "--end: with a checkpoint, each run ends now (--now moves the present)",
@@ -114,6 +119,22 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
                 )));
             }
             let parsed = ExportOut::parse(&out_text, None).map_err(Failure::usage)?;
+            if validate::out_is_checkpoints(&out_text, dir) {
+                return Err(Failure::usage(format!(
+                    "--out {out_text} names the checkpoints kept in --checkpoint-dir {}; give the files another name or directory",
+                    dir.display()
+                )));
+            }
+            // The workspaces are known only once listed: --since beside checkpoints already
+            // kept is refused now, before anything is sent, as it would be one by one.
+            if settings.since_given
+                && let Some(file) = validate::some_checkpoint(dir)
+            {
+                return Err(Failure::usage(format!(
+                    "--since conflicts with --checkpoint-dir {}, whose checkpoints ({file}) continue where the last run ended; drop it, or use another directory",
+                    dir.display()
+                )));
+            }
             Some((parsed, dir.clone()))
         }
         _ => {

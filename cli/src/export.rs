@@ -21,8 +21,10 @@ use crate::state::{ExportError, Report, State};
 use crate::validate::{self, ExportOut};
 use crate::{Failure, STDOUT_ENTRIES, STDOUT_UNSAVED, time};
 
-/// How far back an export without a checkpoint or `--start` begins.
-const DEFAULT_SPAN_MS: i64 = 7 * 86_400_000;
+/// How long Atlas keeps access history: seven days.
+const KEPT_MS: i64 = 7 * 86_400_000;
+/// How far back an export without a checkpoint or `--start` begins: all Atlas keeps.
+const DEFAULT_SPAN_MS: i64 = KEPT_MS;
 
 /// Where checkpoints are kept.
 #[derive(Clone, Debug)]
@@ -52,6 +54,19 @@ pub async fn command(
     args: &ExportArgs,
     now: i64,
 ) -> Result<(), Failure> {
+    // Checked here rather than by clap, whose message does not say which flag needs it.
+    if !args.all_clusters {
+        let scope = match (&args.org_id, args.all_projects) {
+            (Some(_), _) => Some("--org-id"),
+            (None, true) => Some("--all-projects"),
+            (None, false) => None,
+        };
+        if let Some(flag) = scope {
+            return Err(Failure::usage(format!(
+                "{flag} exports every cluster of each project: give --all-clusters with it"
+            )));
+        }
+    }
     let flag_time = |flag: &str, value: &Option<String>| {
         value
             .as_deref()
@@ -84,6 +99,13 @@ pub async fn command(
         .as_deref()
         .map(|v| time::parse_duration(v).map_err(|e| Failure::usage(format!("--overlap {e}"))))
         .transpose()?;
+    if let (Some(overlap), Some(text)) = (overlap_ms, &args.overlap)
+        && overlap > KEPT_MS
+    {
+        return Err(Failure::usage(format!(
+            "--overlap {text} is longer than the 7 days of access history Atlas keeps"
+        )));
+    }
     if overlap_ms.is_some() && args.checkpoint.is_none() && args.checkpoint_dir.is_none() {
         return Err(Failure::usage(
             "--overlap re-reads behind where the last run ended: give --checkpoint or --checkpoint-dir",
@@ -115,9 +137,27 @@ pub async fn command(
         }
         (None, None) => Checkpoints::None,
     };
+    if let (Checkpoints::Dir(dir), ExportOut::PerTarget(template)) = (&checkpoints, &out)
+        && validate::out_is_checkpoints(template, dir)
+    {
+        return Err(Failure::usage(format!(
+            "--out {template} names the checkpoints kept in --checkpoint-dir {}; give the files another name or directory",
+            dir.display()
+        )));
+    }
     let scope = session::projects(args.all_projects, args.org_id.as_deref())?;
+    if let (Checkpoints::Dir(dir), None, None, Some(_)) = (&checkpoints, &scope, &explicit, start)
+        && let Some(file) = validate::some_checkpoint(dir)
+    {
+        // The targets are known only once listed: a window given with checkpoints already
+        // kept is refused now, before anything is sent, as it would be target by target.
+        return Err(Failure::usage(format!(
+            "--start/--since conflict with --checkpoint-dir {}, whose checkpoints ({file}) continue where the last run ended; drop them, or use another directory",
+            dir.display()
+        )));
+    }
     if scope.is_some() {
-        by_project_layout(&out, &checkpoints, start.is_some())?;
+        by_project_layout(&checkpoints, start.is_some())?;
     } else if let Checkpoints::Dir(dir) = &checkpoints
         && let Some(project) = project_dirs(dir).into_iter().next()
     {
@@ -194,38 +234,16 @@ pub async fn command(
     run(&session, jobs, failed, &settings).await
 }
 
-/// With several projects, each target is `<project id>/<target>`: `{target}` must be in
-/// `--out`'s file name (the project's directory is made in the one given), and the
-/// checkpoint directory must not hold one project's checkpoints (`<target>.json`), which
-/// this layout would not find: the targets would start afresh and deliver again.
-fn by_project_layout(
-    out: &ExportOut,
-    checkpoints: &Checkpoints,
-    start_given: bool,
-) -> Result<(), Failure> {
-    if let ExportOut::PerTarget(template) = out
-        && std::path::Path::new(template)
-            .parent()
-            .is_some_and(|dir| dir.to_string_lossy().contains(validate::TARGET_PLACEHOLDER))
-    {
-        return Err(Failure::usage(format!(
-            "--out {template}: with --all-projects or --org-id, put {} in the file name, not in a directory (each project gets a directory of its own)",
-            validate::TARGET_PLACEHOLDER
-        )));
-    }
+/// With several projects, each target is `<project id>/<target>` (the project's directory
+/// is made in `--out`'s): the checkpoint directory must not hold one project's checkpoints
+/// (`<target>.json`), which this layout would not find: the targets would start afresh
+/// and deliver again.
+fn by_project_layout(checkpoints: &Checkpoints, start_given: bool) -> Result<(), Failure> {
     if let Checkpoints::Dir(dir) = checkpoints {
-        let single = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
-            .min();
-        if let Some(file) = single {
+        if let Some(file) = validate::some_checkpoint(dir) {
             return Err(Failure::usage(format!(
-                "--checkpoint-dir {} holds the checkpoints of one project's export ({}): with --all-projects or --org-id they are kept in a directory per project; use another directory, or move them into {}/<project id>/",
+                "--checkpoint-dir {} holds the checkpoints of one project's export ({file}): with --all-projects or --org-id they are kept in a directory per project; use another directory, or move them into {}/<project id>/",
                 dir.display(),
-                file.file_name().unwrap_or_default().to_string_lossy(),
                 dir.display()
             )));
         }
@@ -389,11 +407,16 @@ fn jobs(
             (Some(group), true) => format!("{group}/{}", file_name(target)),
             _ => file_name(target),
         };
-        if jobs.iter().any(|j| j.name == name) {
-            return Err(Failure::usage(format!(
-                "{} is given twice (as a target, or as a file name {name:?})",
-                describe(target)
-            )));
+        if let Some(other) = jobs.iter().find(|j| j.name == name) {
+            return Err(Failure::usage(if other.target == *target {
+                format!("{} is given twice", describe(target))
+            } else {
+                format!(
+                    "{} and {} have the same file name {name:?}: export them in separate runs",
+                    describe(&other.target),
+                    describe(target)
+                )
+            }));
         }
         let out_file = out.file_for(&name);
         // A project's directory not made yet (its parent was checked when the flags were

@@ -269,6 +269,15 @@ async fn access(global: &Global, args: &AccessArgs, now: i64) -> Result<(), Fail
     if let Some(ip) = &args.ip {
         validate::ip(ip).map_err(Failure::usage)?;
     }
+    if args.output != Format::Table {
+        for (given, flag) in [(args.wide, "--wide"), (args.local, "--local")] {
+            if given {
+                return Err(Failure::usage(format!(
+                    "{flag} shapes the table: it does nothing with -o json or ndjson, which carry each entry as Atlas sent it"
+                )));
+            }
+        }
+    }
     let window = window(&args.window, now)?;
     let project = session::project(&args.project, global)?;
     let session = session::connect(global, now).await?;

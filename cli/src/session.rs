@@ -57,9 +57,16 @@ pub fn project(args: &ProjectArgs, global: &Global) -> Result<Option<String>, Fa
         Some(id) => validate::project_id(&format!("project_id of profile {name:?} in {file}"), &id)
             .map(Some)
             .map_err(Failure::usage),
-        None => Err(Failure::usage(format!(
-            "no project: give --group-id (or --project-id), set {ENV_PROJECT_ID}, or set project_id in profile {name:?} of {file}"
-        ))),
+        None => {
+            let empty = if std::env::var_os(ENV_PROJECT_ID).is_some() {
+                " (it is set, but empty)"
+            } else {
+                ""
+            };
+            Err(Failure::usage(format!(
+                "no project: give --group-id (or --project-id), set {ENV_PROJECT_ID}{empty}, or set project_id in profile {name:?} of {file}"
+            )))
+        }
     }
 }
 

@@ -51,7 +51,14 @@ pub fn parse_time(value: &str, now_ms: i64) -> Result<i64, String> {
 
 /// The start of `--since value`: that long before `now_ms`, not before 2008.
 pub fn since(value: &str, now_ms: i64) -> Result<i64, String> {
-    let start = now_ms.saturating_sub(parse_duration(value)?);
+    let ago = parse_duration(value).map_err(|e| {
+        if parse_time(value, now_ms).is_ok() {
+            format!("{value:?} is a time; --since takes how long ago (90m, 24h, 7d): give a time with --start")
+        } else {
+            e
+        }
+    })?;
+    let start = now_ms.saturating_sub(ago);
     not_before_2008(value, start)?;
     Ok(start)
 }
@@ -71,9 +78,13 @@ pub fn not_after(flag: &str, start: i64, end: i64) -> Result<(), String> {
 /// Refuses a time before 2008, showing what `value` was read as.
 pub fn not_before_2008(value: &str, ms: i64) -> Result<(), String> {
     if ms < EARLIEST_MS {
+        // A duration too long for any date is said as such, not as a number of ms.
+        let is = match DateTime::<Utc>::from_timestamp_millis(ms) {
+            Some(_) => format!(" is {},", show(ms)),
+            None => " is".to_string(),
+        };
         return Err(format!(
-            "{value:?} is {}, before 2008-01-01; Atlas keeps no logs from before then",
-            show(ms)
+            "{value:?}{is} before 2008-01-01; Atlas keeps no logs from before then"
         ));
     }
     Ok(())
@@ -162,6 +173,20 @@ mod tests {
     }
 
     #[test]
+    fn since_takes_a_duration_and_points_a_time_to_start() {
+        assert_eq!(since("90m", NOW), Ok(NOW - 90 * 60_000));
+        for time in ["2026-10-31T00:00:00Z", "1793534400", "now"] {
+            let e = since(time, NOW).unwrap_err();
+            assert!(e.contains("is a time") && e.contains("--start"), "{e}");
+        }
+        assert!(
+            since("90y", NOW)
+                .unwrap_err()
+                .contains("unknown duration unit")
+        );
+    }
+
+    #[test]
     fn nothing_before_2008() {
         assert_eq!(parse_time("2008-01-01T00:00:00Z", NOW), Ok(EARLIEST_MS));
         let e = parse_time("2007-12-31T23:59:59.999Z", NOW).unwrap_err();
@@ -171,6 +196,15 @@ mod tests {
         );
         let e = parse_time("10000d", NOW).unwrap_err();
         assert!(e.contains("\"10000d\" is 1999-"), "{e}");
+        // Too long for any date: said without a number of milliseconds.
+        for long in ["99999999999d", "9223372036854775807ms"] {
+            for e in [parse_time(long, NOW), since(long, NOW)].map(Result::unwrap_err) {
+                assert_eq!(
+                    e,
+                    format!("{long:?} is before 2008-01-01; Atlas keeps no logs from before then")
+                );
+            }
+        }
         assert!(
             parse_time("1000", NOW)
                 .unwrap_err()

@@ -177,16 +177,20 @@ impl ExportOut {
             return Ok(Self::Stdout);
         }
         if has_placeholder(value)? {
-            // Each target's file is checked once the targets are known; the directory now,
-            // unless its name depends on the target too.
+            // Each target's file is checked once the targets are known, the directory now:
+            // `{target}` in it would leave it unknown until Atlas lists the targets.
             let dir = match Path::new(value).parent() {
                 Some(dir) if dir.as_os_str().is_empty() => Path::new("."),
                 Some(dir) => dir,
                 None => Path::new("."),
             };
-            if !dir.to_string_lossy().contains(TARGET_PLACEHOLDER) {
-                directory("--out", dir)?;
+            if dir.to_string_lossy().contains(TARGET_PLACEHOLDER) {
+                return Err(format!(
+                    "--out {}: put {TARGET_PLACEHOLDER} in the file name, not in a directory",
+                    shown(value)
+                ));
             }
+            directory("--out", dir)?;
             return Ok(Self::PerTarget(value.to_string()));
         }
         if targets != Some(1) {
@@ -221,6 +225,32 @@ fn has_placeholder(value: &str) -> Result<bool, String> {
             shown(value)
         )),
     }
+}
+
+/// Whether `--out`'s per-target files would be the checkpoints kept in `dir`
+/// (`<target>.json`): a run would write its output over its checkpoints.
+pub fn out_is_checkpoints(template: &str, dir: &Path) -> bool {
+    let path = Path::new(template);
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let resolved = |dir: &Path| std::fs::canonicalize(dir).ok();
+    path.file_name()
+        .is_some_and(|name| name.to_string_lossy() == format!("{TARGET_PLACEHOLDER}.json"))
+        && resolved(parent).is_some_and(|p| resolved(dir) == Some(p))
+}
+
+/// A checkpoint (`*.json`) kept in `dir`, if any: the first by name.
+pub fn some_checkpoint(dir: &Path) -> Option<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+        .min()
 }
 
 /// `--out` for one named target (a workspace): `{target}`, if given, replaced by its name,

@@ -101,11 +101,11 @@ impl AuditCheckpoint {
             || self.workspace != workspace
             || self.processor.as_deref() != processor
         {
-            let of = self
-                .processor
-                .as_deref()
-                .map(|p| format!(" (stream processor {p})"))
-                .unwrap_or_default();
+            // Said either way, so that a checkpoint differing only in its processor says so.
+            let of = match self.processor.as_deref() {
+                Some(p) => format!(" (stream processor {p})"),
+                None => " (every stream processor)".to_string(),
+            };
             return Err(CheckpointError::Mismatch {
                 what: format!(
                     "audit log of workspace {}{of} in project {}",
