@@ -6,7 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::fake_with;
+use common::{fake_with, spawn_binary};
 use fake_atlas::{DataConfig, DataSet};
 
 fn curl(args: &[&str]) -> (String, String) {
@@ -111,21 +111,10 @@ async fn curl_digest_and_gzip_accept_the_fake() {
 
 #[test]
 fn binary_prints_its_address_first_and_serves() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
-        .args(["--listen", "127.0.0.1:0", "--entries", "200"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the address")
-        .to_string();
+    let (mut child, url) = spawn_binary(
+        &["--listen", "127.0.0.1:0", "--entries", "200"],
+        Stdio::null(),
+    );
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let (out, _) = curl(&[
         "--write-out",
@@ -143,28 +132,17 @@ fn binary_prints_its_address_first_and_serves() {
 /// 200; the start lines say which is forbidden; a project beyond `--projects` is refused.
 #[test]
 fn binary_forbids_the_projects_it_is_told_to() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
-        .args([
+    let (mut child, url) = spawn_binary(
+        &[
             "--entries",
             "200",
             "--projects",
             "2",
             "--forbidden-project",
             "2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+        ],
+        Stdio::piped(),
+    );
     let mut starts = BufReader::new(child.stderr.take().unwrap()).lines();
     let config = DataConfig {
         entries: 200,

@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{ACCESS, DigestClient, fake_with, path};
@@ -745,24 +744,18 @@ async fn binary_flags_select_the_reading() {
     let split = split_seconds(&data, &hosts);
     let (start, end) = (split[1].1, split[split.len() - 2].2);
     for (flags, semantics) in runs {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
-            .args(["--listen", "127.0.0.1:0", "--entries", "3000"])
-            // The library's default present, which `data` above was made with.
-            .args(["--now", &fake_atlas::data::DEFAULT_NOW_MS.to_string()])
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let base = first
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("first line names the address")
-            .to_string();
+        // The library's default present, which `data` above was made with.
+        let now = fake_atlas::data::DEFAULT_NOW_MS.to_string();
+        let mut args = vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--entries",
+            "3000",
+            "--now",
+            &now,
+        ];
+        args.extend(flags.iter().copied());
+        let (mut child, base) = common::spawn_binary(&args, Stdio::null());
         let mut client = DigestClient::demo(&base);
         let mut results = Vec::new();
         for n_logs in [20_000, 10] {

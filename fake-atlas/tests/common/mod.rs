@@ -8,6 +8,28 @@ use fake_atlas::{Config, DataConfig, FakeAtlas};
 pub const ACCESS: &str = "application/vnd.atlas.2023-01-01+json";
 pub const AUDIT: &str = "application/vnd.atlas.2023-02-01+gzip";
 
+/// The `fake-atlas` binary started with `args`, its standard error as given: the process
+/// (kill it when done) and the base URL its first line names.
+pub fn spawn_binary(args: &[&str], stderr: std::process::Stdio) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fake-atlas"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the address")
+        .to_string();
+    (child, url)
+}
+
 /// A fake with `entries` entries and otherwise default settings.
 pub async fn fake_with(entries: usize, adjust: impl FnOnce(&mut Config)) -> FakeAtlas {
     let mut config = Config {
