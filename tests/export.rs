@@ -304,6 +304,13 @@ async fn overlaps_that_change_between_runs_deliver_each_entry_once() {
             builder = builder.overlap(overlap);
         }
         let mut export = builder.build().unwrap();
+        if let (Some(checkpoint), Some(overlap)) = (&checkpoint, overlap) {
+            // What the checkpoint remembers is read again, no further back than asked.
+            let from = checkpoint
+                .remembered_from_ms
+                .max(checkpoint.through_ms - overlap);
+            assert_eq!(export.progress().window.0, from, "run {i}");
+        }
         let lines = run(&mut export).await.unwrap();
         all = union(&all, &lines);
         let twice = all.values().filter(|n| **n > 1).count();

@@ -206,6 +206,8 @@ pub struct ExportArgs {
     pub checkpoint_dir: Option<PathBuf>,
     /// With a checkpoint: read again this far back from where the last run ended (`10m`),
     /// and write only entries not written before, to catch entries Atlas records late.
+    /// Kept in the checkpoint for later runs. A run reads again at most what the last run
+    /// remembered, so a longer overlap takes full effect from the next run.
     #[arg(long, allow_hyphen_values = true)]
     pub overlap: Option<String>,
     /// Write NDJSON here (atomically), or to standard output with `-`. With several

@@ -100,6 +100,7 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
         (Some(tenant), Some(checkpoint), _) => {
             let out = validate::out_for(&args.out, tenant).map_err(Failure::usage)?;
             validate::file("--out", &out).map_err(Failure::usage)?;
+            validate::not_a_checkpoint(&out, None).map_err(Failure::usage)?;
             validate::file("--checkpoint", checkpoint).map_err(Failure::usage)?;
             jobs.push(job(
                 tenant,
@@ -168,6 +169,7 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
             })?;
             let file = template.file_for(&name).expect("one file per workspace");
             validate::file("--out", &file).map_err(Failure::usage)?;
+            validate::not_a_checkpoint(&file, Some(dir)).map_err(Failure::usage)?;
             let checkpoint = dir.join(format!("{name}.json"));
             validate::file("--checkpoint-dir", &checkpoint).map_err(Failure::usage)?;
             jobs.push(job(&name, checkpoint, "--checkpoint-dir", file, &settings)?);
@@ -193,7 +195,7 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
                     delivered.display()
                 );
             }
-            if same_file(&delivered, &job.out) {
+            if validate::same_file(&delivered, &job.out) {
                 waiting.push(job.workspace.clone());
             }
         }
@@ -241,17 +243,6 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
     }
 }
 
-/// The same file, however named (`./a.json` and `a.json`): the directory resolved.
-fn same_file(a: &Path, b: &Path) -> bool {
-    let resolve = |p: &Path| {
-        let dir = state::dir_of(p);
-        std::fs::canonicalize(dir)
-            .unwrap_or_else(|_| dir.to_path_buf())
-            .join(p.file_name().unwrap_or_default())
-    };
-    resolve(a) == resolve(b)
-}
-
 /// No output is a checkpoint or another workspace's output: one would overwrite the other.
 fn distinct_files(jobs: &[Job]) -> Result<(), Failure> {
     let files: Vec<(&Path, String)> = jobs
@@ -271,7 +262,7 @@ fn distinct_files(jobs: &[Job]) -> Result<(), Failure> {
         .collect();
     for (i, (a, what_a)) in files.iter().enumerate() {
         for (b, what_b) in &files[i + 1..] {
-            if same_file(a, b) {
+            if validate::same_file(a, b) {
                 return Err(Failure::usage(format!(
                     "{what_a} and {what_b} name the same file {}; give them different names",
                     a.display()

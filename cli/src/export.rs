@@ -4,7 +4,7 @@
 //! [`crate::state`], several at once within one budget of calls.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -21,10 +21,9 @@ use crate::state::{ExportError, Report, State};
 use crate::validate::{self, ExportOut};
 use crate::{Failure, STDOUT_ENTRIES, STDOUT_UNSAVED, time};
 
-/// How long Atlas keeps access history: seven days.
-const KEPT_MS: i64 = 7 * 86_400_000;
-/// How far back an export without a checkpoint or `--start` begins: all Atlas keeps.
-const DEFAULT_SPAN_MS: i64 = KEPT_MS;
+/// How far back an export without a checkpoint or `--start` begins: the seven days of
+/// access history Atlas keeps.
+const DEFAULT_SPAN_MS: i64 = 7 * 86_400_000;
 
 /// Where checkpoints are kept.
 #[derive(Clone, Debug)]
@@ -99,13 +98,6 @@ pub async fn command(
         .as_deref()
         .map(|v| time::parse_duration(v).map_err(|e| Failure::usage(format!("--overlap {e}"))))
         .transpose()?;
-    if let (Some(overlap), Some(text)) = (overlap_ms, &args.overlap)
-        && overlap > KEPT_MS
-    {
-        return Err(Failure::usage(format!(
-            "--overlap {text} is longer than the 7 days of access history Atlas keeps"
-        )));
-    }
     if overlap_ms.is_some() && args.checkpoint.is_none() && args.checkpoint_dir.is_none() {
         return Err(Failure::usage(
             "--overlap re-reads behind where the last run ended: give --checkpoint or --checkpoint-dir",
@@ -123,7 +115,7 @@ pub async fn command(
             }
             validate::file("--checkpoint", file).map_err(Failure::usage)?;
             if let ExportOut::File(out) = &out
-                && out == file
+                && validate::same_file(out, file)
             {
                 return Err(Failure::usage(
                     "--out and --checkpoint name the same file; give them different names",
@@ -174,6 +166,7 @@ pub async fn command(
         by_project: scope.is_some(),
         start,
         end,
+        end_given: args.end.is_some(),
         overlap_ms,
         concurrency: usize::from(args.concurrency),
         quiet: global.quiet,
@@ -207,7 +200,7 @@ pub async fn command(
                 let group = session.group(None);
                 for job in &mut jobs {
                     job.group = Some(group.clone());
-                    check_checkpoint(job, &group, &checkpoints, settings.end)?;
+                    check_checkpoint(job, &group, &checkpoints, &settings)?;
                 }
                 finish_leftovers(&mut jobs, settings.quiet)?;
             }
@@ -354,6 +347,8 @@ struct Settings {
     by_project: bool,
     start: Option<i64>,
     end: i64,
+    /// `--end` was given (else the window ends now).
+    end_given: bool,
     overlap_ms: Option<i64>,
     concurrency: usize,
     quiet: bool,
@@ -429,6 +424,13 @@ fn jobs(
         {
             validate::file("--out", file).map_err(Failure::usage)?;
         }
+        if let Some(file) = &out_file {
+            let dir = match checkpoints {
+                Checkpoints::Dir(dir) => Some(dir.as_path()),
+                _ => None,
+            };
+            validate::not_a_checkpoint(file, dir).map_err(Failure::usage)?;
+        }
         let (state_path, flag) = match checkpoints {
             Checkpoints::None => (None, ""),
             Checkpoints::File(file) => (Some(file.clone()), "--checkpoint"),
@@ -441,7 +443,10 @@ fn jobs(
                 {
                     validate::file("--checkpoint-dir", path).map_err(Failure::usage)?;
                 }
-                if out_file.as_ref() == Some(path) {
+                if out_file
+                    .as_deref()
+                    .is_some_and(|out| validate::same_file(out, path))
+                {
                     return Err(Failure::usage(format!(
                         "--out and {flag} name the same file {}; give them different names",
                         path.display()
@@ -469,7 +474,7 @@ fn jobs(
             out: out_file,
         };
         if let Some(group) = &job.group {
-            check_checkpoint(&job, group, checkpoints, settings.end)?;
+            check_checkpoint(&job, group, checkpoints, settings)?;
         }
         jobs.push(job);
     }
@@ -496,18 +501,40 @@ fn jobs(
 
 /// Completes the deliveries killed runs left half-done, then removes what they left
 /// half-written: only once every job's checkpoint has been checked.
-fn finish_leftovers(jobs: &mut [Job], quiet: bool) -> Result<(), Failure> {
+fn finish_leftovers(jobs: &mut Vec<Job>, quiet: bool) -> Result<(), Failure> {
+    // A run does not replace the output it has just delivered for a killed run: that
+    // target waits for the next run.
+    let mut waiting = Vec::new();
     for job in jobs.iter_mut() {
         if let (Some(state), Some(path)) = (&mut job.state, &job.state_path)
             && let Some(delivered) = crate::state::finish_delivery(state, path)?
-            && !quiet
         {
-            eprintln!(
-                "delivered {}, which the previous run had finished but not put in place",
-                delivered.display()
-            );
+            if !quiet {
+                eprintln!(
+                    "delivered {}, which the previous run had finished but not put in place",
+                    delivered.display()
+                );
+            }
+            if job
+                .out
+                .as_deref()
+                .is_some_and(|out| validate::same_file(&delivered, out))
+            {
+                waiting.push(job.name.clone());
+            }
         }
     }
+    jobs.retain(|job| {
+        let wait = waiting.contains(&job.name);
+        if wait && !quiet {
+            eprintln!(
+                "{}: {} holds the previous run's entries now; the next run continues (give each run a file name of its own)",
+                job.name,
+                job.out.as_deref().unwrap_or(Path::new("-")).display()
+            );
+        }
+        !wait
+    });
     // Only now, with every recorded delivery done: what killed runs left half-written.
     let dirs = jobs
         .iter()
@@ -524,8 +551,9 @@ fn check_checkpoint(
     job: &Job,
     group: &str,
     checkpoints: &Checkpoints,
-    end: i64,
+    settings: &Settings,
 ) -> Result<(), Failure> {
+    let end = settings.end;
     let (Some(state), Some(path)) = (&job.state, &job.state_path) else {
         return Ok(());
     };
@@ -538,12 +566,21 @@ fn check_checkpoint(
         .check_resume(group, &job.target, None, None, end)
         .map_err(|e| match e {
             atlas_log_export::CheckpointError::Behind { through_ms, .. } => {
-                Failure::usage(format!(
-                    "--end {} is before the end of {flag} {} ({}); give a later --end",
-                    time::show(end),
-                    path.display(),
-                    time::show(through_ms)
-                ))
+                Failure::usage(if settings.end_given {
+                    format!(
+                        "--end {} is before the end of {flag} {} ({}); give a later --end",
+                        time::show(end),
+                        path.display(),
+                        time::show(through_ms)
+                    )
+                } else {
+                    format!(
+                        "{flag} {} ends at {}, after now ({}): it was made with a clock or --now ahead of this one; move --now on",
+                        path.display(),
+                        time::show(through_ms),
+                        time::show(end)
+                    )
+                })
             }
             e => Failure::usage(format!("{flag}: {}: {e}", path.display())),
         })
@@ -693,6 +730,22 @@ async fn run(
     failed: Vec<(String, Failure)>,
     settings: &Settings,
 ) -> Result<(), Failure> {
+    if let Some(overlap) = settings.overlap_ms
+        && !settings.quiet
+        && jobs.iter().any(|job| {
+            job.state.as_ref().is_some_and(|s| {
+                s.checkpoint.through_ms.saturating_sub(overlap) < s.checkpoint.remembered_from_ms
+            })
+        })
+    {
+        eprintln!(
+            "--overlap: this run reads again what the last run remembered, less than asked; the whole overlap from the next run on"
+        );
+    }
+    if jobs.is_empty() && failed.is_empty() {
+        // Every target waits for the next run (said above).
+        return Ok(());
+    }
     let targets = jobs.len();
     let at_once = targets.min(settings.concurrency).max(1);
     let per_job = (settings.concurrency / at_once).max(1);
@@ -883,11 +936,18 @@ async fn run_job(
                 message: if written == 0 {
                     e.message
                 } else {
+                    let again = if state_path.is_some() {
+                        format!(
+                            "; the checkpoint is unchanged, so the next run writes {} again",
+                            if written == 1 { "it" } else { "them" }
+                        )
+                    } else {
+                        String::new()
+                    };
                     format!(
-                        "{} ({written} {} of it went to standard output and cannot be taken back; the checkpoint is unchanged, so the next run writes {} again)",
+                        "{} ({written} {} of it went to standard output and cannot be taken back{again})",
                         e.message,
                         plural(written, "entry", "entries"),
-                        if written == 1 { "it" } else { "them" }
                     )
                 },
             };

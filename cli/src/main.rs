@@ -335,8 +335,14 @@ async fn audit_logs(global: &Global, args: &AuditArgs, now: i64) -> Result<(), F
         validate::stream_name("--sp-name", sp).map_err(Failure::usage)?;
     }
     let window = window(&args.window, now)?;
+    if args.out.as_os_str() == "-" {
+        return Err(Failure::usage(
+            "--out -: audit-logs saves a file (verified whole before it appears); name a file, or an existing directory for Atlas's file name",
+        ));
+    }
     let out = validate::out_for(&args.out, tenant).map_err(Failure::usage)?;
     validate::audit_out(&out).map_err(Failure::usage)?;
+    validate::not_a_checkpoint(&out, None).map_err(Failure::usage)?;
     let project = session::project(&args.project, global)?;
     // What killed downloads left half-written where this one writes: into `--out` itself
     // when it is a directory, else beside it.

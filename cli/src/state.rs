@@ -93,6 +93,18 @@ pub fn load<C: CheckpointFormat>(
         .map_err(|e| bad(StateError::Content(e)))
 }
 
+/// Whether `path` holds a state file of this program (of either export), damaged fields
+/// and all: a JSON object whose `checkpoint` has a `version`. Large files are outputs.
+pub fn is_state_file(path: &Path) -> bool {
+    const LARGEST: u64 = 4 << 20;
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= LARGEST);
+    small
+        && std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .is_some_and(|v| v["checkpoint"]["version"].is_number())
+}
+
 /// Writes the state file atomically.
 pub fn save<C: CheckpointFormat>(state: &State<C>, path: &Path) -> Result<(), ExportError> {
     let text = state.to_json();
@@ -208,6 +220,11 @@ fn write_entry(entry: &AccessLogEntry, out: &mut dyn Write) -> Result<(), Export
         .map_err(ExportError::io("cannot write an entry"))
 }
 
+/// `path` from the root, as far as the working directory can be known.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// Steps 4 to 6 for a file output: record, deliver, clear. Runs without awaiting, so an
 /// interruption of the program's future cannot fall between the steps.
 pub fn deliver<C: CheckpointFormat>(
@@ -223,9 +240,10 @@ pub fn deliver<C: CheckpointFormat>(
     };
     let mut state = State {
         checkpoint,
+        // Absolute, so that a run from another working directory can complete it.
         delivery: Some(Delivery {
-            temp: prepared.temp().to_path_buf(),
-            out: out.clone(),
+            temp: absolute(prepared.temp()),
+            out: absolute(&out),
         }),
     };
     // Step 4: if this fails, nothing is delivered and the old checkpoint stands.

@@ -8,13 +8,17 @@ use atlas_client::AtomicFile;
 
 /// A value as a message shows it: quoted, and cut short when long.
 pub fn shown(value: &str) -> String {
-    const MOST: usize = 40;
+    const MOST: usize = 60;
+    const HEAD: usize = 36;
+    const TAIL: usize = 20;
     let chars = value.chars().count();
     if chars <= MOST {
         format!("{value:?}")
     } else {
-        let head: String = value.chars().take(MOST).collect();
-        format!("{head:?}... ({chars} characters)")
+        // Both ends: what is wrong is as often at the end (a port, a file name).
+        let head: String = value.chars().take(HEAD).collect();
+        let tail: String = value.chars().skip(chars - TAIL).collect();
+        format!("{head:?}...{tail:?} ({chars} characters)")
     }
 }
 
@@ -225,6 +229,43 @@ fn has_placeholder(value: &str) -> Result<bool, String> {
             shown(value)
         )),
     }
+}
+
+/// The same file, however named (`./a.json`, `a.json`, `$PWD/a.json`, through a linked
+/// directory): the directories resolved.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| {
+        let dir = crate::state::dir_of(p);
+        std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join(p.file_name().unwrap_or_default())
+    };
+    resolve(a) == resolve(b)
+}
+
+/// An output file that is not, and will not become, a checkpoint: not a state file of this
+/// program (another target's checkpoint, say), nor named as checkpoints are (`*.json`)
+/// in the directory of `--checkpoint-dir`. Writing it would destroy that checkpoint now,
+/// or stop its target's next run.
+pub fn not_a_checkpoint(out: &Path, checkpoint_dir: Option<&Path>) -> Result<(), String> {
+    if crate::state::is_state_file(out) {
+        return Err(format!(
+            "--out {} is a checkpoint of this program; give the output another name",
+            out.display()
+        ));
+    }
+    let resolved = |dir: &Path| std::fs::canonicalize(dir).ok();
+    if let Some(dir) = checkpoint_dir
+        && out.extension().is_some_and(|x| x == "json")
+        && resolved(crate::state::dir_of(out)).is_some_and(|d| resolved(dir) == Some(d))
+    {
+        return Err(format!(
+            "--out {} takes a checkpoint's name (<target>.json) in --checkpoint-dir {}; give the output another name or directory",
+            out.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `--out`'s per-target files would be the checkpoints kept in `dir`

@@ -712,11 +712,6 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             export(&["--concurrency", "0"]),
         ),
         args(
-            "overlap longer than Atlas keeps",
-            "--overlap",
-            export(&["--checkpoint", "state.json", "--overlap", "8d"]),
-        ),
-        args(
             "concurrency negative",
             "--concurrency",
             export(&["--concurrency", "-1"]),
@@ -729,6 +724,26 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
         // Outputs of export.
         args("empty out", "--out", export(&["--out", ""])),
         args("out a device", "--out", export(&["--out", "/dev/null"])),
+        args(
+            "out and checkpoint the same file written two ways",
+            "--out",
+            export(&["--checkpoint", "state.json", "--out", "./state.json"]),
+        ),
+        args(
+            "out another target's checkpoint",
+            "--out",
+            export(&["--checkpoint", "state.json", "--out", "other.json"]),
+        ),
+        args(
+            "out a checkpoint without one",
+            "--out",
+            export(&["--out", "other.json"]),
+        ),
+        args(
+            "out with a checkpoint's name in the checkpoint directory",
+            "--out",
+            export(&["--checkpoint-dir", "cpdir", "--out", "cpdir/later.json"]),
+        ),
         args(
             "out a symbolic link",
             "--out",
@@ -1299,6 +1314,17 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
             "audit out a device",
             "--out",
             audit(&["--out", "/dev/null"]),
+        ),
+        args("audit out standard output", "--out", audit(&["--out", "-"])),
+        args(
+            "audit out a checkpoint",
+            "--out",
+            audit(&["--since", "1h", "--out", "other.json"]),
+        ),
+        args(
+            "audit checkpointed out a checkpoint",
+            "--out",
+            audit(&["--checkpoint", "a.json", "--out", "other.json"]),
         ),
         args(
             "audit out naming a new directory",

@@ -350,6 +350,80 @@ async fn checkpointed_slices_emit_each_entry_exactly_once() {
     assert_eq!(std::fs::read(&out).unwrap(), b"");
 }
 
+/// A run killed between recording its delivery and making it leaves the finished file
+/// under its temporary name. The next run, given the same `--out` and started from another
+/// directory, completes that delivery and stops there for that target rather than replace
+/// the file it has just delivered; the run after it continues. Every entry once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_completed_into_the_same_name_is_not_replaced() {
+    let atlas = fake(6_000, 0).await;
+    let data = atlas.data().clone();
+    let now = data.config.now_ms;
+    let (start, t1, t2) = (now - 3 * 86_400_000, now - 2 * 86_400_000, now - 86_400_000);
+    let home = scratch("same-name");
+    let elsewhere = home.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let checkpoint = home.join("cp.json");
+    let export = |end: i64, out: &str, from: &Path| {
+        let mut command = cli(&atlas, &home);
+        command
+            .current_dir(from)
+            .args([
+                "export",
+                "--group-id",
+                &data.group_id,
+                "--cluster",
+                "Cluster0",
+            ])
+            .args(["--checkpoint", &checkpoint.display().to_string()])
+            .args(["--end", &end.to_string(), "--out", out]);
+        if end == t1 {
+            command.args(["--start", &start.to_string()]);
+        }
+        command
+    };
+    for (end, out) in [(t1, "a.ndjson"), (t2, "b.ndjson")] {
+        let output = run(export(end, out, &home)).await;
+        assert!(output.status.success(), "{output:?}");
+    }
+    // As a run killed after step 4 leaves it: the state names the finished file, which is
+    // still under its temporary name beside the output; the paths as the run records them.
+    let finished = home.join(".b.ndjson.Kil1ed.atlas-ready");
+    std::fs::rename(home.join("b.ndjson"), &finished).unwrap();
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    state["delivery"] = serde_json::json!({
+        "temp": finished.display().to_string(),
+        "out": home.join("b.ndjson").display().to_string(),
+    });
+    std::fs::write(&checkpoint, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+
+    let b = home.join("b.ndjson").display().to_string();
+    let output = run(export(now, &b, &elsewhere)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("holds the previous run's entries now"),
+        "{stderr}"
+    );
+    assert!(!finished.exists());
+    let waited: Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    assert_eq!(waited["delivery"], Value::Null);
+    assert_eq!(
+        waited["checkpoint"], state["checkpoint"],
+        "the checkpoint waits too"
+    );
+
+    let output = run(export(now, "c.ndjson", &home)).await;
+    assert!(output.status.success(), "{output:?}");
+    let mut all = Vec::new();
+    for name in ["a.ndjson", "b.ndjson", "c.ndjson"] {
+        all.extend(lines(&home.join(name)));
+    }
+    let expected = truth(&data, "Cluster0", start, now);
+    assert_eq!(all.len(), expected.len(), "exactly once");
+    assert!(as_set(&all) == as_set(&expected));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_export_leaves_nothing_and_resumes() {
     let atlas = fake(60_000, 0).await;

@@ -187,15 +187,17 @@ impl AccessLogExportBuilder {
     }
 
     /// Re-read this much before the end in the next run (from the checkpoint), for entries
-    /// Atlas records late. The checkpoint remembers at most [`MAX_REMEMBERED`] entries of it.
+    /// Atlas records late. The checkpoint remembers at most [`MAX_REMEMBERED`] entries of it,
+    /// and only from this run's start on: a run reads again at most what the last run
+    /// remembered, so a longer overlap takes full effect from the next run.
     pub fn overlap(mut self, overlap_ms: i64) -> Self {
         self.overlap_ms = Some(overlap_ms.max(0));
         self
     }
 
-    /// Continue from `checkpoint`: re-read what it remembers (its overlap) and hand out only
-    /// entries not exported before. The checkpoint's overlap is kept unless
-    /// [`overlap`](Self::overlap) sets another.
+    /// Continue from `checkpoint`: re-read what it remembers (its overlap, or less when
+    /// [`overlap`](Self::overlap) is shorter) and hand out only entries not exported before.
+    /// The checkpoint's overlap is kept unless [`overlap`](Self::overlap) sets another.
     pub fn resume_from(mut self, checkpoint: Checkpoint) -> Self {
         self.resume = Some(checkpoint);
         self
@@ -224,11 +226,15 @@ impl AccessLogExportBuilder {
                     self.ip_address.as_deref(),
                     end_ms,
                 )?;
-                (
-                    checkpoint.remembered_from_ms.max(EARLIEST_MS),
-                    checkpoint.remembered_set(),
-                    self.overlap_ms.unwrap_or(checkpoint.overlap_ms),
-                )
+                let overlap_ms = self.overlap_ms.unwrap_or(checkpoint.overlap_ms);
+                // What the checkpoint remembers is read again, but not further back than
+                // this run's overlap: a shorter overlap than the last run's reads less. The
+                // entries remembered cover every millisecond from there on.
+                let from = checkpoint
+                    .remembered_from_ms
+                    .max(checkpoint.through_ms.saturating_sub(overlap_ms))
+                    .max(EARLIEST_MS);
+                (from, checkpoint.remembered_set(), overlap_ms)
             }
         };
         if end_ms < start_ms && self.resume.is_none() {
