@@ -395,8 +395,16 @@ mod tests {
     #[test]
     fn long_values_are_cut_short() {
         let e = cluster(&"c".repeat(5_000)).unwrap_err();
-        assert!(e.ends_with("... (5000 characters)"), "{e}");
+        assert!(e.ends_with("\" (5000 characters)"), "{e}");
         assert!(e.len() < 200);
+        // Both ends shown: what is wrong is often at the end.
+        let host = format!("{}.mongodb.net:99999", "a".repeat(60));
+        let e = shown(&host);
+        assert!(
+            e.starts_with("\"aaaa") && e.ends_with(".mongodb.net:99999\" (78 characters)"),
+            "{e}"
+        );
+        assert_eq!(shown("short"), "\"short\"");
     }
 
     #[test]
