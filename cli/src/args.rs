@@ -206,8 +206,8 @@ pub struct ExportArgs {
     pub checkpoint_dir: Option<PathBuf>,
     /// With a checkpoint: read again this far back from where the last run ended (`10m`),
     /// and write only entries not written before, to catch entries Atlas records late.
-    /// Kept in the checkpoint for later runs. A run reads again at most what the last run
-    /// remembered, so a longer overlap takes full effect from the next run.
+    /// Kept in the checkpoint for later runs. A run reads again at most what the runs
+    /// before it read, so a new or longer overlap grows to its length run by run.
     #[arg(long, allow_hyphen_values = true)]
     pub overlap: Option<String>,
     /// Write NDJSON here (atomically), or to standard output with `-`. With several
@@ -259,8 +259,8 @@ pub struct AuditArgs {
     /// name stands for the workspace's name.
     #[arg(long)]
     pub out: PathBuf,
-    /// Write the decompressed text instead of the gzip file (runs with a checkpoint always
-    /// write text).
+    /// Without a checkpoint: write the decompressed text instead of the gzip file (runs
+    /// with a checkpoint always write text).
     #[arg(long)]
     pub decompress: bool,
     /// Resume from, and update, this checkpoint file: each run writes to --out (a file;

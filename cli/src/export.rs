@@ -416,26 +416,27 @@ fn jobs(
         let out_file = out.file_for(&name);
         // A project's directory not made yet (its parent was checked when the flags were
         // read): its files are checked once it is made, after every check has passed.
-        let unmade = |file: &std::path::Path| {
-            layout.by_project && file.parent().is_some_and(|dir| !dir.exists())
-        };
+        let unmade =
+            |file: &Path| layout.by_project && file.parent().is_some_and(|dir| !dir.exists());
         if let (ExportOut::PerTarget(_), Some(file)) = (out, &out_file)
             && !unmade(file)
         {
             validate::file("--out", file).map_err(Failure::usage)?;
-        }
-        if let Some(file) = &out_file {
-            let dir = match checkpoints {
-                Checkpoints::Dir(dir) => Some(dir.as_path()),
-                _ => None,
-            };
-            validate::not_a_checkpoint(file, dir).map_err(Failure::usage)?;
         }
         let (state_path, flag) = match checkpoints {
             Checkpoints::None => (None, ""),
             Checkpoints::File(file) => (Some(file.clone()), "--checkpoint"),
             Checkpoints::Dir(dir) => (Some(dir.join(format!("{name}.json"))), "--checkpoint-dir"),
         };
+        if let Some(file) = &out_file {
+            // Where this target's checkpoint is kept (a project's directory, with several),
+            // other targets' are too.
+            let kept_in = match checkpoints {
+                Checkpoints::Dir(_) => state_path.as_deref().map(crate::state::dir_of),
+                _ => None,
+            };
+            validate::not_a_checkpoint(file, kept_in).map_err(Failure::usage)?;
+        }
         let state = match &state_path {
             Some(path) => {
                 if let Checkpoints::Dir(_) = checkpoints
@@ -524,6 +525,12 @@ fn finish_leftovers(jobs: &mut Vec<Job>, quiet: bool) -> Result<(), Failure> {
             }
         }
     }
+    // Only now, with every recorded delivery done: what killed runs left half-written.
+    let dirs = jobs
+        .iter()
+        .filter_map(|j| j.out.as_deref())
+        .map(crate::state::dir_of);
+    crate::state::remove_stale(dirs, quiet);
     jobs.retain(|job| {
         let wait = waiting.contains(&job.name);
         if wait && !quiet {
@@ -535,12 +542,6 @@ fn finish_leftovers(jobs: &mut Vec<Job>, quiet: bool) -> Result<(), Failure> {
         }
         !wait
     });
-    // Only now, with every recorded delivery done: what killed runs left half-written.
-    let dirs = jobs
-        .iter()
-        .filter_map(|j| j.out.as_deref())
-        .map(crate::state::dir_of);
-    crate::state::remove_stale(dirs, quiet);
     Ok(())
 }
 
@@ -730,16 +731,19 @@ async fn run(
     failed: Vec<(String, Failure)>,
     settings: &Settings,
 ) -> Result<(), Failure> {
+    // A new or longer overlap than the checkpoint's: said once, while it grows.
     if let Some(overlap) = settings.overlap_ms
         && !settings.quiet
         && jobs.iter().any(|job| {
             job.state.as_ref().is_some_and(|s| {
-                s.checkpoint.through_ms.saturating_sub(overlap) < s.checkpoint.remembered_from_ms
+                overlap > s.checkpoint.overlap_ms
+                    && s.checkpoint.through_ms.saturating_sub(overlap)
+                        < s.checkpoint.remembered_from_ms
             })
         })
     {
         eprintln!(
-            "--overlap: this run reads again what the last run remembered, less than asked; the whole overlap from the next run on"
+            "--overlap: this run reads again only what earlier runs read; the overlap grows to its length run by run"
         );
     }
     if jobs.is_empty() && failed.is_empty() {

@@ -231,36 +231,60 @@ fn has_placeholder(value: &str) -> Result<bool, String> {
     }
 }
 
+/// `path` with its longest existing part resolved (`.`, `..`, links, the working
+/// directory) and the rest, not made yet, as written.
+fn resolved(path: &Path) -> PathBuf {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut existing = path.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return path,
+        }
+    }
+}
+
+/// The same directory, however named, made yet or not.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    resolved(a) == resolved(b)
+}
+
 /// The same file, however named (`./a.json`, `a.json`, `$PWD/a.json`, through a linked
-/// directory): the directories resolved.
+/// directory, or another name of the same file where both exist).
 pub fn same_file(a: &Path, b: &Path) -> bool {
-    let resolve = |p: &Path| {
-        let dir = crate::state::dir_of(p);
-        std::fs::canonicalize(dir)
-            .unwrap_or_else(|_| dir.to_path_buf())
-            .join(p.file_name().unwrap_or_default())
-    };
-    resolve(a) == resolve(b)
+    #[cfg(unix)]
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        use std::os::unix::fs::MetadataExt;
+        return (a.dev(), a.ino()) == (b.dev(), b.ino());
+    }
+    same_dir(crate::state::dir_of(a), crate::state::dir_of(b)) && a.file_name() == b.file_name()
 }
 
 /// An output file that is not, and will not become, a checkpoint: not a state file of this
 /// program (another target's checkpoint, say), nor named as checkpoints are (`*.json`)
-/// in the directory of `--checkpoint-dir`. Writing it would destroy that checkpoint now,
-/// or stop its target's next run.
-pub fn not_a_checkpoint(out: &Path, checkpoint_dir: Option<&Path>) -> Result<(), String> {
+/// in the directory its target's checkpoint is kept in (`--checkpoint-dir`, or a project's
+/// directory in it). Writing it would destroy that checkpoint now, or stop its target's
+/// next run.
+pub fn not_a_checkpoint(out: &Path, checkpoints_in: Option<&Path>) -> Result<(), String> {
     if crate::state::is_state_file(out) {
         return Err(format!(
             "--out {} is a checkpoint of this program; give the output another name",
             out.display()
         ));
     }
-    let resolved = |dir: &Path| std::fs::canonicalize(dir).ok();
-    if let Some(dir) = checkpoint_dir
+    if let Some(dir) = checkpoints_in
         && out.extension().is_some_and(|x| x == "json")
-        && resolved(crate::state::dir_of(out)).is_some_and(|d| resolved(dir) == Some(d))
+        && same_dir(crate::state::dir_of(out), dir)
     {
         return Err(format!(
-            "--out {} takes a checkpoint's name (<target>.json) in --checkpoint-dir {}; give the output another name or directory",
+            "--out {} takes a checkpoint's name (<target>.json) where --checkpoint-dir keeps them ({}); give the output another name or directory",
             out.display(),
             dir.display()
         ));
@@ -276,10 +300,9 @@ pub fn out_is_checkpoints(template: &str, dir: &Path) -> bool {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let resolved = |dir: &Path| std::fs::canonicalize(dir).ok();
     path.file_name()
         .is_some_and(|name| name.to_string_lossy() == format!("{TARGET_PLACEHOLDER}.json"))
-        && resolved(parent).is_some_and(|p| resolved(dir) == Some(p))
+        && same_dir(parent, dir)
 }
 
 /// A checkpoint (`*.json`) kept in `dir`, if any: the first by name.
@@ -298,6 +321,15 @@ pub fn some_checkpoint(dir: &Path) -> Option<String> {
 /// as it is for each of several.
 pub fn out_for(value: &Path, name: &str) -> Result<PathBuf, String> {
     let text = value.to_string_lossy();
+    if value
+        .parent()
+        .is_some_and(|dir| dir.to_string_lossy().contains(TARGET_PLACEHOLDER))
+    {
+        return Err(format!(
+            "--out {}: put {TARGET_PLACEHOLDER} in the file name, not in a directory",
+            shown(&text)
+        ));
+    }
     if has_placeholder(&text)? {
         Ok(PathBuf::from(text.replace(TARGET_PLACEHOLDER, name)))
     } else {
@@ -390,6 +422,60 @@ mod tests {
         for bad in ["", "a/b", "a b", "..", &"x".repeat(65)] {
             assert!(stream_name("--tenant", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn outputs_that_would_be_checkpoints_are_refused() {
+        let root = std::env::temp_dir().join(format!("atlas-logs-validate-{}", std::process::id()));
+        let cp = root.join("cp");
+        std::fs::create_dir_all(&cp).unwrap();
+        std::fs::write(
+            cp.join("Cluster0.json"),
+            r#"{"checkpoint": {"version": 1}}"#,
+        )
+        .unwrap();
+        std::fs::write(root.join("out.ndjson"), "{}\n").unwrap();
+        // A project's directory not made yet: the checkpoints' directory as written.
+        let project = cp.join("0123456789abcdef01234567");
+        let refused = [
+            (cp.join("Cluster0.json"), None),
+            (cp.join("later.json"), Some(cp.clone())),
+            (root.join("./cp/../cp/later.json"), Some(cp.clone())),
+            (project.join("a-x.json"), Some(project.clone())),
+            (
+                cp.join("./0123456789abcdef01234567/a-x.json"),
+                Some(project.clone()),
+            ),
+        ];
+        for (out, kept_in) in &refused {
+            assert!(
+                not_a_checkpoint(out, kept_in.as_deref()).is_err(),
+                "{out:?}"
+            );
+        }
+        let allowed = [
+            (root.join("out.ndjson"), Some(cp.clone())),
+            (root.join("later.json"), Some(cp.clone())),
+            (project.join("a-x.ndjson"), Some(project.clone())),
+            (cp.join("later.json"), None),
+        ];
+        for (out, kept_in) in &allowed {
+            assert_eq!(not_a_checkpoint(out, kept_in.as_deref()), Ok(()), "{out:?}");
+        }
+        // The same file however named; another file is not.
+        assert!(same_file(
+            &cp.join("Cluster0.json"),
+            &root.join("cp/../cp/Cluster0.json")
+        ));
+        assert!(same_file(
+            &project.join("a.json"),
+            &cp.join("./0123456789abcdef01234567/a.json")
+        ));
+        assert!(!same_file(
+            &cp.join("Cluster0.json"),
+            &root.join("out.ndjson")
+        ));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -1317,6 +1317,11 @@ async fn every_bad_input_is_one_line_exit_two_no_request_nothing_written() {
         ),
         args("audit out standard output", "--out", audit(&["--out", "-"])),
         args(
+            "audit target in a directory name",
+            "--out",
+            audit(&["--out", "adir/{target}/x.gz"]),
+        ),
+        args(
             "audit out a checkpoint",
             "--out",
             audit(&["--since", "1h", "--out", "other.json"]),

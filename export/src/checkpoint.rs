@@ -31,8 +31,8 @@ pub struct Checkpoint {
     /// late; 0 for none.
     pub overlap_ms: i64,
     /// The entries already exported from `remembered_from_ms` to `through_ms`, by
-    /// millisecond: fingerprints (16 hex digits). A run re-reads from `remembered_from_ms`
-    /// and emits only what is not here.
+    /// millisecond: fingerprints (16 hex digits). A run re-reads from `remembered_from_ms`,
+    /// or from `through_ms - overlap` when that is later, and emits only what is not here.
     #[serde(deserialize_with = "remembered_as_written")]
     pub remembered: BTreeMap<i64, Vec<String>>,
     /// Where the remembered entries start: `through_ms + 1` when none are.

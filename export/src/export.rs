@@ -188,8 +188,8 @@ impl AccessLogExportBuilder {
 
     /// Re-read this much before the end in the next run (from the checkpoint), for entries
     /// Atlas records late. The checkpoint remembers at most [`MAX_REMEMBERED`] entries of it,
-    /// and only from this run's start on: a run reads again at most what the last run
-    /// remembered, so a longer overlap takes full effect from the next run.
+    /// and only from this run's start on: a run reads again at most what the runs before
+    /// it read, so a new or longer overlap grows to its length run by run.
     pub fn overlap(mut self, overlap_ms: i64) -> Self {
         self.overlap_ms = Some(overlap_ms.max(0));
         self

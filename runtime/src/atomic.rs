@@ -132,8 +132,15 @@ fn writable_dir(dir: &Path) -> io::Result<()> {
     }
     #[cfg(unix)]
     {
-        use rustix::fs::{Access, access};
-        access(dir, Access::WRITE_OK | Access::EXEC_OK).map_err(io::Error::from)
+        // As the effective user, who makes the files.
+        use rustix::fs::{Access, AtFlags, CWD, accessat};
+        accessat(
+            CWD,
+            dir,
+            Access::WRITE_OK | Access::EXEC_OK,
+            AtFlags::EACCESS,
+        )
+        .map_err(io::Error::from)
     }
     #[cfg(not(unix))]
     {
@@ -375,6 +382,12 @@ pub fn check_delivery(temp: &Path, destination: &Path) -> Result<(), NotOurs> {
 /// rename failed.
 pub fn finish(temp: &Path, destination: &Path) -> io::Result<bool> {
     check_delivery(temp, destination).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if std::fs::symlink_metadata(temp).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+        // Delivered already: what has the destination's name since is not ours to judge.
+        return Ok(false);
+    }
+    // Checked just before the rename: a link made in between would be replaced (the link
+    // only, never the file it names).
     replaceable(destination)?;
     match std::fs::rename(temp, destination) {
         Ok(()) => {
@@ -669,6 +682,8 @@ mod tests {
         std::os::unix::fs::symlink(&target, &other).unwrap();
         assert!(finish(&temp, &other).is_err());
         std::fs::remove_file(&temp).unwrap();
+        // Once the temporary file is gone the delivery was made: done, whatever is there.
+        assert!(!finish(&temp, &other).unwrap());
 
         assert!(
             std::fs::symlink_metadata(&link)
