@@ -70,6 +70,27 @@ async fn every_rule_names_the_parameter_and_the_rule() {
             .send()
             .await
     });
+    case!("hostname empty", |c: Client| async move {
+        c.get_access_history_process()
+            .group_id(GROUP_ID)
+            .hostname("")
+            .send()
+            .await
+    });
+    case!("hostname naming the parent", |c: Client| async move {
+        c.get_access_history_process()
+            .group_id(GROUP_ID)
+            .hostname("..")
+            .send()
+            .await
+    });
+    case!("tenantName empty", |c: Client| async move {
+        c.download_audit_logs()
+            .group_id(GROUP_ID)
+            .tenant_name("")
+            .send()
+            .await
+    });
     case!("nLogs above 20000", |c: Client| async move {
         c.get_access_history_cluster()
             .group_id(GROUP_ID)

@@ -227,6 +227,28 @@ async fn real_rate_limits_expose_remaining_tokens() {
     assert!(err.retry_after().is_some_and(|d| d > Duration::ZERO));
 }
 
+/// A generated call's error passed on with `?` as a `Box<dyn Error>` (or `anyhow::Error`)
+/// still says what Atlas said: its `errorCode` and `detail`.
+#[tokio::test]
+async fn errors_passed_on_with_question_mark_keep_atlas_detail() {
+    let atlas = fake(|_| {}).await;
+    let client = service_client(&atlas);
+    let call = async {
+        client
+            .get_access_history_cluster()
+            .group_id(&atlas.data().group_id)
+            .cluster_name("Nope")
+            .send()
+            .await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    };
+    let line = call.await.unwrap_err().to_string();
+    assert!(
+        line.starts_with("Atlas answered HTTP 404 CLUSTER_NOT_FOUND: No cluster named Nope"),
+        "{line}"
+    );
+}
+
 #[tokio::test]
 async fn typed_errors_are_one_readable_line() {
     let atlas = fake(|_| {}).await;

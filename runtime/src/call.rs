@@ -17,6 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use crate::auth::AuthError;
+use crate::error::ErrorBody;
 use crate::response::body_of;
 
 /// Why a call of a generated operation failed. Convert it into an
@@ -157,25 +158,40 @@ impl<E: fmt::Debug> fmt::Debug for Error<E> {
     }
 }
 
-impl<E> fmt::Display for Error<E> {
+/// Atlas's error fields, when the body is Atlas's error schema: `HTTP 404 CODE: detail`.
+fn api_summary(status: StatusCode, body: Option<&ErrorBody>) -> String {
+    match body {
+        Some(api) => crate::error::api_message(status, api),
+        None => format!("HTTP {status}"),
+    }
+}
+
+/// With Atlas's `errorCode` and `detail` when it sent them, so that an error passed on with
+/// `?` as a `Box<dyn Error>` or `anyhow::Error` still says what Atlas said.
+impl<E: 'static> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidRequest(m) => f.write_str(m),
             Self::CommunicationError(_) => f.write_str("the request failed"),
             Self::Auth(_) => f.write_str("credentials could not be used"),
-            Self::ErrorResponse(v) => write!(f, "Atlas answered HTTP {}", v.status()),
+            Self::ErrorResponse(v) => {
+                let body = (v.as_ref() as &dyn std::any::Any).downcast_ref::<ErrorBody>();
+                write!(f, "Atlas answered {}", api_summary(v.status(), body))
+            }
             Self::Undecodable(u) => match u.status {
                 Some(status) => write!(f, "Atlas's answer (HTTP {status}) could not be decoded"),
                 None => f.write_str("Atlas's answer could not be decoded"),
             },
             Self::UnexpectedResponse(r) => {
-                write!(f, "Atlas answered an undeclared HTTP {}", r.status())
+                let body = body_of(r).and_then(ErrorBody::decode);
+                let summary = api_summary(r.status(), body.as_ref());
+                write!(f, "Atlas answered an undeclared {summary}")
             }
         }
     }
 }
 
-impl<E: fmt::Debug> StdError for Error<E> {
+impl<E: fmt::Debug + 'static> StdError for Error<E> {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::CommunicationError(e) => Some(e),

@@ -364,7 +364,7 @@ impl AtlasError {
     }
 }
 
-fn api_message(status: StatusCode, api: &ErrorBody) -> String {
+pub(crate) fn api_message(status: StatusCode, api: &ErrorBody) -> String {
     let mut message = format!("HTTP {} {}", status.as_u16(), api.error_code);
     if let Some(detail) = api.detail.as_deref().filter(|d| !d.is_empty()) {
         message.push_str(": ");

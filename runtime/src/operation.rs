@@ -133,15 +133,22 @@ fn plain(value: &Value) -> String {
 
 fn check_value(param: &Param, value: &Value) -> Result<(), String> {
     let name = param.name;
-    // A path segment `.` or `..` is resolved away when the URL is built: the request would
-    // name another resource (the parent, for `..`).
+    // A path segment `.` or `..` is resolved away when the URL is built, and an empty one
+    // leaves `//` or a trailing `/`: the request would name another resource (the parent,
+    // for `..`; the collection, for an empty last segment).
     if param.location == Location::Path
         && let Value::String(text) = value
-        && (text == "." || text == "..")
     {
-        return Err(format!(
-            "parameter `{name}` cannot be `{text}`: as a path segment it would name another resource"
-        ));
+        if text.is_empty() {
+            return Err(format!(
+                "parameter `{name}` cannot be empty: as a path segment it would name another resource"
+            ));
+        }
+        if text == "." || text == ".." {
+            return Err(format!(
+                "parameter `{name}` cannot be `{text}`: as a path segment it would name another resource"
+            ));
+        }
     }
     if let Value::String(text) = value {
         if let Some(pattern) = param.pattern {
