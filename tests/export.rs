@@ -578,6 +578,15 @@ async fn audit_logs_run_after_run_exactly_once_under_every_reading() {
             .processor("fraud-scorer")
             .end_s(now_s);
         assert!(refused.build().is_err(), "no start, no checkpoint");
+        // Milliseconds where seconds go are refused, naming the setting.
+        let ms = AuditLogExport::builder(&client, &group, "workspace0")
+            .start_s((now_s - 3_600) * 1_000)
+            .end_s(now_s * 1_000);
+        let e = ms.build().err().unwrap().to_string();
+        assert!(
+            e.starts_with("start_s: ") && e.contains("not epoch seconds"),
+            "{e}"
+        );
         let wrong = elsewhere.check_resume(&group, "workspace0", None, now_s);
         assert!(wrong.is_err());
         // A checkpoint differing only in its stream processor says which it has.

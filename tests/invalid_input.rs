@@ -91,6 +91,15 @@ async fn every_rule_names_the_parameter_and_the_rule() {
             .send()
             .await
     });
+    case!("startDate in milliseconds", |c: Client| async move {
+        c.download_audit_logs()
+            .group_id(GROUP_ID)
+            .tenant_name("w")
+            .start_date(1_706_745_600_000_i64)
+            .end_date(1_706_745_600_000_i64)
+            .send()
+            .await
+    });
     case!("nLogs above 20000", |c: Client| async move {
         c.get_access_history_cluster()
             .group_id(GROUP_ID)

@@ -170,10 +170,23 @@ pub enum AuditBuildError {
         /// The end, epoch seconds.
         end_s: i64,
     },
+    /// A time too large for epoch seconds: milliseconds, most likely.
+    #[error(
+        "{parameter}: {value} is not epoch seconds (it is after the year 2286); milliseconds divided by 1,000 are"
+    )]
+    NotSeconds {
+        /// `start_s` or `end_s`.
+        parameter: &'static str,
+        /// The value given.
+        value: i64,
+    },
     /// The checkpoint cannot be resumed with these settings.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
 }
+
+/// Epoch seconds from here on are the year 2286 and later: such a value is milliseconds.
+const SECONDS_BELOW: i64 = 10_000_000_000;
 
 impl From<AuditBuildError> for AtlasError {
     fn from(error: AuditBuildError) -> Self {
@@ -227,6 +240,11 @@ impl AuditLogExportBuilder {
     /// A setting is missing or contradicts another, naming it.
     pub fn build(self) -> Result<AuditLogExport, AuditBuildError> {
         let end_s = self.end_s.ok_or(AuditBuildError::NoEnd)?;
+        for (parameter, value) in [("start_s", self.start_s), ("end_s", Some(end_s))] {
+            if let Some(value) = value.filter(|v| *v >= SECONDS_BELOW) {
+                return Err(AuditBuildError::NotSeconds { parameter, value });
+            }
+        }
         let (from_s, remembered) = match (&self.resume, self.start_s) {
             (Some(_), Some(_)) => return Err(AuditBuildError::StartAndCheckpoint),
             (None, None) => return Err(AuditBuildError::NoStart),

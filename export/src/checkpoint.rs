@@ -90,7 +90,13 @@ impl Checkpoint {
             || self.auth_result != auth_result
             || self.ip_address.as_deref() != ip_address
         {
+            let filters_differ =
+                self.auth_result != auth_result || self.ip_address.as_deref() != ip_address;
             let filters = match (self.auth_result, &self.ip_address) {
+                // Said when it is the difference.
+                (None, None) if filters_differ => {
+                    " with no authResult or ipAddress filter".to_string()
+                }
                 (None, None) => String::new(),
                 (ok, ip) => format!(
                     " with{}{}",
@@ -347,6 +353,33 @@ mod tests {
             remembered: BTreeMap::new(),
             remembered_from_ms: 1_700_000_000_001,
         }
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_export_says_whose_it_is() {
+        let cp = checkpoint();
+        let target = Target::Cluster("Cluster0".into());
+        let group = cp.group_id.clone();
+        assert!(cp.check_export(&group, &target, None, None).is_ok());
+        // Only the filter differs: the checkpoint's lack of one is said.
+        let e = cp
+            .check_export(&group, &target, Some(false), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("with no authResult or ipAddress filter"), "{e}");
+        let mut filtered = checkpoint();
+        filtered.auth_result = Some(true);
+        let e = filtered
+            .check_export(&group, &target, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("with authResult=true"), "{e}");
+        let other = Target::Cluster("Cluster1".into());
+        let e = cp
+            .check_export(&group, &other, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Cluster0") && !e.contains("filter"), "{e}");
     }
 
     #[test]

@@ -16,6 +16,13 @@
 //! | [`Client::download_audit_logs`] | `downloadGroupStreamAuditLogs` | gzip audit log of a stream workspace |
 //! | [`Client::list_access_logs_by_cluster_name`] | `listAccessLogsByClusterName` | legacy v1.0 access history |
 //! | [`Client::list_clusters`] | `listGroupClusters` | the clusters of a project, paginated |
+//! | [`Client::list_stream_workspaces`] | `listStreamWorkspaces` | the stream processing workspaces of a project, paginated |
+//! | [`Client::list_groups`] | `listGroups` | every project the credentials see, paginated |
+//! | [`Client::get_org_groups`] | `getOrgGroups` | the projects of an organisation, paginated |
+//!
+//! Calls run on [Tokio](https://tokio.rs) (through `reqwest`): await them within a Tokio
+//! runtime. `Client::builder().build()` with no credentials makes an anonymous client,
+//! which Atlas answers 401; `.discover()` finds credentials as the Atlas CLI does.
 //!
 //! # Access history of a cluster
 //!
@@ -24,7 +31,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = atlas_client::Client::builder().build()?;
+//! let client = atlas_client::Client::builder().discover().build()?;
 //! let page = client
 //!     .get_access_history_cluster()
 //!     .group_id("32b6e34b3d91647abb20e7b8")
