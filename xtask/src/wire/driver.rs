@@ -101,7 +101,7 @@ impl Outcome {
 }
 
 /// Judges what `send()` returned.
-pub fn judge<T, E: std::fmt::Debug>(
+pub fn judge<T, E: std::fmt::Debug + 'static>(
     result: Result<ResponseValue<T>, Error<E>>,
     sent: Option<Value>,
     case: &Case,
