@@ -64,6 +64,21 @@ async fn secrets_stay_out_of_debug_errors_and_logs() {
         .await
         .unwrap();
     printed.push(format!("{digest:?} {service:?}"));
+    // The exports hold a client: their Debug says what they export, never the secret.
+    let target = atlas_log_export::Target::Cluster("Cluster0".into());
+    let access = atlas_log_export::AccessLogExport::builder(&service, group.clone(), target)
+        .start(atlas.data().config.now_ms - 3_600_000)
+        .end(atlas.data().config.now_ms);
+    printed.push(format!("{access:?} {:?}", access.clone().build().unwrap()));
+    let audit = atlas_log_export::AuditLogExport::builder(&digest, &group, "workspace0")
+        .start_s(atlas.data().config.now_ms / 1000 - 3_600)
+        .end_s(atlas.data().config.now_ms / 1000);
+    let built = format!("{:?}", audit.clone().build().unwrap());
+    assert!(
+        built.contains("workspace0") && built.contains("remembered: 0"),
+        "{built}"
+    );
+    printed.push(format!("{audit:?} {built}"));
     let wrong = Client::builder()
         .base_url(atlas.base_url())
         .service_account("mdb_sa_id_0451", "mdb_sa_sk_wrong-5ecret")

@@ -195,7 +195,7 @@ impl From<AuditBuildError> for AtlasError {
 }
 
 /// Settings of an [`AuditLogExport`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AuditLogExportBuilder {
     client: Client,
     group_id: String,
@@ -292,6 +292,20 @@ pub struct AuditLogExport {
     end_s: i64,
     overlap_s: i64,
     remembered: Vec<u64>,
+}
+
+/// What the export is; the lines it remembers counted, not listed.
+impl std::fmt::Debug for AuditLogExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLogExport")
+            .field("group_id", &self.group_id)
+            .field("workspace", &self.workspace)
+            .field("processor", &self.processor)
+            .field("window_s", &(self.from_s, self.end_s))
+            .field("overlap_s", &self.overlap_s)
+            .field("remembered", &self.remembered.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a run of an [`AuditLogExport`] did.

@@ -471,6 +471,24 @@ impl AccessLogExport {
     }
 }
 
+/// What the export is and where it stands; not the entries it holds.
+impl std::fmt::Debug for AccessLogExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessLogExport")
+            .field("group_id", &self.group_id)
+            .field("target", &self.target)
+            .field("auth_result", &self.auth_result)
+            .field("ip_address", &self.ip_address)
+            .field("window", &(self.start_ms, self.end_ms))
+            .field("overlap_ms", &self.overlap_ms)
+            .field("remembered", &self.skip.len())
+            .field("emitted", &self.emitted)
+            .field("complete", &self.complete)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An export asked for more after it failed.
 #[derive(Debug, thiserror::Error)]
 #[error("the export failed earlier (see that error); it hands out nothing more")]
