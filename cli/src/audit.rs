@@ -120,12 +120,7 @@ pub async fn incremental(global: &Global, args: &AuditArgs, now: i64) -> Result<
                 )));
             }
             let parsed = ExportOut::parse(&out_text, None).map_err(Failure::usage)?;
-            if validate::out_is_checkpoints(&out_text, dir) {
-                return Err(Failure::usage(format!(
-                    "--out {out_text} names the checkpoints kept in --checkpoint-dir {}; give the files another name or directory",
-                    dir.display()
-                )));
-            }
+            validate::not_the_checkpoints(&out_text, dir).map_err(Failure::usage)?;
             // The workspaces are known only once listed: --since beside checkpoints already
             // kept is refused now, before anything is sent, as it would be one by one.
             if settings.since_given

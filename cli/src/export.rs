@@ -129,13 +129,8 @@ pub async fn command(
         }
         (None, None) => Checkpoints::None,
     };
-    if let (Checkpoints::Dir(dir), ExportOut::PerTarget(template)) = (&checkpoints, &out)
-        && validate::out_is_checkpoints(template, dir)
-    {
-        return Err(Failure::usage(format!(
-            "--out {template} names the checkpoints kept in --checkpoint-dir {}; give the files another name or directory",
-            dir.display()
-        )));
+    if let (Checkpoints::Dir(dir), ExportOut::PerTarget(template)) = (&checkpoints, &out) {
+        validate::not_the_checkpoints(template, dir).map_err(Failure::usage)?;
     }
     let scope = session::projects(args.all_projects, args.org_id.as_deref())?;
     if let (Checkpoints::Dir(dir), None, None, Some(_)) = (&checkpoints, &scope, &explicit, start)

@@ -292,17 +292,25 @@ pub fn not_a_checkpoint(out: &Path, checkpoints_in: Option<&Path>) -> Result<(),
     Ok(())
 }
 
-/// Whether `--out`'s per-target files would be the checkpoints kept in `dir`
-/// (`<target>.json`): a run would write its output over its checkpoints.
-pub fn out_is_checkpoints(template: &str, dir: &Path) -> bool {
+/// `--out`'s per-target files must not be the checkpoints kept in `dir` (`<target>.json`):
+/// a run would write its output over its checkpoints.
+pub fn not_the_checkpoints(template: &str, dir: &Path) -> Result<(), String> {
     let path = Path::new(template);
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    path.file_name()
+    let is_checkpoints = path
+        .file_name()
         .is_some_and(|name| name.to_string_lossy() == format!("{TARGET_PLACEHOLDER}.json"))
-        && same_dir(parent, dir)
+        && same_dir(parent, dir);
+    if is_checkpoints {
+        return Err(format!(
+            "--out {template} names the checkpoints kept in --checkpoint-dir {}; give the files another name or directory",
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 /// A checkpoint (`*.json`) kept in `dir`, if any: the first by name.
